@@ -1,0 +1,36 @@
+# Two commands do everything: `make run` and `make test`.
+SHELL := /bin/bash
+PORT ?= 8000
+VENV := .venv
+BIN := $(VENV)/bin
+# The Python named by .python-version (3.12), found through pyenv when it is there.
+PYTHON ?= $(shell pyenv which python3.12 2>/dev/null || command -v python3.12 || command -v python3)
+
+.PHONY: run test lint chromium clean
+
+$(BIN)/activate: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/activate
+
+run: $(BIN)/activate
+	SANDBOX_ENABLED=1 $(BIN)/python manage.py migrate --no-input
+	SANDBOX_ENABLED=1 $(BIN)/python manage.py provision --demo
+	SANDBOX_ENABLED=1 PORT=$(PORT) $(BIN)/python manage.py runstudio --port $(PORT)
+
+# Browser tests drive Debian's Chromium; no tool downloads a browser of its own.
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+test: $(BIN)/activate chromium
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/activate
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy studio
+
+clean:
+	rm -rf $(VENV) var staticfiles

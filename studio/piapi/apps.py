@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PiapiConfig(AppConfig):
+    name = "studio.piapi"
+    label = "piapi"

@@ -1,0 +1,253 @@
+"""Studio's settings: an embedded default that runs with nothing set, and real parts
+(PostgreSQL, Redis, the real provider, any storage) chosen by environment variables.
+
+Every variable is listed in README.md. `DEBUG=0` is a production configuration: it
+refuses to start without a real SECRET_KEY and STUDIO_ENCRYPTION_KEY and never runs
+the sandbox.
+"""
+
+import base64
+import hashlib
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+from studio.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("STUDIO_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", True)
+PORT = env_int("PORT", 8000)
+
+# --- secrets -----------------------------------------------------------------------
+
+DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production-" + "x" * 20
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG=0 (a long random string).")
+    SECRET_KEY = DEV_SECRET_KEY
+elif not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50):
+    raise ImproperlyConfigured("SECRET_KEY must be a real secret of at least 50 characters.")
+
+# Fernet keys for the team's provider API keys. Several, comma-separated: the first one
+# encrypts, all of them decrypt (so the key can be rotated).
+STUDIO_ENCRYPTION_KEYS = env_list("STUDIO_ENCRYPTION_KEY", [])
+if not STUDIO_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "STUDIO_ENCRYPTION_KEY must be set when DEBUG=0. Make one with: python -c "
+            '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+        )
+    # Development only: a key derived from the development secret, stable across runs.
+    STUDIO_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
+    ]
+for _key in STUDIO_ENCRYPTION_KEYS:
+    try:
+        if len(base64.urlsafe_b64decode(_key.encode())) != 32:
+            raise ValueError
+    except ValueError:
+        raise ImproperlyConfigured(
+            "STUDIO_ENCRYPTION_KEY holds a value that is not a Fernet key "
+            "(32 url-safe base64-encoded bytes)."
+        ) from None
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# --- the provider and the sandbox --------------------------------------------------
+
+# Where this Studio is reachable from the provider; webhook URLs are built on it. When it
+# is empty no webhook is requested and polling alone finishes every job.
+STUDIO_PUBLIC_URL = env_str(
+    "STUDIO_PUBLIC_URL", f"http://127.0.0.1:{PORT}" if DEBUG else ""
+).rstrip("/")
+
+SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", False)
+if SANDBOX_ENABLED and not DEBUG:
+    raise ImproperlyConfigured(
+        "SANDBOX_ENABLED is refused in a production configuration (DEBUG=0): the sandbox "
+        "emulates the provider and would make free, fake images."
+    )
+# Seconds per step of a sandbox task (pending, progress steps, completed); 0 is instant.
+SANDBOX_STEP_SECONDS = env_float("SANDBOX_STEP_SECONDS", 1.0)
+# How long the sandbox's image URLs stay valid, like the provider's temporary URLs.
+SANDBOX_URL_TTL_SECONDS = env_int("SANDBOX_URL_TTL_SECONDS", 7 * 24 * 3600)
+# Behaviours applied to every sandbox task, e.g. "drop_webhooks" (see studio/sandbox).
+SANDBOX_BEHAVIOURS = env_list("SANDBOX_BEHAVIOURS", [])
+
+PIAPI_BASE_URL = env_str(
+    "PIAPI_BASE_URL",
+    f"http://127.0.0.1:{PORT}/sandbox" if SANDBOX_ENABLED else "https://api.piapi.ai",
+).rstrip("/")
+PIAPI_SERVICE_MODE = env_str("PIAPI_SERVICE_MODE", "public")
+PIAPI_TIMEOUT_SECONDS = env_float("PIAPI_TIMEOUT_SECONDS", 30.0)
+PIAPI_RETRIES = env_int("PIAPI_RETRIES", 3)
+PIAPI_BACKOFF_SECONDS = env_float("PIAPI_BACKOFF_SECONDS", 1.0)
+
+# A job with no news for this long is read with GET; a job not finished by the
+# deadline fails with a reason.
+JOB_POLL_AFTER_SECONDS = env_float("JOB_POLL_AFTER_SECONDS", 15.0)
+JOB_DEADLINE_SECONDS = env_float("JOB_DEADLINE_SECONDS", 30 * 60.0)
+# How often the worker looks for stale jobs.
+WORKER_SWEEP_SECONDS = env_float("WORKER_SWEEP_SECONDS", 5.0)
+WORKER_INTERVAL_SECONDS = env_float("WORKER_INTERVAL_SECONDS", 0.2)
+
+PROMPT_MAX_LENGTH = 2500
+
+# --- Django ------------------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_htmx",
+    "django_tasks_db",
+    "studio.accounts",
+    "studio.projects",
+    "studio.generation",
+    "studio.piapi",
+    "studio.sandbox",
+    "studio.realtime",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "studio.urls"
+ASGI_APPLICATION = "studio.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "projects:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'studio.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # Web, worker and sandbox threads share the file: WAL lets readers and a writer
+        # work at once, IMMEDIATE takes the write lock up front so that two transactions
+        # never deadlock upgrading their locks.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # A file, not memory, so that the test suite's server processes share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("REDIS_PREFIX", "studio")},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:", "blob:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+        "django_tasks_db": {"level": "WARNING"},
+        "django.tasks": {"level": "WARNING"},
+    },
+}
