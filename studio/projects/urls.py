@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from studio.projects import views
 
 app_name = "projects"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("teams/<int:team_id>/projects/", views.project_create, name="create"),
+]

@@ -1,0 +1,17 @@
+import signal
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from studio.generation.worker import StudioWorker
+
+
+class Command(BaseCommand):
+    help = "Run Studio's background worker (dispatch, webhooks' follow-up, downloads, polling)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        worker = StudioWorker()
+        signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+        signal.signal(signal.SIGINT, lambda *_: worker.stop())
+        self.stdout.write("Studio worker running; Ctrl-C stops it.")
+        worker.run()

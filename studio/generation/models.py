@@ -1,0 +1,194 @@
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from studio.projects.models import Project
+
+
+class Operation(models.TextChoices):
+    IMAGINE = "imagine", "Imagine"
+    UPSCALE = "upscale", "Upscale"
+    VARIATION = "variation", "Variation"
+    REROLL = "reroll", "Reroll"
+    DESCRIBE = "describe", "Describe"
+    BLEND = "blend", "Blend"
+    INPAINT = "inpaint", "Vary region"
+    OUTPAINT = "outpaint", "Zoom out"
+    PAN = "pan", "Pan"
+    SEED = "seed", "Seed"
+
+
+class ProcessMode(models.TextChoices):
+    RELAX = "relax", "Relax"
+    FAST = "fast", "Fast"
+    TURBO = "turbo", "Turbo"
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"  # in Studio, not yet sent to the provider
+    SUBMITTED = "submitted", "Waiting"  # the provider has it (pending or staged)
+    PROCESSING = "processing", "Processing"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+
+
+# A job's status only moves up this ladder; the last rung has three ends.
+STATUS_RANK = {
+    Status.QUEUED: 0,
+    Status.SUBMITTED: 1,
+    Status.PROCESSING: 2,
+    Status.COMPLETED: 3,
+    Status.FAILED: 3,
+    Status.CANCELED: 3,
+}
+ACTIVE_STATUSES = [Status.QUEUED, Status.SUBMITTED, Status.PROCESSING]
+FINISHED_STATUSES = [Status.COMPLETED, Status.FAILED, Status.CANCELED]
+
+# Provider statuses (lowercase on the wire) mapped to ours.
+PROVIDER_STATUS = {
+    "pending": Status.SUBMITTED,
+    "staged": Status.SUBMITTED,
+    "processing": Status.PROCESSING,
+    "completed": Status.COMPLETED,
+    "failed": Status.FAILED,
+}
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class JobQuerySet(models.QuerySet["Job"]):
+    def for_project(self, project: Project) -> "JobQuerySet":
+        return self.filter(project=project)
+
+    def active(self) -> "JobQuerySet":
+        """Jobs that have not reached an end (queued, waiting or processing)."""
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def can_advance_to(self, status: str, progress: int | None = None) -> "JobQuerySet":
+        """Jobs whose status may move to `status`: strictly up the ladder, or, while
+        processing, to a higher progress."""
+        lower = [s for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[Status(status)]]
+        condition = Q(status__in=lower)
+        if status == Status.PROCESSING and progress is not None:
+            condition |= Q(status=Status.PROCESSING, progress__lt=progress)
+        return self.filter(condition)
+
+    def stale(self, *, quiet_since: Any) -> "JobQuerySet":
+        """Jobs at the provider with no news since `quiet_since`."""
+        return self.filter(
+            status__in=[Status.SUBMITTED, Status.PROCESSING], last_event_at__lt=quiet_since
+        )
+
+
+class Job(models.Model):
+    """One task at the provider, and where it stands."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jobs"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    operation = models.CharField(max_length=12, choices=Operation.choices)
+    prompt = models.TextField(blank=True)
+    aspect_ratio = models.CharField(max_length=9, default="1:1")
+    process_mode = models.CharField(
+        max_length=5, choices=ProcessMode.choices, default=ProcessMode.FAST
+    )
+    # The provider's `input` beyond prompt, aspect ratio and mode (index, direction, …).
+    parameters = models.JSONField(default=dict, blank=True)
+
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    progress = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    provider_task_id = models.CharField(max_length=64, blank=True, db_index=True)
+    webhook_secret = models.CharField(max_length=64, default=new_webhook_secret)
+    dispatch_attempts = models.PositiveSmallIntegerField(default=0)
+    # What the provider said at the end: actions offered, upstream URLs (temporary).
+    output = models.JSONField(default=dict, blank=True)
+    preview = models.ImageField(upload_to="previews/", blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_operation_display()} #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def grid_image(self) -> "ResultImage | None":
+        """The whole result (uses prefetched images when there are)."""
+        for image in self.images.all():
+            if image.index == ResultImage.GRID:
+                return image
+        return None
+
+    @property
+    def width_height(self) -> tuple[int, int]:
+        """The aspect ratio as two numbers, for placeholders drawn before an image."""
+        try:
+            width, height = (int(part) for part in self.aspect_ratio.split(":"))
+        except ValueError:
+            return (1, 1)
+        return (width, height)
+
+
+class ResultImage(models.Model):
+    """An image a job produced, copied into Studio's storage (upstream URLs expire)."""
+
+    GRID = 0  # index 0 is the whole result (the 2×2 grid, or the single upscale)
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="images")
+    index = models.PositiveSmallIntegerField()
+    file = models.ImageField(upload_to="results/%Y/%m/", width_field="width", height_field="height")
+    thumbnail = models.ImageField(upload_to="thumbnails/%Y/%m/")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="one_image_per_job_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"image {self.index} of {self.job}"
+
+
+class WebhookDelivery(models.Model):
+    """A webhook body already handled, so the same delivery twice changes nothing."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    digest = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "digest"], name="one_delivery_per_digest")
+        ]

@@ -1,0 +1,282 @@
+"""The generation workflow: submit a job, send it to the provider, follow it to the end,
+and keep its images.
+
+`job_advance` is the one function that moves a job's status. Webhook receiver, worker,
+poller and deadline sweeper all call it; it moves forward only, with a conditional
+UPDATE, and only the call that wins schedules side effects.
+"""
+
+import io
+import logging
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from PIL import Image
+
+from studio.accounts.models import User
+from studio.generation import live, tasks
+from studio.generation.models import (
+    PROVIDER_STATUS,
+    Job,
+    Operation,
+    ProcessMode,
+    ResultImage,
+    Status,
+)
+from studio.piapi.client import PiAPIClient, ProviderError, ProviderTask
+from studio.projects.models import Project
+
+logger = logging.getLogger(__name__)
+
+MAX_DISPATCH_ATTEMPTS = 5
+MAX_STORE_ATTEMPTS = 5
+THUMBNAIL_SIZE = 640
+
+
+class NoProviderKey(Exception):
+    pass
+
+
+def job_submit(
+    *,
+    project: Project,
+    user: User,
+    prompt: str,
+    aspect_ratio: str = "1:1",
+    process_mode: str = ProcessMode.FAST,
+) -> Job:
+    """Create a queued imagine job and enqueue its dispatch in one transaction: both are
+    stored, or neither."""
+    with transaction.atomic():
+        job = Job.objects.create(
+            project=project,
+            created_by=user,
+            operation=Operation.IMAGINE,
+            prompt=prompt,
+            aspect_ratio=aspect_ratio,
+            process_mode=process_mode,
+        )
+        job.last_event_at = job.created_at
+        job.save(update_fields=["last_event_at"])
+        tasks.send_job.enqueue(job.pk)
+        transaction.on_commit(partial(live.push_job, job.pk, created=True))
+    return job
+
+
+def job_advance(job: Job, *, status: str, progress: int | None = None, **changes: Any) -> bool:
+    """Move `job` to `status` if that is forward (or, while processing, to a higher
+    progress). Returns whether this call won; only then are side effects scheduled."""
+    now = timezone.now()
+    values: dict[str, Any] = {"status": status, "last_event_at": now, **changes}
+    if progress is not None:
+        values["progress"] = progress
+    if status == Status.COMPLETED:
+        values["progress"] = 100
+    if status in (Status.COMPLETED, Status.FAILED, Status.CANCELED):
+        values.setdefault("finished_at", now)
+    with transaction.atomic():
+        won = Job.objects.filter(pk=job.pk).can_advance_to(status, progress).update(**values) == 1
+        if not won:
+            return False
+        for name, value in values.items():
+            setattr(job, name, value)
+        if status == Status.COMPLETED:
+            tasks.store_results.enqueue(job.pk, 1)
+        transaction.on_commit(partial(live.push_job, job.pk))
+    return True
+
+
+def job_apply_provider_task(job: Job, task: ProviderTask) -> bool:
+    """Bring `job` up to what the provider says of its task; stale news changes nothing."""
+    status = PROVIDER_STATUS.get(task.status)
+    if status is None:
+        logger.warning("job %s: unknown provider status %r", job.pk, task.status)
+        return False
+    changes: dict[str, Any] = {}
+    progress = None
+    if status == Status.PROCESSING:
+        progress = task.progress
+    elif status == Status.COMPLETED:
+        changes["output"] = {
+            "image_url": task.image_url,
+            "quadrant_urls": task.quadrant_urls,
+            "actions": task.actions,
+            "description": task.description,
+            "seed": task.seed,
+            "usage": task.usage,
+        }
+    elif status == Status.FAILED:
+        changes["error"] = task.error or "The provider reported a failure without a reason."
+    won = job_advance(job, status=status, progress=progress, **changes)
+    if won and status == Status.PROCESSING and task.intermediate_urls:
+        tasks.store_preview.enqueue(job.pk, task.intermediate_urls[0])
+    return won
+
+
+def provider_client(job: Job) -> PiAPIClient:
+    key = job.project.team.default_provider_key()
+    if key is None:
+        raise NoProviderKey(
+            "The team has no provider API key yet; a team admin must add one before jobs can run."
+        )
+    return PiAPIClient(api_key=key.reveal())
+
+
+def webhook_url(job: Job) -> str:
+    if not settings.STUDIO_PUBLIC_URL:
+        return ""
+    return settings.STUDIO_PUBLIC_URL + reverse("generation:webhook", args=[job.pk])
+
+
+def job_dispatch(*, job_id: int) -> None:
+    """Send a queued job to the provider. Retryable refusals (429, 5xx, network) are
+    retried later with backoff; others fail the job with the provider's reason."""
+    job = Job.objects.select_related("project__team").get(pk=job_id)
+    attempt = job.dispatch_attempts + 1
+    # Claim the attempt, so that two dispatchers never both send the same job.
+    claimed = Job.objects.filter(
+        pk=job.pk, status=Status.QUEUED, dispatch_attempts=job.dispatch_attempts
+    ).update(dispatch_attempts=attempt)
+    if not claimed:
+        return
+    try:
+        client = provider_client(job)
+        task = client.create_task(
+            task_type=job.operation,
+            input=job_provider_input(job),
+            webhook_url=webhook_url(job),
+            webhook_secret=job.webhook_secret,
+        )
+    except NoProviderKey as exc:
+        job_advance(job, status=Status.FAILED, error=str(exc))
+        return
+    except ProviderError as exc:
+        if exc.retryable and attempt < MAX_DISPATCH_ATTEMPTS:
+            delay = settings.PIAPI_BACKOFF_SECONDS * 4**attempt
+            logger.info("job %s: dispatch attempt %s failed (%s)", job.pk, attempt, exc.message)
+            tasks.send_job.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
+                job.pk
+            )
+            return
+        job_advance(job, status=Status.FAILED, error=exc.message)
+        return
+    now = timezone.now()
+    # Stored apart from the status move: a webhook may already have moved the status.
+    Job.objects.filter(pk=job.pk).update(provider_task_id=task.task_id, submitted_at=now)
+    job.provider_task_id, job.submitted_at = task.task_id, now
+    job_apply_provider_task(job, task)
+
+
+def job_provider_input(job: Job) -> dict[str, Any]:
+    """The provider's `input` for this job (flags live inside the prompt)."""
+    return {
+        "prompt": job.prompt,
+        "aspect_ratio": job.aspect_ratio,
+        "process_mode": job.process_mode,
+        **job.parameters,
+    }
+
+
+def job_refresh(*, job_id: int) -> None:
+    """Read the job's task with GET (the truth; webhooks are hints) and apply it."""
+    job = Job.objects.select_related("project__team").get(pk=job_id)
+    if job.is_finished or not job.provider_task_id:
+        return
+    try:
+        task = provider_client(job).get_task(job.provider_task_id)
+    except (ProviderError, NoProviderKey) as exc:
+        # The sweeper asks again later; the deadline ends a job that never answers.
+        logger.info("job %s: reading the task failed: %s", job.pk, exc)
+        return
+    job_apply_provider_task(job, task)
+
+
+def jobs_sweep() -> None:
+    """Poll jobs whose webhook is late, and fail jobs past the deadline."""
+    now = timezone.now()
+    deadline = now - timedelta(seconds=settings.JOB_DEADLINE_SECONDS)
+    for job in Job.objects.active().filter(created_at__lt=deadline):
+        minutes = round(settings.JOB_DEADLINE_SECONDS / 60)
+        job_advance(
+            job,
+            status=Status.FAILED,
+            error=f"The provider did not finish this job within {minutes} minutes, "
+            "so Studio stopped waiting for it.",
+        )
+    quiet_since = now - timedelta(seconds=settings.JOB_POLL_AFTER_SECONDS)
+    for job_id in Job.objects.stale(quiet_since=quiet_since).values_list("pk", flat=True):
+        # Claim the poll by touching last_event_at, so the next sweep waits again.
+        if Job.objects.stale(quiet_since=quiet_since).filter(pk=job_id).update(last_event_at=now):
+            tasks.refresh_job.enqueue(job_id)
+
+
+def job_store_results(*, job_id: int, attempt: int) -> None:
+    """Copy a completed job's images into Studio's storage, with thumbnails."""
+    job = Job.objects.select_related("project__team").get(pk=job_id)
+    if job.status != Status.COMPLETED:
+        return
+    output = job.output or {}
+    wanted = [(ResultImage.GRID, output.get("image_url", ""))]
+    wanted += [(i, url) for i, url in enumerate(output.get("quadrant_urls", []), start=1)]
+    stored = set(job.images.values_list("index", flat=True))
+    try:
+        client = provider_client(job)
+        for index, url in wanted:
+            if index in stored or not url:
+                continue
+            _store_image(job, index, client.download(url))
+    except (ProviderError, NoProviderKey, OSError, ValueError) as exc:
+        if attempt < MAX_STORE_ATTEMPTS:
+            delay = settings.PIAPI_BACKOFF_SECONDS * 4**attempt
+            tasks.store_results.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
+                job.pk, attempt + 1
+            )
+            return
+        Job.objects.filter(pk=job.pk).update(error=f"The result images could not be saved: {exc}")
+    live.push_job(job.pk)
+
+
+def _store_image(job: Job, index: int, data: bytes) -> None:
+    image = Image.open(io.BytesIO(data))
+    image.load()  # a truncated or corrupt download fails here, before anything is saved
+    extension = (image.format or "png").lower()
+    thumbnail = image.convert("RGB")
+    thumbnail.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+    thumb_bytes = io.BytesIO()
+    thumbnail.save(thumb_bytes, "WEBP", quality=82)
+    result = ResultImage(job=job, index=index)
+    result.file.save(f"job-{job.pk}-{index}.{extension}", ContentFile(data), save=False)
+    result.thumbnail.save(
+        f"job-{job.pk}-{index}.webp", ContentFile(thumb_bytes.getvalue()), save=False
+    )
+    try:
+        result.save()
+    except IntegrityError:
+        # Another worker stored this image first: keep theirs, leave no stray files.
+        result.file.delete(save=False)
+        result.thumbnail.delete(save=False)
+
+
+def job_store_preview(*, job_id: int, url: str) -> None:
+    """Keep the provider's intermediate preview, so the page shows progress as images."""
+    job = Job.objects.select_related("project__team").get(pk=job_id)
+    if job.status != Status.PROCESSING:
+        return
+    try:
+        data = provider_client(job).download(url)
+        Image.open(io.BytesIO(data)).load()
+    except (ProviderError, NoProviderKey, OSError, ValueError) as exc:
+        logger.info("job %s: preview not kept: %s", job.pk, exc)
+        return
+    old_name = job.preview.name
+    job.preview.save(f"job-{job.pk}-preview-{job.progress}.png", ContentFile(data), save=False)
+    Job.objects.filter(pk=job.pk).update(preview=job.preview.name)
+    if old_name:
+        job.preview.storage.delete(old_name)
+    live.push_job(job.pk)

@@ -1,0 +1,20 @@
+from django import forms
+
+from studio.projects.models import Project
+
+
+class ProjectForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["name"]
+        error_messages = {"name": {"required": "Give the project a name."}}
+
+    def __init__(self, *args: object, team: object = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.team = team
+
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data["name"].strip()
+        if Project.objects.filter(team=self.team, name__iexact=name).exists():
+            raise forms.ValidationError("This team already has a project with that name.")
+        return name

@@ -1,0 +1,49 @@
+"""Reading a Midjourney prompt the way the sandbox needs to: its subject (what the
+picture is about), and the few ``--flags`` that change what the sandbox does."""
+
+import hashlib
+import re
+
+from studio.sandbox.behaviours import MARKER_PATTERN
+
+MAX_SEED = 4_294_967_295  # Midjourney's --seed range is 0..2^32-1
+
+SEED_FLAG = re.compile(r"--seed\s+(\d+)\b", re.IGNORECASE)
+ASPECT_FLAG = re.compile(r"--(?:ar|aspect)\s+(\S+)", re.IGNORECASE)
+VERSION_FLAG = re.compile(r"--(?:v|version)\s+(\d+(?:\.\d+)?)\b", re.IGNORECASE)
+NIJI_FLAG = re.compile(r"--niji(?:\s+(\d+(?:\.\d+)?))?\b", re.IGNORECASE)
+LEADING_URLS = re.compile(r"^(?:\s*https?://\S+)+")
+
+
+def subject(prompt: str) -> str:
+    """The words of the prompt without markers, image URLs and flags, lowercased.
+
+    Flags come last in a Midjourney prompt, so everything from the first `--` is cut.
+    """
+    text = MARKER_PATTERN.sub(" ", prompt)
+    text = LEADING_URLS.sub(" ", text)
+    text = text.split("--", 1)[0]
+    return " ".join(text.lower().split())
+
+
+def seed(prompt: str) -> int:
+    """The `--seed N` of the prompt, else one derived from its subject (stable)."""
+    match = SEED_FLAG.search(prompt)
+    if match:
+        return min(int(match.group(1)), MAX_SEED)
+    digest = hashlib.sha256(subject(prompt).encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def aspect_flag(prompt: str) -> str | None:
+    match = ASPECT_FLAG.search(prompt)
+    return match.group(1) if match else None
+
+
+def model_version(prompt: str) -> str:
+    niji = NIJI_FLAG.search(prompt)
+    if niji:
+        return f"niji {niji.group(1)}" if niji.group(1) else "niji"
+    version = VERSION_FLAG.search(prompt)
+    # PiAPI answers "unknown" when the prompt does not name a version.
+    return version.group(1) if version else "unknown"
