@@ -6,6 +6,6 @@ os.environ.setdefault("SANDBOX_ENABLED", "1")
 os.environ.setdefault("SANDBOX_STEP_SECONDS", "0")
 os.environ.setdefault("PIAPI_BACKOFF_SECONDS", "0.01")
 
-from studio.settings import *  # noqa: E402, F403
+from studio.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -165,7 +165,7 @@ class ResultImage(models.Model):
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="images")
     index = models.PositiveSmallIntegerField()
-    file = models.ImageField(upload_to="results/%Y/%m/", width_field="width", height_field="height")
+    file = models.ImageField(upload_to="results/%Y/%m/")
     thumbnail = models.ImageField(upload_to="thumbnails/%Y/%m/")
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
@@ -192,3 +192,6 @@ class WebhookDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "digest"], name="one_delivery_per_digest")
         ]
+
+    def __str__(self) -> str:
+        return f"webhook {self.digest[:8]} for {self.job_id}"

@@ -250,13 +250,14 @@ def _store_image(job: Job, index: int, data: bytes) -> None:
     thumbnail.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
     thumb_bytes = io.BytesIO()
     thumbnail.save(thumb_bytes, "WEBP", quality=82)
-    result = ResultImage(job=job, index=index)
+    result = ResultImage(job=job, index=index, width=image.width, height=image.height)
     result.file.save(f"job-{job.pk}-{index}.{extension}", ContentFile(data), save=False)
     result.thumbnail.save(
         f"job-{job.pk}-{index}.webp", ContentFile(thumb_bytes.getvalue()), save=False
     )
     try:
-        result.save()
+        with transaction.atomic():
+            result.save()
     except IntegrityError:
         # Another worker stored this image first: keep theirs, leave no stray files.
         result.file.delete(save=False)

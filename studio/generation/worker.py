@@ -14,7 +14,10 @@ import time
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.db.utils import OperationalError
 from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from studio.generation.services import jobs_sweep
 
@@ -34,7 +37,7 @@ class StudioWorker:
         self.tasks = Worker(
             queue_names=["default"],
             interval=0,
-            batch=True,  # run() returns when nothing is ready, so the loop below can sweep
+            batch=True,
             backend_name="default",
             startup_delay=False,
             max_tasks=None,
@@ -42,14 +45,34 @@ class StudioWorker:
             excluded_queue_names=[],
         )
 
-    def run_ready_tasks(self) -> None:
-        """Run every task that is ready now, then return."""
-        self.tasks.run()
+    def run_ready_tasks(self) -> int:
+        """Run every task that is ready now, then return how many ran.
+
+        The claim is django-tasks-db's own (a locked row, claimed in a transaction), so
+        many workers share one queue; running is its `run_task`, which records the
+        result or the error."""
+        ran = 0
+        while True:
+            try:
+                with exclusive_transaction():
+                    result = (
+                        DBTaskResult.objects.ready().filter(backend_name="default").get_locked()
+                    )
+                    if result is None:
+                        return ran
+                    result.claim(self.tasks.worker_id)
+            except OperationalError as exc:
+                if is_locked_database_exception(exc):
+                    return ran  # SQLite is busy; the next turn tries again
+                raise
+            self.tasks.run_task(result)
+            ran += 1
 
     def run(self) -> None:
         next_sweep = 0.0
         while not self.stopping.is_set():
             try:
+                close_old_connections()
                 self.run_ready_tasks()
                 if time.monotonic() >= next_sweep:
                     jobs_sweep()

@@ -1,0 +1,193 @@
+"""Shared fixtures. Personas: alice (admin of Acme), bob (member of Acme), charlie
+(admin of another team, Globex), vera (viewer of Acme)."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from django.db import connection
+
+from studio.accounts.models import Role
+from tests.factories import PASSWORD, make_membership, make_project, make_team, make_user
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def acme(db: None) -> Any:
+    return make_team(name="Acme")
+
+
+@pytest.fixture
+def globex(db: None) -> Any:
+    return make_team(name="Globex")
+
+
+@pytest.fixture
+def alice(acme: Any) -> Any:
+    user = make_user(username="alice")
+    make_membership(team=acme, user=user, role=Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def bob(acme: Any) -> Any:
+    user = make_user(username="bob")
+    make_membership(team=acme, user=user, role=Role.MEMBER)
+    return user
+
+
+@pytest.fixture
+def vera(acme: Any) -> Any:
+    user = make_user(username="vera")
+    make_membership(team=acme, user=user, role=Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def charlie(globex: Any) -> Any:
+    user = make_user(username="charlie")
+    make_membership(team=globex, user=user, role=Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def project(acme: Any) -> Any:
+    return make_project(team=acme, name="Launch")
+
+
+def wait_for(condition: Callable[[], Any], *, timeout: float = 20.0, what: str = "") -> Any:
+    """Poll until `condition()` is truthy; fail the test with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what or condition}")
+        time.sleep(0.05)
+
+
+# --- a real Studio server (web + websockets + worker + sandbox) in its own process ------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _database_url() -> str:
+    """The test database, as a URL another process can open."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+    return f"postgres://{user}{password}@{host}/{db['NAME']}"
+
+
+class StudioServer:
+    def __init__(self, url: str, media_root: Path) -> None:
+        self.url = url
+        self.media_root = media_root
+
+    def login(self, username: str, password: str = PASSWORD) -> requests.Session:
+        """A browser-like session: CSRF cookie, then the login form."""
+        session = requests.Session()
+        session.get(f"{self.url}/accounts/login/", timeout=10)
+        response = session.post(
+            f"{self.url}/accounts/login/",
+            data={
+                "username": username,
+                "password": password,
+                "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            },
+            headers={"Referer": f"{self.url}/accounts/login/"},
+            timeout=10,
+        )
+        assert response.ok and "sessionid" in session.cookies, "login failed"
+        session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
+        session.headers["Referer"] = self.url + "/"
+        return session
+
+
+def start_server(
+    *, extra_env: dict[str, str] | None = None, worker: bool = True, media_root: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": _database_url(),
+        "PORT": str(port),
+        "STUDIO_PUBLIC_URL": url,
+        "SANDBOX_ENABLED": "1",
+        "SANDBOX_STEP_SECONDS": "0.05",
+        "JOB_POLL_AFTER_SECONDS": "1",
+        "WORKER_SWEEP_SECONDS": "0.3",
+        "WORKER_INTERVAL_SECONDS": "0.05",
+        "MEDIA_ROOT": str(media_root),
+        **(extra_env or {}),
+    }
+    command = [sys.executable, "manage.py", "runstudio", "--port", str(port)]
+    if not worker:
+        command.append("--no-worker")
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the Studio server exited with {process.returncode}")
+        try:
+            requests.get(f"{url}/accounts/login/", timeout=1)
+            return process, url
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the Studio server did not start within 30 s")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def studio_server(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StudioServer]:
+    """One Studio server for the session; tests that use it need `transactional_db`."""
+    media_root = tmp_path_factory.mktemp("server-media")
+    with django_db_blocker.unblock():
+        process, url = start_server(media_root=media_root)
+    try:
+        yield StudioServer(url, media_root)
+    finally:
+        stop_server(process)
+        shutil.rmtree(media_root, ignore_errors=True)
+
+
+@pytest.fixture
+def server(studio_server: StudioServer, transactional_db: None, settings: Any) -> StudioServer:
+    # The test process reads the files the server wrote.
+    settings.MEDIA_ROOT = studio_server.media_root
+    return studio_server

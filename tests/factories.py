@@ -1,0 +1,49 @@
+"""Plain factories: keyword-only `make_*` functions."""
+
+import io
+from typing import Any
+
+from PIL import Image
+
+from studio.accounts.models import Membership, ProviderKey, Role, Team, User
+from studio.generation.models import Job
+from studio.projects.models import Project
+
+PASSWORD = "correct-horse-battery"
+
+
+def make_user(*, username: str, password: str = PASSWORD) -> User:
+    return User.objects.create_user(username=username, password=password)
+
+
+def make_team(*, name: str, api_key: str = "sandbox-test-key") -> Team:
+    team = Team.objects.create(name=name)
+    if api_key:
+        key = ProviderKey(team=team, label="Default")
+        key.set_key(api_key)
+        key.save()
+    return team
+
+
+def make_membership(*, team: Team, user: User, role: str = Role.MEMBER) -> Membership:
+    return Membership.objects.create(team=team, user=user, role=role)
+
+
+def make_project(*, team: Team, name: str = "Campaign") -> Project:
+    return Project.objects.create(team=team, name=name)
+
+
+def make_job(*, project: Project, user: User, **fields: Any) -> Job:
+    fields.setdefault("operation", "imagine")
+    fields.setdefault("prompt", "a lighthouse at dusk")
+    job = Job.objects.create(project=project, created_by=user, **fields)
+    if job.last_event_at is None:
+        Job.objects.filter(pk=job.pk).update(last_event_at=job.created_at)
+        job.last_event_at = job.created_at
+    return job
+
+
+def make_png(*, size: tuple[int, int] = (512, 512), color: str = "#5b5bd6") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return buffer.getvalue()

@@ -1,0 +1,153 @@
+from typing import Any
+
+import pytest
+from django.test import Client
+from django_tasks_db.models import DBTaskResult
+
+from studio.generation.models import Job, Status
+from tests.factories import make_job
+
+
+@pytest.fixture
+def bob_client(client: Client, bob: Any) -> Client:
+    client.force_login(bob)
+    return client
+
+
+def submit(client: Client, project: Any, **data: str) -> Any:
+    fields = {"prompt": "a lighthouse at dusk", "aspect_ratio": "16:9", "process_mode": "fast"}
+    fields.update(data)
+    return client.post(f"/projects/{project.pk}/jobs/", fields, headers={"HX-Request": "true"})
+
+
+def test_the_project_page_shows_the_prompt_form_and_the_jobs(
+    bob_client: Client, project: Any, bob: Any
+) -> None:
+    make_job(
+        project=project, user=bob, prompt="a red fox in snow", status=Status.PROCESSING, progress=40
+    )
+
+    page = bob_client.get(f"/projects/{project.pk}/").content.decode()
+
+    assert 'id="prompt-form"' in page
+    assert "a red fox in snow" in page
+    assert 'value="40"' in page  # the progress bar
+    assert f'ws-connect="/ws/projects/{project.pk}/"' in page
+
+
+def test_a_prompt_creates_a_queued_job_and_a_dispatch_at_once(
+    bob_client: Client, project: Any
+) -> None:
+    response = submit(bob_client, project)
+
+    assert response.status_code == 201
+    job = Job.objects.get()
+    assert (job.status, job.prompt, job.aspect_ratio, job.process_mode) == (
+        Status.QUEUED,
+        "a lighthouse at dusk",
+        "16:9",
+        "fast",
+    )
+    assert DBTaskResult.objects.filter(task_path__endswith="send_job").count() == 1
+    body = response.content.decode()
+    assert f'id="job-{job.pk}"' in body  # the new card, swapped in at the top
+    assert 'hx-swap-oob="afterbegin:#job-list"' in body
+
+
+def test_an_empty_prompt_gets_a_clear_error_and_creates_nothing(
+    bob_client: Client, project: Any
+) -> None:
+    response = submit(bob_client, project, prompt="   ")
+
+    assert response.status_code == 422
+    assert "Write a prompt first" in response.content.decode()
+    assert not Job.objects.exists()
+    assert not DBTaskResult.objects.exists()
+
+
+def test_a_prompt_over_2500_characters_is_refused_with_its_length(
+    bob_client: Client, project: Any
+) -> None:
+    response = submit(bob_client, project, prompt="a" * 2501)
+
+    assert response.status_code == 422
+    assert "2501 characters long; the limit is 2500" in response.content.decode()
+    assert not Job.objects.exists()
+
+
+def test_a_prompt_of_exactly_2500_characters_is_accepted(bob_client: Client, project: Any) -> None:
+    assert submit(bob_client, project, prompt="a" * 2500).status_code == 201
+
+
+def test_an_unknown_mode_or_ratio_is_refused(bob_client: Client, project: Any) -> None:
+    response = submit(bob_client, project, process_mode="ludicrous", aspect_ratio="7:1")
+
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "relax, fast or turbo" in body
+    assert "listed aspect ratios" in body
+    assert not Job.objects.exists()
+
+
+def test_a_prompt_with_markup_renders_as_text(bob_client: Client, project: Any) -> None:
+    submit(bob_client, project, prompt='<script>alert(1)</script> <img src=x onerror="x()">')
+
+    page = bob_client.get(f"/projects/{project.pk}/").content.decode()
+
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_an_outsider_gets_404_for_the_page_and_the_submit(
+    client: Client, project: Any, charlie: Any
+) -> None:
+    client.force_login(charlie)
+
+    assert client.get(f"/projects/{project.pk}/").status_code == 404
+    assert submit(client, project).status_code == 404
+    assert not Job.objects.exists()
+
+
+def test_a_viewer_sees_the_project_but_cannot_generate(
+    client: Client, project: Any, vera: Any
+) -> None:
+    client.force_login(vera)
+
+    page = client.get(f"/projects/{project.pk}/").content.decode()
+
+    assert 'id="prompt-form"' not in page
+    assert submit(client, project).status_code == 403
+    assert not Job.objects.exists()
+
+
+def test_a_visitor_who_is_not_logged_in_is_sent_to_login(client: Client, project: Any) -> None:
+    response = client.get(f"/projects/{project.pk}/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_the_home_page_goes_straight_to_a_lone_project(bob_client: Client, project: Any) -> None:
+    response = bob_client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/projects/{project.pk}/"
+
+
+def test_an_admin_creates_a_project_and_a_duplicate_name_is_refused(
+    client: Client, alice: Any, acme: Any, project: Any
+) -> None:
+    client.force_login(alice)
+
+    created = client.post(f"/teams/{acme.pk}/projects/", {"name": "Spring"})
+    duplicate = client.post(f"/teams/{acme.pk}/projects/", {"name": "launch"})
+
+    assert created.status_code == 200 and created["HX-Redirect"].startswith("/projects/")
+    assert duplicate.status_code == 422
+    assert "already has a project with that name" in duplicate.content.decode()
+
+
+def test_a_member_cannot_create_projects(client: Client, bob: Any, acme: Any) -> None:
+    client.force_login(bob)
+
+    assert client.post(f"/teams/{acme.pk}/projects/", {"name": "Spring"}).status_code == 403

@@ -1,0 +1,185 @@
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.test import Client
+
+from studio.generation.models import Job, ResultImage, Status, WebhookDelivery
+from studio.generation.worker import StudioWorker
+from studio.piapi.client import PiAPIClient, ProviderTask
+from tests.factories import make_job, make_png
+from tests.generation.helpers import TASK_ID, post_webhook, webhook_body
+from tests.payloads import load
+
+
+@pytest.fixture
+def job(project: Any, bob: Any) -> Job:
+    return make_job(project=project, user=bob, status=Status.SUBMITTED, provider_task_id=TASK_ID)
+
+
+@pytest.fixture
+def provider() -> Any:
+    """The provider client patched at its boundary: GET says completed, images download."""
+    completed = ProviderTask.from_data(load("task_completed")["data"])
+    with (
+        mock.patch.object(PiAPIClient, "get_task", autospec=True, return_value=completed) as get,
+        mock.patch.object(
+            PiAPIClient, "download", autospec=True, side_effect=lambda *a, **k: make_png()
+        ),
+    ):
+        yield get
+
+
+def test_a_progress_webhook_moves_the_job_forward(client: Client, job: Job) -> None:
+    response = post_webhook(client, job, webhook_body("task_processing"))
+
+    assert response.status_code == 200
+    job.refresh_from_db()
+    assert job.status == Status.PROCESSING
+    assert job.progress == 45
+
+
+def test_a_wrong_secret_is_refused_and_changes_nothing(client: Client, job: Job) -> None:
+    response = post_webhook(client, job, webhook_body("task_processing"), secret="guess")
+
+    assert response.status_code == 401
+    job.refresh_from_db()
+    assert job.status == Status.SUBMITTED
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_a_missing_secret_is_refused(client: Client, job: Job) -> None:
+    response = client.post(
+        f"/webhooks/piapi/{job.pk}/",
+        data=webhook_body("task_processing"),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 401
+
+
+def test_a_secret_of_another_job_is_refused(
+    client: Client, job: Job, project: Any, bob: Any
+) -> None:
+    other = make_job(project=project, user=bob, status=Status.SUBMITTED)
+
+    response = post_webhook(
+        client, job, webhook_body("task_processing"), secret=other.webhook_secret
+    )
+
+    assert response.status_code == 401
+
+
+def test_the_same_delivery_fifty_times_changes_the_job_once(client: Client, job: Job) -> None:
+    body = webhook_body("task_processing")
+
+    answers = {post_webhook(client, job, body).status_code for _ in range(50)}
+
+    assert answers == {200}
+    assert WebhookDelivery.objects.filter(job=job).count() == 1
+    job.refresh_from_db()
+    assert (job.status, job.progress) == (Status.PROCESSING, 45)
+
+
+def test_a_webhook_for_another_task_is_refused(client: Client, job: Job) -> None:
+    body = webhook_body("task_processing", task_id="someone-elses-task")
+
+    assert post_webhook(client, job, body).status_code == 400
+    job.refresh_from_db()
+    assert job.status == Status.SUBMITTED
+
+
+def test_a_body_that_is_not_a_webhook_is_a_bad_request(client: Client, job: Job) -> None:
+    response = client.post(
+        f"/webhooks/piapi/{job.pk}/",
+        data="not json",
+        content_type="application/json",
+        headers={"x-webhook-secret": job.webhook_secret},
+    )
+
+    assert response.status_code == 400
+
+
+def test_the_webhook_needs_no_csrf_token(job: Job) -> None:
+    strict = Client(enforce_csrf_checks=True)
+
+    assert post_webhook(strict, job, webhook_body("task_processing")).status_code == 200
+
+
+def test_a_completed_webhook_is_confirmed_with_get_before_the_job_completes(
+    client: Client, job: Job, provider: Any
+) -> None:
+    post_webhook(client, job, webhook_body("task_completed"))
+
+    job.refresh_from_db()
+    assert job.status == Status.SUBMITTED  # the webhook is a hint; the worker reads the truth
+    StudioWorker().run_ready_tasks()
+
+    provider.assert_called_once_with(mock.ANY, TASK_ID)
+    job.refresh_from_db()
+    assert job.status == Status.COMPLETED
+    assert job.output["actions"][:2] == ["reroll", "upscale1"]
+    assert sorted(job.images.values_list("index", flat=True)) == [0, 1, 2, 3, 4]
+
+
+def test_stored_images_have_thumbnails_and_are_served_to_members(
+    client: Client, job: Job, provider: Any, bob: Any
+) -> None:
+    post_webhook(client, job, webhook_body("task_completed"))
+    StudioWorker().run_ready_tasks()
+    grid = ResultImage.objects.get(job=job, index=0)
+
+    client.force_login(bob)
+    full = client.get(f"/images/{grid.pk}/full/")
+    thumb = client.get(f"/images/{grid.pk}/thumb/")
+
+    assert full.status_code == 200 and b"".join(full.streaming_content)[:4] == b"\x89PNG"
+    assert thumb.status_code == 200 and b"WEBP" in b"".join(thumb.streaming_content)[:16]
+    assert "immutable" in thumb["Cache-Control"]
+
+
+def test_an_outsider_cannot_fetch_the_images(
+    client: Client, job: Job, provider: Any, charlie: Any
+) -> None:
+    post_webhook(client, job, webhook_body("task_completed"))
+    StudioWorker().run_ready_tasks()
+    grid = ResultImage.objects.get(job=job, index=0)
+
+    client.force_login(charlie)
+
+    assert client.get(f"/images/{grid.pk}/full/").status_code == 404
+
+
+def test_a_stale_progress_webhook_after_completion_changes_nothing(
+    client: Client, job: Job, provider: Any
+) -> None:
+    post_webhook(client, job, webhook_body("task_completed"))
+    StudioWorker().run_ready_tasks()
+
+    post_webhook(client, job, webhook_body("task_processing"))
+    post_webhook(client, job, webhook_body("task_pending"))
+
+    job.refresh_from_db()
+    assert (job.status, job.progress) == (Status.COMPLETED, 100)
+
+
+def test_progress_only_moves_forward(client: Client, job: Job) -> None:
+    post_webhook(client, job, webhook_body("task_processing"))
+    older = webhook_body("task_processing")
+    older["data"]["output"]["progress"] = 20
+
+    post_webhook(client, job, older)
+
+    job.refresh_from_db()
+    assert job.progress == 45
+
+
+def test_a_failed_task_fails_the_job_with_the_providers_reason(client: Client, job: Job) -> None:
+    failed = ProviderTask.from_data(load("task_failed")["data"])
+    with mock.patch.object(PiAPIClient, "get_task", autospec=True, return_value=failed):
+        post_webhook(client, job, webhook_body("task_failed"))
+        StudioWorker().run_ready_tasks()
+
+    job.refresh_from_db()
+    assert job.status == Status.FAILED
+    assert "rejected by moderation" in job.error
