@@ -117,6 +117,12 @@ def render_png(art: Art, name: str) -> bytes:
     return buffer.getvalue()
 
 
+def clear_cache() -> None:
+    """Forget every rendered image (tests use it to prove rendering is deterministic)."""
+    for cached in (render_png, _grid, _quadrant):
+        cached.cache_clear()
+
+
 @lru_cache(maxsize=8)
 def _grid(art: Art) -> Image.Image:
     width, height = quadrant_size(art.aspect_ratio)

@@ -1,0 +1,135 @@
+"""Webhook deliveries: a daemon thread per task walks its timeline and POSTs each state.
+
+PiAPI sends ``{"timestamp": <unix seconds>, "data": <task object>}`` with the shared
+secret itself in ``x-webhook-secret`` (no HMAC), once per state change, and retries a
+delivery that is not answered 2xx (https://piapi.ai/docs/unified-webhook). The thread
+only reads: the task's state comes from timeline.py, so GET stays the truth even when
+this thread dies with its process.
+"""
+
+import json
+import logging
+import threading
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.db import connection
+
+from studio.sandbox import payloads, timeline
+from studio.sandbox.behaviours import Behaviour
+from studio.sandbox.models import Task
+
+logger = logging.getLogger(__name__)
+
+RETRIES = 3
+BACKOFF_SECONDS = 0.2
+# With instant steps (tests) the retries are instant too, near enough.
+INSTANT_BACKOFF_SCALE = 0.1
+TIMEOUT_SECONDS = 5.0
+# How often a pending task is re-read while waiting, to notice a cancel quickly.
+CANCEL_CHECK_SECONDS = 0.25
+
+
+def start(task_id: uuid.UUID) -> threading.Thread:
+    """Deliver the task's webhooks in a daemon thread; returns at once."""
+    thread = threading.Thread(
+        target=deliver_timeline, args=(task_id,), name=f"sandbox-webhooks-{task_id}", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def deliver_timeline(task_id: uuid.UUID) -> None:
+    try:
+        _deliver_timeline(task_id)
+    except Exception:
+        # A thread's exception would only be printed; log it and let the process live.
+        logger.exception("sandbox webhooks for task %s stopped", task_id)
+    finally:
+        # Each thread has its own database connection; don't leak it.
+        connection.close()
+
+
+def _deliver_timeline(task_id: uuid.UUID) -> None:
+    task = Task.objects.filter(pk=task_id).first()
+    if task is None:
+        return
+    held: list[dict[str, Any]] = []
+    for step in timeline.plan(task.behaviours):
+        refreshed = _wait_for_step(task, step)
+        if refreshed is None:  # deleted meanwhile
+            return
+        task = refreshed
+        if task.canceled_at is not None:
+            step = timeline.CANCELED_STEP
+        data = payloads.task_object(task, step)
+        if Behaviour.REORDER_WEBHOOKS in task.behaviours:
+            held.append(data)
+        else:
+            _send(task, data)
+        if step.canceled:
+            break
+    for data in reversed(held):
+        _send(task, data)
+
+
+def _wait_for_step(task: Task, step: timeline.Step) -> Task | None:
+    """Sleep until the step begins; the task as read afterwards, or None if gone.
+
+    The wait is measured on the monotonic clock from one reading of the sandbox clock,
+    so a frozen clock in a test cannot make it wait forever.
+    """
+    delay = (timeline.step_begins_at(task, step) - timeline.now()).total_seconds()
+    deadline = time.monotonic() + max(0.0, delay)
+    while (remaining := deadline - time.monotonic()) > 0:
+        time.sleep(min(remaining, CANCEL_CHECK_SECONDS))
+        if step.index == 1:  # still waiting in pending: a cancel ends the timeline
+            canceled = Task.objects.filter(pk=task.pk, canceled_at__isnull=False).exists()
+            if canceled:
+                break
+    return Task.objects.filter(pk=task.pk).first()
+
+
+def _send(task: Task, data: dict[str, Any]) -> None:
+    copies = 2 if Behaviour.DUPLICATE_WEBHOOKS in task.behaviours else 1
+    for _ in range(copies):
+        _post_with_retries(task, data)
+
+
+def _post_with_retries(task: Task, data: dict[str, Any]) -> bool:
+    scale = INSTANT_BACKOFF_SCALE if task.step_seconds <= 0 else 1.0
+    where = _loggable(task.webhook_endpoint)
+    for attempt in range(1 + RETRIES):
+        if attempt:
+            time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1) * scale)
+        body = json.dumps({"timestamp": int(time.time()), "data": data})
+        try:
+            response = requests.post(
+                task.webhook_endpoint,
+                data=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "x-webhook-secret": task.webhook_secret,
+                },
+                timeout=TIMEOUT_SECONDS,
+            )
+        except requests.RequestException as error:
+            logger.info("sandbox webhook for task %s to %s failed: %s", task.pk, where,
+                        type(error).__name__)
+            continue
+        if 200 <= response.status_code < 300:
+            return True
+        logger.info("sandbox webhook for task %s to %s answered %s", task.pk, where,
+                    response.status_code)
+    logger.warning("sandbox webhook for task %s to %s given up after %s attempts", task.pk,
+                   where, 1 + RETRIES)
+    return False
+
+
+def _loggable(endpoint: str) -> str:
+    # Without the query string: a receiver may carry a token there.
+    parts = urlsplit(endpoint)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"

@@ -1,0 +1,128 @@
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from studio.asgi import application
+from studio.generation import live
+from studio.generation.models import Job, Status
+from tests.factories import make_job, make_project
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def session_cookie(user: Any) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+def communicator(
+    project: Any, *, user: Any = None, origin: bytes = b"http://127.0.0.1:8000"
+) -> Any:
+    """A websocket client as a browser on Studio's page would open it (built before the
+    event loop runs, since logging in touches the database)."""
+    headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
+    if user is not None:
+        headers.append((b"cookie", session_cookie(user)))
+    return WebsocketCommunicator(application, f"/ws/projects/{project.pk}/", headers=headers)
+
+
+def test_a_member_gets_the_current_jobs_then_every_change(project: Any, bob: Any) -> None:
+    job = make_job(project=project, user=bob, prompt="a fox <b>bold</b>", status=Status.SUBMITTED)
+
+    socket = communicator(project, user=bob)
+
+    async def scenario() -> tuple[str, str]:
+        connected, _ = await socket.connect()
+        assert connected
+        snapshot = await socket.receive_from(timeout=5)
+        await sync_to_async(Job.objects.filter(pk=job.pk).update)(
+            status=Status.PROCESSING, progress=60
+        )
+        await sync_to_async(live.push_job)(job.pk)
+        update = await socket.receive_from(timeout=5)
+        await socket.disconnect()
+        return snapshot, update
+
+    snapshot, update = async_to_sync(scenario)()
+
+    assert 'id="job-list"' in snapshot and 'hx-swap-oob="true"' in snapshot
+    assert f'id="job-{job.pk}"' in snapshot
+    assert f'<article id="job-{job.pk}"' in update and 'hx-swap-oob="true"' in update
+    assert 'value="60"' in update
+    assert "a fox &lt;b&gt;bold&lt;/b&gt;" in update  # a prompt is text, never markup
+
+
+def test_a_new_job_is_pushed_to_the_top_of_every_viewers_list(
+    project: Any, bob: Any, alice: Any
+) -> None:
+    socket = communicator(project, user=alice)
+
+    async def scenario() -> str:
+        await socket.connect()
+        await socket.receive_from(timeout=5)
+        job = await sync_to_async(make_job)(project=project, user=bob, prompt="new one")
+        await sync_to_async(live.push_job)(job.pk, created=True)
+        message = await socket.receive_from(timeout=5)
+        await socket.disconnect()
+        return message
+
+    message = async_to_sync(scenario)()
+
+    assert 'hx-swap-oob="afterbegin:#job-list"' in message
+    assert "new one" in message
+
+
+def test_an_outsider_cannot_join_the_projects_group(project: Any, charlie: Any) -> None:
+    socket = communicator(project, user=charlie)
+
+    async def scenario() -> bool:
+        connected, _ = await socket.connect()
+        await socket.disconnect()
+        return connected
+
+    assert async_to_sync(scenario)() is False
+
+
+def test_a_visitor_who_is_not_logged_in_cannot_join(project: Any) -> None:
+    socket = communicator(project)
+
+    async def scenario() -> bool:
+        connected, _ = await socket.connect()
+        await socket.disconnect()
+        return connected
+
+    assert async_to_sync(scenario)() is False
+
+
+def test_a_socket_from_another_origin_is_refused(project: Any, bob: Any) -> None:
+    socket = communicator(project, user=bob, origin=b"https://evil.example")
+
+    async def scenario() -> bool:
+        connected, _ = await socket.connect()
+        await socket.disconnect()
+        return connected
+
+    assert async_to_sync(scenario)() is False
+
+
+def test_an_outsider_receives_nothing_pushed_to_a_project_they_are_not_in(
+    project: Any, bob: Any, charlie: Any
+) -> None:
+    other = make_project(team=charlie.memberships.get().team, name="Theirs")
+
+    socket = communicator(other, user=charlie)
+
+    async def scenario() -> bool:
+        await socket.connect()
+        await socket.receive_from(timeout=5)  # their own (empty) snapshot
+        job = await sync_to_async(make_job)(project=project, user=bob)
+        await sync_to_async(live.push_job)(job.pk)
+        nothing = await socket.receive_nothing(timeout=0.5)
+        await socket.disconnect()
+        return nothing
+
+    assert async_to_sync(scenario)() is True
