@@ -5,7 +5,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from studio.generation.live import project_snapshot_html
 from studio.projects.models import Project
-from studio.realtime.groups import project_group
+from studio.realtime.groups import project_group, remember_consumer_loop
 
 
 @database_sync_to_async
@@ -19,6 +19,7 @@ class ProjectConsumer(AsyncWebsocketConsumer):
     group_name = ""
 
     async def connect(self) -> None:
+        remember_consumer_loop()
         user = self.scope["user"]
         project_id = int(self.scope["url_route"]["kwargs"]["project_id"])
         if not user.is_authenticated or not await _can_view(user, project_id):

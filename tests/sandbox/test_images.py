@@ -1,0 +1,162 @@
+"""The sandbox's pictures: real PNGs at expiring signed URLs, deterministic per prompt."""
+
+import io
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.test import override_settings
+from PIL import Image
+
+from studio.sandbox import images
+from tests.sandbox.helpers import path_of
+
+pytestmark = pytest.mark.django_db
+
+
+def fetch(client, url: str):
+    return client.get(path_of(url))
+
+
+def png(response) -> Image.Image:
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    return Image.open(io.BytesIO(response.content))
+
+
+@pytest.mark.parametrize(
+    ("aspect_ratio", "quadrant"),
+    [("1:1", (512, 512)), ("16:9", (512, 288)), ("2:3", (341, 512)), ("1:4", (128, 512))],
+)
+def test_the_grid_is_twice_a_quadrant_in_the_requested_aspect_ratio(
+    api, client, aspect_ratio, quadrant
+):
+    task = api.task(api.create("a glass greenhouse", aspect_ratio=aspect_ratio)["task_id"])
+
+    grid = png(fetch(client, task["output"]["image_url"]))
+    quadrants = [png(fetch(client, url)) for url in task["output"]["temporary_image_urls"]]
+
+    assert {image.size for image in quadrants} == {quadrant}
+    assert grid.size == (2 * quadrant[0], 2 * quadrant[1])
+
+
+def test_the_grid_is_made_of_its_four_quadrants(api, client):
+    task = api.task(api.create("a row of houses")["task_id"])
+    grid = png(fetch(client, task["output"]["image_url"])).convert("RGB")
+
+    for index, url in enumerate(task["output"]["temporary_image_urls"]):
+        quadrant = png(fetch(client, url)).convert("RGB")
+        left, top = (index % 2) * quadrant.width, (index // 2) * quadrant.height
+        crop = grid.crop((left, top, left + quadrant.width, top + quadrant.height))
+        assert crop.tobytes() == quadrant.tobytes()
+
+
+def test_the_four_quadrants_are_different_variations(api, client):
+    task = api.task(api.create("four seasons")["task_id"])
+
+    contents = {fetch(client, url).content for url in task["output"]["temporary_image_urls"]}
+
+    assert len(contents) == 4
+
+
+def test_the_same_prompt_and_seed_draw_identical_bytes(api, client):
+    first = api.task(api.create("a koi pond --seed 1234")["task_id"])
+    grid = fetch(client, first["output"]["image_url"]).content
+    images.clear_cache()
+    second = api.task(api.create("a koi pond --seed 1234")["task_id"])
+
+    assert fetch(client, second["output"]["image_url"]).content == grid
+
+
+def test_different_prompts_draw_different_pictures(api, client):
+    first = api.task(api.create("a koi pond")["task_id"])
+    second = api.task(api.create("a desert caravan")["task_id"])
+
+    assert (
+        fetch(client, first["output"]["image_url"]).content
+        != fetch(client, second["output"]["image_url"]).content
+    )
+
+
+def test_a_different_seed_draws_a_different_picture():
+    same_words = [images.Art("a koi pond", seed, "1:1") for seed in (1, 2)]
+
+    assert images.render_png(same_words[0], "1") != images.render_png(same_words[1], "1")
+
+
+def test_the_seed_comes_from_the_prompt_flag_or_else_from_its_words():
+    assert images.Art.for_input({"prompt": "a cat --seed 77"}).seed == 77
+    assert images.Art.for_input({"prompt": "a cat"}) == images.Art.for_input({"prompt": "a cat"})
+    assert (
+        images.Art.for_input({"prompt": "a cat"}).seed
+        != images.Art.for_input({"prompt": "a dog"}).seed
+    )
+
+
+@override_settings(SANDBOX_STEP_SECONDS=10)
+def test_a_processing_task_shows_a_blurred_preview_of_the_grid_from_half_way(api, client, clock):
+    task_id = api.create("a cathedral of ice")["task_id"]
+    clock.advance(30)  # progress 50
+
+    task = api.task(task_id)
+
+    [preview_url] = task["output"]["intermediate_image_urls"]
+    preview = png(fetch(client, preview_url))
+    assert preview.size == (1024, 1024)
+    clock.advance(60)
+    grid = fetch(client, api.task(task_id)["output"]["image_url"]).content
+    assert fetch(client, preview_url).content != grid
+
+
+def test_image_urls_need_no_api_key(api, client):
+    task = api.task(api.create()["task_id"])
+
+    # The test client sends no x-api-key unless told to.
+    assert client.get(path_of(task["output"]["image_url"])).status_code == 200
+
+
+def test_a_tampered_signature_is_forbidden(api, client):
+    url = api.task(api.create()["task_id"])["output"]["image_url"]
+
+    response = client.get(path_of(url)[:-4] + "0000")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == 403
+
+
+def test_a_signature_does_not_open_another_image(api, client):
+    url = api.task(api.create()["task_id"])["output"]["temporary_image_urls"][0]
+
+    response = client.get(path_of(url).replace("/1.png", "/2.png"))
+
+    assert response.status_code == 403
+
+
+def test_a_missing_signature_is_forbidden(api, client):
+    url = api.task(api.create()["task_id"])["output"]["image_url"]
+
+    assert client.get(urlsplit(url).path).status_code == 403
+
+
+@override_settings(SANDBOX_URL_TTL_SECONDS=3600)
+def test_an_image_url_expires_after_the_ttl(api, client, clock):
+    url = api.task(api.create()["task_id"])["output"]["image_url"]
+    expires = int(parse_qs(urlsplit(url).query)["expires"][0])
+    assert expires == int(clock.now.timestamp()) + 3600
+
+    clock.advance(3599)
+    assert client.get(path_of(url)).status_code == 200
+    clock.advance(1)
+    response = client.get(path_of(url))
+
+    assert response.status_code == 403
+    assert "expired" in response.json()["message"]
+
+
+def test_an_image_of_an_unknown_task_is_not_found(client):
+    path = images.image_path("00000000-0000-4000-8000-000000000000", "grid")
+    url = images.signed_image_url(
+        "00000000-0000-4000-8000-000000000000", "grid", base_url="", expires=2**40
+    )
+
+    assert url.startswith(path)
+    assert client.get(url).status_code == 404
