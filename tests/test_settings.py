@@ -16,7 +16,14 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"SECRET_KEY", "STUDIO_ENCRYPTION_KEY", "SANDBOX_ENABLED", "DEBUG"}
+        if k
+        not in {
+            "SECRET_KEY",
+            "STUDIO_ENCRYPTION_KEY",
+            "SANDBOX_ENABLED",
+            "DEBUG",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
     }
     clean["DJANGO_SETTINGS_MODULE"] = "studio.settings"
     clean.update(env)

@@ -135,8 +135,10 @@ def _grid(art: Art) -> Image.Image:
 
 def _preview(art: Art) -> Image.Image:
     grid = _grid(art)
-    small = grid.resize((max(1, grid.width // 32), max(1, grid.height // 32)), Image.BILINEAR)
-    return small.resize(grid.size, Image.NEAREST).filter(ImageFilter.GaussianBlur(6))
+    small = grid.resize(
+        (max(1, grid.width // 32), max(1, grid.height // 32)), Image.Resampling.BILINEAR
+    )
+    return small.resize(grid.size, Image.Resampling.NEAREST).filter(ImageFilter.GaussianBlur(6))
 
 
 @lru_cache(maxsize=16)
@@ -147,7 +149,7 @@ def _quadrant(art: Art, index: int) -> Image.Image:
     scene = _scene_for(art.subject, scene_rng)
     palette = _palette(scene_rng, hue_shift=(index - 1.5) * 0.02)
     image = scene(size, palette, random.Random(f"{art.subject}|{art.seed}|{index}"))
-    return image.resize((width, height), Image.LANCZOS)
+    return image.resize((width, height), Image.Resampling.LANCZOS)
 
 
 # --- colour ---------------------------------------------------------------------------
@@ -223,20 +225,23 @@ def _gradient(size: tuple[int, int], stops: list[RGB], angle: float = 0.0) -> Im
         left = min(int(position), last - 1)
         line.putpixel((0, y), _mix(stops[left], stops[left + 1], position - left))
     if not angle:
-        return line.resize(size, Image.BICUBIC)
+        return line.resize(size, Image.Resampling.BICUBIC)
     # Turned at a small size (a gradient has no detail to lose) and scaled up; the
     # square is larger than the picture so that the turned corners stay filled.
     side = 256
-    square = line.resize((side, side), Image.BICUBIC).rotate(angle, Image.BICUBIC)
+    square = line.resize((side, side), Image.Resampling.BICUBIC).rotate(
+        angle, Image.Resampling.BICUBIC
+    )
     inner = side / math.hypot(*size)
     crop_width, crop_height = size[0] * inner, size[1] * inner
-    left, top = (side - crop_width) / 2, (side - crop_height) / 2
-    return square.resize(size, Image.BICUBIC, box=(left, top, left + crop_width,
-                                                    top + crop_height))
+    crop_left, crop_top = (side - crop_width) / 2, (side - crop_height) / 2
+    box = (crop_left, crop_top, crop_left + crop_width, crop_top + crop_height)
+    return square.resize(size, Image.Resampling.BICUBIC, box=box)
 
 
-def _glow(image: Image.Image, centre: tuple[float, float], radius: float, colour: RGB,
-          strength: float) -> None:
+def _glow(
+    image: Image.Image, centre: tuple[float, float], radius: float, colour: RGB, strength: float
+) -> None:
     # Blurred at a quarter of the size: a glow has no detail, and blurring is the
     # slowest step of drawing.
     scale = 4
@@ -244,12 +249,14 @@ def _glow(image: Image.Image, centre: tuple[float, float], radius: float, colour
     mask = Image.new("L", small, 0)
     x, y, r = centre[0] / scale, centre[1] / scale, radius / scale
     ImageDraw.Draw(mask).ellipse((x - r, y - r, x + r, y + r), fill=round(255 * strength))
-    mask = mask.filter(ImageFilter.GaussianBlur(r * 0.6)).resize(image.size, Image.BICUBIC)
+    mask = mask.filter(ImageFilter.GaussianBlur(r * 0.6)).resize(
+        image.size, Image.Resampling.BICUBIC
+    )
     image.paste(Image.new("RGB", image.size, colour), (0, 0), mask)
 
 
 def _vignette(image: Image.Image, colour: RGB, strength: float = 0.55) -> Image.Image:
-    radial = Image.radial_gradient("L").resize(image.size, Image.BICUBIC)
+    radial = Image.radial_gradient("L").resize(image.size, Image.Resampling.BICUBIC)
     mask = radial.point(lambda value: round(max(0, value - 110) * strength * 1.6))
     shaded = image.copy()
     shaded.paste(Image.new("RGB", image.size, colour), (0, 0), mask)
@@ -352,18 +359,22 @@ def _waves(size: tuple[int, int], palette: Palette, rng: random.Random) -> Image
         draw.polygon(
             [(0.0, float(height)), *curve, (float(width), float(height))], fill=(*colour, 245)
         )
-        draw.line(
-            curve, fill=(*_mix(colour, (255, 255, 255), 0.5), 170), width=2 * SUPERSAMPLE
-        )
+        draw.line(curve, fill=(*_mix(colour, (255, 255, 255), 0.5), 170), width=2 * SUPERSAMPLE)
     return _vignette(image, palette.ground, 0.4)
 
 
 def _orbs(size: tuple[int, int], palette: Palette, rng: random.Random) -> Image.Image:
     width, height = size
     short = min(size)
-    background = _gradient(size, [_mix(palette.deep, (0, 0, 0), 0.35), palette.deep,
-                                  _mix(palette.deep, palette.bold[1], 0.4)],
-                           angle=rng.uniform(-50, 50)).convert("RGBA")
+    background = _gradient(
+        size,
+        [
+            _mix(palette.deep, (0, 0, 0), 0.35),
+            palette.deep,
+            _mix(palette.deep, palette.bold[1], 0.4),
+        ],
+        angle=rng.uniform(-50, 50),
+    ).convert("RGBA")
     colours = [palette.accent, palette.glow, *palette.bold]
     # The out-of-focus orbs are drawn and blurred at a quarter of the size.
     small = (max(1, width // 4), max(1, height // 4))
@@ -372,19 +383,24 @@ def _orbs(size: tuple[int, int], palette: Palette, rng: random.Random) -> Image.
     for _ in range(rng.randint(18, 32)):
         x, y = rng.uniform(-0.05, 1.05) * small[0], rng.uniform(-0.05, 1.05) * small[1]
         radius = rng.uniform(0.04, 0.16) * min(small)
-        draw.ellipse((x - radius, y - radius, x + radius, y + radius),
-                     fill=(*rng.choice(colours), rng.randint(70, 150)))
+        draw.ellipse(
+            (x - radius, y - radius, x + radius, y + radius),
+            fill=(*rng.choice(colours), rng.randint(70, 150)),
+        )
     soft = soft.filter(ImageFilter.GaussianBlur(min(small) * 0.025))
-    background.alpha_composite(soft.resize(size, Image.BICUBIC))
+    background.alpha_composite(soft.resize(size, Image.Resampling.BICUBIC))
     sharp = Image.new("RGBA", size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(sharp)
     for _ in range(rng.randint(7, 14)):
         x, y = rng.uniform(0.05, 0.95) * width, rng.uniform(0.05, 0.95) * height
         radius = rng.uniform(0.015, 0.07) * short
         colour = _mix(rng.choice(colours), (255, 255, 255), 0.25)
-        draw.ellipse((x - radius, y - radius, x + radius, y + radius),
-                     fill=(*colour, rng.randint(90, 170)),
-                     outline=(*_mix(colour, (255, 255, 255), 0.6), 200), width=SUPERSAMPLE * 2)
+        draw.ellipse(
+            (x - radius, y - radius, x + radius, y + radius),
+            fill=(*colour, rng.randint(90, 170)),
+            outline=(*_mix(colour, (255, 255, 255), 0.6), 200),
+            width=SUPERSAMPLE * 2,
+        )
     background.alpha_composite(sharp.filter(ImageFilter.GaussianBlur(SUPERSAMPLE * 0.8)))
     return _vignette(background.convert("RGB"), (0, 0, 0), 0.5)
 
@@ -405,8 +421,9 @@ def _poster(size: tuple[int, int], palette: Palette, rng: random.Random) -> Imag
             right, bottom = left + cell_width - 2 * inset, top + cell_height - 2 * inset
             box = (left, top, right, bottom)
             colour, other = rng.sample(palette.bold, 2)
-            shape = rng.choice(("circle", "half", "quarter", "rings", "stripes", "triangle",
-                                "block"))
+            shape = rng.choice(
+                ("circle", "half", "quarter", "rings", "stripes", "triangle", "block")
+            )
             if rng.random() < 0.45:
                 draw.rectangle(box, fill=other)
             if shape == "circle":
@@ -415,20 +432,36 @@ def _poster(size: tuple[int, int], palette: Palette, rng: random.Random) -> Imag
                 start = rng.choice((0, 90, 180, 270))
                 draw.pieslice(box, start, start + 180, fill=colour)
             elif shape == "quarter":
-                corner_x, corner_y = rng.choice(((left, top), (right, top), (left, bottom),
-                                                 (right, bottom)))
+                corner_x, corner_y = rng.choice(
+                    ((left, top), (right, top), (left, bottom), (right, bottom))
+                )
                 radius = min(cell_width, cell_height) - 2 * inset
-                start = {(left, top): 0, (right, top): 90, (right, bottom): 180,
-                         (left, bottom): 270}[(corner_x, corner_y)]
-                draw.pieslice((corner_x - radius, corner_y - radius, corner_x + radius,
-                               corner_y + radius), start, start + 90, fill=colour)
+                start = {
+                    (left, top): 0,
+                    (right, top): 90,
+                    (right, bottom): 180,
+                    (left, bottom): 270,
+                }[(corner_x, corner_y)]
+                draw.pieslice(
+                    (corner_x - radius, corner_y - radius, corner_x + radius, corner_y + radius),
+                    start,
+                    start + 90,
+                    fill=colour,
+                )
             elif shape == "rings":
                 rings = rng.randint(3, 5)
                 centre_x, centre_y = (left + right) / 2, (top + bottom) / 2
                 for ring in range(rings, 0, -1):
                     radius = min(right - left, bottom - top) / 2 * ring / rings
-                    draw.ellipse((centre_x - radius, centre_y - radius, centre_x + radius,
-                                  centre_y + radius), fill=colour if ring % 2 else paper)
+                    draw.ellipse(
+                        (
+                            centre_x - radius,
+                            centre_y - radius,
+                            centre_x + radius,
+                            centre_y + radius,
+                        ),
+                        fill=colour if ring % 2 else paper,
+                    )
             elif shape == "stripes":
                 stripes = rng.randint(3, 6)
                 stripe = (bottom - top) / (2 * stripes - 1)
@@ -436,8 +469,9 @@ def _poster(size: tuple[int, int], palette: Palette, rng: random.Random) -> Imag
                     y = top + 2 * index * stripe
                     draw.rectangle((left, y, right, y + stripe), fill=colour)
             elif shape == "triangle":
-                draw.polygon([(left, bottom), ((left + right) / 2, top), (right, bottom)],
-                             fill=colour)
+                draw.polygon(
+                    [(left, bottom), ((left + right) / 2, top), (right, bottom)], fill=colour
+                )
             else:
                 draw.rectangle((left, (top + bottom) / 2, right, bottom), fill=colour)
     return image

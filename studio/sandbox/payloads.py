@@ -26,11 +26,13 @@ POINTS_PER_USD = 10_000_000
 POINTS_BY_MODE = {"relax": 150_000, "fast": 450_000, "turbo": 1_000_000}
 
 
-def envelope(data: dict[str, Any] | None, *, code: int = 200, message: str = "success") -> dict:
+def envelope(
+    data: dict[str, Any] | None, *, code: int = 200, message: str = "success"
+) -> dict[str, Any]:
     return {"code": code, "data": data if data is not None else {}, "message": message}
 
 
-def error_envelope(code: int, message: str) -> dict:
+def error_envelope(code: int, message: str) -> dict[str, Any]:
     error = {"code": code, "raw_message": "", "message": message, "detail": None}
     return envelope({"error": error}, code=code, message=message)
 

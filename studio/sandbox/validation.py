@@ -122,8 +122,7 @@ def normalise_create(body: object) -> CreateRequest:
     if model != MODEL:
         raise InvalidRequest(f'model {model!r} is not supported; use "{MODEL}"')
     task_type = body.get("task_type")
-    normaliser = INPUT_NORMALISERS.get(task_type) if isinstance(task_type, str) else None
-    if normaliser is None:
+    if not isinstance(task_type, str) or task_type not in INPUT_NORMALISERS:
         if task_type in PROVIDER_TASK_TYPES:
             supported = ", ".join(INPUT_NORMALISERS)
             raise InvalidRequest(
@@ -137,6 +136,6 @@ def normalise_create(body: object) -> CreateRequest:
     return CreateRequest(
         model=model,
         task_type=task_type,
-        input=normaliser(raw_input),
+        input=INPUT_NORMALISERS[task_type](raw_input),
         config=normalise_config(body.get("config")),
     )

@@ -115,17 +115,22 @@ def _post_with_retries(task: Task, data: dict[str, Any]) -> bool:
                     "x-webhook-secret": task.webhook_secret,
                 },
                 timeout=TIMEOUT_SECONDS,
+                # A redirect would carry the secret header to wherever it points.
+                allow_redirects=False,
             )
         except requests.RequestException as error:
-            logger.info("sandbox webhook for task %s to %s failed: %s", task.pk, where,
-                        type(error).__name__)
+            logger.info(
+                "sandbox webhook for task %s to %s failed: %s", task.pk, where, type(error).__name__
+            )
             continue
         if 200 <= response.status_code < 300:
             return True
-        logger.info("sandbox webhook for task %s to %s answered %s", task.pk, where,
-                    response.status_code)
-    logger.warning("sandbox webhook for task %s to %s given up after %s attempts", task.pk,
-                   where, 1 + RETRIES)
+        logger.info(
+            "sandbox webhook for task %s to %s answered %s", task.pk, where, response.status_code
+        )
+    logger.warning(
+        "sandbox webhook for task %s to %s given up after %s attempts", task.pk, where, 1 + RETRIES
+    )
     return False
 
 

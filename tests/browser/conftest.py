@@ -10,10 +10,11 @@ CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    # Playwright's sync API runs an event loop in this thread; the test still needs the
-    # ORM for its fixtures.
+    # Playwright's sync API runs an event loop in this thread while it is open (so it
+    # is closed after each module: other tests use async_to_sync here); the tests still
+    # need the ORM for their fixtures.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
@@ -31,6 +32,7 @@ def browser() -> Iterator[Browser]:
         )
         yield browser
         browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture

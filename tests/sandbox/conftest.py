@@ -22,6 +22,16 @@ def fresh_image_cache() -> None:
     images.clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def webhook_threads_finish() -> Iterator[None]:
+    """A delivery thread must not outlive its test: the next test may forbid the
+    database, or have flushed it."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name.startswith("sandbox-webhooks-"):
+            thread.join(timeout=5)
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
