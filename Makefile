@@ -15,7 +15,7 @@ $(BIN)/activate: pyproject.toml
 	touch $(BIN)/activate
 
 run: $(BIN)/activate
-	SANDBOX_ENABLED=1 $(BIN)/python manage.py migrate --no-input
+	SANDBOX_ENABLED=1 $(BIN)/python manage.py migrate --no-input -v 0
 	SANDBOX_ENABLED=1 $(BIN)/python manage.py provision --demo
 	SANDBOX_ENABLED=1 PORT=$(PORT) $(BIN)/python manage.py runstudio --port $(PORT)
 

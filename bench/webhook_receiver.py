@@ -25,12 +25,12 @@ os.environ.setdefault("STUDIO_VAR_DIR", tempfile.mkdtemp(prefix="studio-bench-")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 os.environ["DEBUG"] = "1"
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from django.core.management import call_command  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.core.management import call_command
+from django.test import Client
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 300
 
@@ -59,8 +59,12 @@ def main() -> None:
 
     jobs = [
         Job.objects.create(
-            project=project, created_by=user, operation="imagine", prompt=f"p{i}",
-            status=Status.SUBMITTED, provider_task_id=payload["task_id"],
+            project=project,
+            created_by=user,
+            operation="imagine",
+            prompt=f"p{i}",
+            status=Status.SUBMITTED,
+            provider_task_id=payload["task_id"],
         )
         for i in range(N)
     ]
