@@ -84,7 +84,7 @@ def wait_for(condition: Callable[[], Any], *, timeout: float = 20.0, what: str =
 # --- a real Studio server (web + websockets + worker + sandbox) in its own process ------
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -126,25 +126,40 @@ class StudioServer:
         return session
 
 
-def start_server(
-    *, extra_env: dict[str, str] | None = None, worker: bool = True, media_root: Path
-) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+def server_env(*, port: int, media_root: Path, **extra: str) -> dict[str, str]:
     url = f"http://127.0.0.1:{port}"
-    env = {
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": _database_url(),
         "PORT": str(port),
         "STUDIO_PUBLIC_URL": url,
+        "PIAPI_BASE_URL": f"{url}/sandbox",
         "SANDBOX_ENABLED": "1",
         "SANDBOX_STEP_SECONDS": "0.05",
         "JOB_POLL_AFTER_SECONDS": "1",
         "WORKER_SWEEP_SECONDS": "0.3",
         "WORKER_INTERVAL_SECONDS": "0.05",
         "MEDIA_ROOT": str(media_root),
-        **(extra_env or {}),
+        **extra,
     }
+
+
+def start_worker(*, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A worker process on its own (`manage.py worker`), as at scale."""
+    return subprocess.Popen([sys.executable, "manage.py", "worker"], cwd=ROOT, env=env)
+
+
+def start_server(
+    *,
+    extra_env: dict[str, str] | None = None,
+    worker: bool = True,
+    media_root: Path,
+    port: int | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = server_env(port=port, media_root=media_root, **(extra_env or {}))
     command = [sys.executable, "manage.py", "runstudio", "--port", str(port)]
     if not worker:
         command.append("--no-worker")

@@ -183,3 +183,14 @@ def test_a_failed_task_fails_the_job_with_the_providers_reason(client: Client, j
     job.refresh_from_db()
     assert job.status == Status.FAILED
     assert "rejected by moderation" in job.error
+
+
+def test_a_redelivery_with_a_new_timestamp_is_still_a_duplicate(client: Client, job: Job) -> None:
+    first = webhook_body("task_processing")
+    again = webhook_body("task_processing")
+    again["timestamp"] += 30
+
+    post_webhook(client, job, first)
+    post_webhook(client, job, again)
+
+    assert WebhookDelivery.objects.filter(job=job).count() == 1
