@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max
+from django.db.models import Count, Max, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from studio.accounts.models import Membership, Role
+from studio.generation.models import ResultImage
 from studio.projects.forms import ProjectForm
 from studio.projects.models import Project
 
@@ -20,7 +21,15 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     projects = (
         Project.objects.visible_to(request.user)  # type: ignore[arg-type]
-        .annotate(job_count=Count("jobs"), last_job_at=Max("jobs__created_at"))
+        .annotate(
+            job_count=Count("jobs"),
+            last_job_at=Max("jobs__created_at"),
+            cover_image_id=Subquery(
+                ResultImage.objects.filter(job__project=OuterRef("pk"), index=ResultImage.GRID)
+                .order_by("-created_at")
+                .values("pk")[:1]
+            ),
+        )
         .order_by("team__name", "name")
     )
     by_team: dict[int, list[Project]] = {}
