@@ -25,6 +25,7 @@ chromium:
 
 test: $(BIN)/activate chromium
 	$(BIN)/ruff check .
+	$(BIN)/mypy studio
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/activate

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.http import HttpRequest
 
 from studio.accounts import crypto
 
@@ -80,3 +81,9 @@ class ProviderKey(models.Model):
     def reveal(self) -> str:
         """The key in clear, for the one module that calls the provider. Never log it."""
         return crypto.decrypt(self.encrypted_key)
+
+
+class AuthenticatedRequest(HttpRequest):
+    """For type checking: a request behind @login_required has a real user."""
+
+    user: User  # type: ignore[assignment]

@@ -10,6 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from studio.accounts.models import AuthenticatedRequest
 from studio.generation import live, services, tasks
 from studio.generation.forms import ImagineForm
 from studio.generation.models import Job, ResultImage, WebhookDelivery
@@ -22,8 +23,8 @@ PAGE = "generation/project.html"
 @require_GET
 @login_required
 @vary_on_headers("HX-Request")
-def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
-    project, membership = project_for_user(request.user, project_id)  # type: ignore[arg-type]
+def project_detail(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
+    project, membership = project_for_user(request.user, project_id)
     return render(
         request,
         PAGE,
@@ -38,15 +39,15 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def job_create(request: HttpRequest, project_id: int) -> HttpResponse:
-    project, membership = project_for_generating(request.user, project_id)  # type: ignore[arg-type]
+def job_create(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
+    project, membership = project_for_generating(request.user, project_id)
     form = ImagineForm(request.POST)
     context = {"project": project, "membership": membership, "form": form}
     if not form.is_valid():
         return render(request, f"{PAGE}#prompt-form", context, status=422)
     job = services.job_submit(
         project=project,
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
         prompt=form.cleaned_data["prompt"],
         aspect_ratio=form.cleaned_data["aspect_ratio"],
         process_mode=form.cleaned_data["process_mode"],
@@ -65,18 +66,18 @@ def job_create(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def job_card(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_card(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(Job.objects.select_related("created_by"), pk=job_id)
-    project_for_user(request.user, job.project_id)  # type: ignore[arg-type]
+    project_for_user(request.user, job.project_id)
     return render(request, f"{PAGE}#job-card", {"job": job})
 
 
 @require_GET
 @login_required
 @cache_control(private=True, max_age=31_536_000, immutable=True)
-def result_image(request: HttpRequest, image_id: int, variant: str) -> FileResponse:
+def result_image(request: AuthenticatedRequest, image_id: int, variant: str) -> FileResponse:
     image = get_object_or_404(ResultImage.objects.select_related("job"), pk=image_id)
-    project_for_user(request.user, image.job.project_id)  # type: ignore[arg-type]
+    project_for_user(request.user, image.job.project_id)
     field = image.thumbnail if variant == "thumb" else image.file
     return FileResponse(field.open("rb"))
 
@@ -84,9 +85,9 @@ def result_image(request: HttpRequest, image_id: int, variant: str) -> FileRespo
 @require_GET
 @login_required
 @cache_control(private=True, max_age=3600)
-def job_preview(request: HttpRequest, job_id: int) -> FileResponse:
+def job_preview(request: AuthenticatedRequest, job_id: int) -> FileResponse:
     job = get_object_or_404(Job, pk=job_id)
-    project_for_user(request.user, job.project_id)  # type: ignore[arg-type]
+    project_for_user(request.user, job.project_id)
     if not job.preview:
         raise Http404("This job has no preview.")
     return FileResponse(job.preview.open("rb"))

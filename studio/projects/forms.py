@@ -1,5 +1,8 @@
+from typing import Any
+
 from django import forms
 
+from studio.accounts.models import Team
 from studio.projects.models import Project
 
 
@@ -9,8 +12,8 @@ class ProjectForm(forms.ModelForm):
         fields = ["name"]
         error_messages = {"name": {"required": "Give the project a name."}}
 
-    def __init__(self, *args: object, team: object = None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, team: Team | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.team = team
 
     def clean_name(self) -> str:

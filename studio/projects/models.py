@@ -1,11 +1,10 @@
-from django.conf import settings
 from django.db import models
 
-from studio.accounts.models import Team
+from studio.accounts.models import Team, User
 
 
 class ProjectQuerySet(models.QuerySet["Project"]):
-    def visible_to(self, user: settings.AUTH_USER_MODEL) -> "ProjectQuerySet":  # type: ignore[valid-type]
+    def visible_to(self, user: User) -> "ProjectQuerySet":
         """Projects of the teams the user belongs to."""
         return self.filter(team__memberships__user=user)
 
