@@ -98,6 +98,12 @@ WORKER_SWEEP_SECONDS = env_float("WORKER_SWEEP_SECONDS", 5.0)
 WORKER_INTERVAL_SECONDS = env_float("WORKER_INTERVAL_SECONDS", 0.2)
 
 PROMPT_MAX_LENGTH = 2500
+# Input images (describe, blend, references): Studio's own limits.
+INPUT_IMAGE_MAX_BYTES = env_int("INPUT_IMAGE_MAX_BYTES", 25 * 1024 * 1024)
+INPUT_IMAGE_MIN_SIDE = 256
+INPUT_IMAGE_MAX_SIDE = 4096
+INPUT_FETCH_TIMEOUT_SECONDS = env_float("INPUT_FETCH_TIMEOUT_SECONDS", 15.0)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- Django ------------------------------------------------------------------------
 
@@ -116,6 +122,7 @@ INSTALLED_APPS = [
     "studio.accounts",
     "studio.projects",
     "studio.generation",
+    "studio.inputs",
     "studio.piapi",
     "studio.sandbox",
     "studio.realtime",

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("studio.projects.urls")),
     path("", include("studio.generation.urls")),
     path("accounts/", include("studio.accounts.urls")),
+    path("inputs/", include("studio.inputs.urls")),
     path("admin/", admin.site.urls),
 ]
 
