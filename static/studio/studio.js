@@ -1,8 +1,32 @@
-// Small enhancements on top of htmx. Everything works without them.
+// Small enhancements on top of htmx. Everything that matters works without them,
+// except what cannot: copying to the clipboard and uploading reference images.
 (function () {
   "use strict";
 
-  // Ctrl/Cmd+Enter in the prompt sends the form.
+  function csrfToken() {
+    var headers = document.body.getAttribute("hx-headers");
+    try { return JSON.parse(headers)["X-CSRFToken"]; } catch (e) { return ""; }
+  }
+
+  function showNotice(message) {
+    var area = document.getElementById("notice");
+    if (!area) return;
+    var toast = document.createElement("div");
+    toast.className = "toast";
+    toast.setAttribute("role", "alert");
+    var text = document.createElement("span");
+    text.textContent = message;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("aria-label", "Dismiss");
+    close.setAttribute("data-dismiss", "");
+    close.textContent = "×";
+    toast.append(text, close);
+    area.replaceChildren(toast);
+  }
+
+  // Ctrl/Cmd+Enter in a composer sends its form.
   document.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.matches(".composer textarea")) {
       event.preventDefault();
@@ -11,21 +35,99 @@
   });
 
   // A live character count under the prompt limit.
-  function updateCounter(textarea) {
+  document.addEventListener("input", function (event) {
+    var textarea = event.target;
+    if (!textarea.dataset || !textarea.dataset.counter) return;
     var counter = document.getElementById(textarea.dataset.counter);
     if (!counter) return;
     var left = textarea.maxLength - textarea.value.length;
     counter.textContent = textarea.value.length ? left + " characters left" : "";
-  }
-  document.addEventListener("input", function (event) {
-    if (event.target.dataset && event.target.dataset.counter) updateCounter(event.target);
   });
 
-  // The "Live" badge shows whether the websocket is connected.
-  document.addEventListener("htmx:wsOpen", function (event) {
-    event.target.classList.add("ws-open");
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest("[data-imagine], [data-copy], [data-dismiss]");
+    if (!target) return;
+    if (target.hasAttribute("data-imagine")) {
+      // "Imagine this": the prompt goes into the composer, whose panel then reads it.
+      var tab = document.getElementById("tab-imagine");
+      var prompt = document.getElementById("id_prompt");
+      if (!prompt) return;
+      if (tab) tab.checked = true;
+      prompt.value = target.getAttribute("data-imagine");
+      prompt.dispatchEvent(new Event("input", { bubbles: true }));
+      prompt.scrollIntoView({ behavior: "smooth", block: "center" });
+      prompt.focus();
+    } else if (target.hasAttribute("data-copy")) {
+      navigator.clipboard.writeText(target.getAttribute("data-copy")).then(function () {
+        var label = target.textContent;
+        target.textContent = "Copied";
+        setTimeout(function () { target.textContent = label; }, 1500);
+      }, function () { showNotice("Copying was refused by the browser; select the text instead."); });
+    } else {
+      target.closest(".toast").remove();
+    }
   });
-  document.addEventListener("htmx:wsClose", function (event) {
-    event.target.classList.remove("ws-open");
+
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (input.matches("input[type=file][data-show-name]")) {
+      var names = Array.prototype.map.call(input.files, function (file) { return file.name; });
+      var label = input.closest("form").querySelector(".file-name");
+      if (label) label.textContent = names.join(", ") || label.textContent;
+    }
+    if (input.matches("input[type=file][data-upload-into]") && input.files.length) {
+      event.stopPropagation(); // the panel refreshes once the link is in place
+      uploadReference(input);
+    }
+  }, true);
+
+  // Reference images: upload, then put the image's link into the field.
+  function uploadReference(input) {
+    var body = new FormData();
+    body.append("image", input.files[0]);
+    var button = input.closest(".upload-btn");
+    button.classList.add("busy");
+    fetch(input.dataset.uploadUrl, { method: "POST", body: body, headers: { "X-CSRFToken": csrfToken() } })
+      .then(function (response) { return response.json().then(function (data) { return [response.ok, data]; }); })
+      .then(function (result) {
+        if (!result[0]) { showNotice(result[1].error || "The upload failed."); return; }
+        var field = input.closest("form").querySelector("[name=" + input.dataset.uploadInto + "]");
+        field.value = (field.value.trim() ? field.value.trim() + "\n" : "") + result[1].url;
+        field.dispatchEvent(new Event("change", { bubbles: true }));
+      })
+      .catch(function () { showNotice("The upload failed; check your connection."); })
+      .finally(function () { button.classList.remove("busy"); input.value = ""; });
+  }
+
+  // The parameter drawer stays as the user left it when the panel is re-rendered.
+  var drawerOpen = null;
+  document.addEventListener("toggle", function (event) {
+    if (event.target.id === "param-drawer") drawerOpen = event.target.open;
+  }, true);
+  document.addEventListener("htmx:afterSwap", function () {
+    var drawer = document.getElementById("param-drawer");
+    if (drawer && drawerOpen !== null && !drawer.open) drawer.open = drawerOpen;
+  });
+
+  // On a job's page, its node in the family tree stays marked.
+  function markCurrent() {
+    var page = document.querySelector("[data-current-job]");
+    if (!page) return;
+    var row = document.getElementById("tree-row-" + page.dataset.currentJob);
+    if (row) row.setAttribute("aria-current", "page");
+  }
+  document.addEventListener("DOMContentLoaded", markCurrent);
+  document.addEventListener("htmx:oobAfterSwap", markCurrent);
+
+  // The "Live" badge shows whether the websocket is connected.
+  document.addEventListener("htmx:wsOpen", function (event) { event.target.classList.add("ws-open"); });
+  document.addEventListener("htmx:wsClose", function (event) { event.target.classList.remove("ws-open"); });
+
+  // Toasts leave by themselves.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.id === "notice") {
+      var toast = event.target.querySelector(".toast");
+      setTimeout(function () { if (toast) toast.remove(); }, 9000);
+    }
   });
 })();

@@ -80,6 +80,10 @@ class JobQuerySet(models.QuerySet["Job"]):
             condition |= Q(status=Status.PROCESSING, progress__lt=progress)
         return self.filter(condition)
 
+    def family_of(self, job: "Job") -> "JobQuerySet":
+        """Every job grown from the same root as `job` (an imagine, describe or blend)."""
+        return self.filter(root_id=job.root_id or job.pk)
+
     def stale(self, *, quiet_since: Any) -> "JobQuerySet":
         """Jobs at the provider with no news since `quiet_since`."""
         return self.filter(
@@ -97,6 +101,10 @@ class Job(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    # The imagine, describe or blend this job's family grew from (itself for those).
+    root = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="family"
+    )
     operation = models.CharField(max_length=12, choices=Operation.choices)
     prompt = models.TextField(blank=True)
     aspect_ratio = models.CharField(max_length=9, default="1:1")
@@ -105,6 +113,10 @@ class Job(models.Model):
     )
     # The provider's `input` beyond prompt, aspect ratio and mode (index, direction, …).
     parameters = models.JSONField(default=dict, blank=True)
+    # The panel's Midjourney parameters as given (for showing and re-using them).
+    prompt_parameters = models.JSONField(default=dict, blank=True)
+    inputs = models.ManyToManyField("inputs.InputImage", blank=True, related_name="jobs")
+    cancel_note = models.CharField(max_length=200, blank=True)
 
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
@@ -139,6 +151,42 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+    @property
+    def has_grid(self) -> bool:
+        """Whether the result is a 2×2 grid (else a single upscaled image, or no image)."""
+        return self.operation not in (Operation.UPSCALE, Operation.DESCRIBE, Operation.SEED)
+
+    @property
+    def makes_images(self) -> bool:
+        return self.operation not in (Operation.DESCRIBE, Operation.SEED)
+
+    @property
+    def description_prompts(self) -> list[str]:
+        """Describe's four prompts (the provider returns them in one string)."""
+        from studio.generation.actions import split_description
+
+        return split_description((self.output or {}).get("description", ""))
+
+    @property
+    def step_label(self) -> str:
+        from studio.generation.actions import step_label
+
+        return step_label(self)
+
+    @property
+    def actions(self) -> list[Any]:
+        from studio.generation.actions import actions_for
+
+        return actions_for(self)
+
+    @property
+    def seed_value(self) -> str:
+        return str((self.output or {}).get("seed", ""))
+
+    @property
+    def quadrant_images(self) -> list["ResultImage"]:
+        return [image for image in self.images.all() if image.index != ResultImage.GRID]
 
     @property
     def grid_image(self) -> "ResultImage | None":

@@ -6,8 +6,10 @@ poller and deadline sweeper all call it; it moves forward only, with a condition
 UPDATE, and only the call that wins schedules side effects.
 """
 
+import base64
 import io
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -21,6 +23,7 @@ from PIL import Image
 
 from studio.accounts.models import User
 from studio.generation import live, tasks
+from studio.generation.actions import action_from_name
 from studio.generation.models import (
     PROVIDER_STATUS,
     Job,
@@ -29,6 +32,7 @@ from studio.generation.models import (
     ResultImage,
     Status,
 )
+from studio.inputs.models import InputImage
 from studio.piapi.client import PiAPIClient, ProviderError, ProviderTask
 from studio.projects.models import Project
 
@@ -43,6 +47,47 @@ class NoProviderKey(Exception):
     pass
 
 
+class FollowUpRefused(Exception):
+    """A follow-up, cancel or input that cannot be done; the message is for people."""
+
+
+def _job_create(
+    *,
+    project: Project,
+    user: User,
+    operation: str,
+    parent: Job | None = None,
+    prompt: str = "",
+    aspect_ratio: str = "1:1",
+    process_mode: str = ProcessMode.FAST,
+    parameters: dict[str, Any] | None = None,
+    prompt_parameters: dict[str, Any] | None = None,
+    inputs: Sequence[InputImage] = (),
+) -> Job:
+    """Create a queued job and enqueue its dispatch in one transaction: both are stored,
+    or neither."""
+    with transaction.atomic():
+        job = Job.objects.create(
+            project=project,
+            created_by=user,
+            operation=operation,
+            parent=parent,
+            prompt=prompt,
+            aspect_ratio=aspect_ratio,
+            process_mode=process_mode,
+            parameters=parameters or {},
+            prompt_parameters=prompt_parameters or {},
+        )
+        job.root_id = parent.root_id if parent else job.pk
+        job.last_event_at = job.created_at
+        job.save(update_fields=["root", "last_event_at"])
+        if inputs:
+            job.inputs.set(inputs)
+        tasks.send_job.enqueue(job.pk)
+        transaction.on_commit(partial(live.push_job, job.pk, created=True))
+    return job
+
+
 def job_submit(
     *,
     project: Project,
@@ -50,23 +95,167 @@ def job_submit(
     prompt: str,
     aspect_ratio: str = "1:1",
     process_mode: str = ProcessMode.FAST,
+    prompt_parameters: dict[str, Any] | None = None,
 ) -> Job:
-    """Create a queued imagine job and enqueue its dispatch in one transaction: both are
-    stored, or neither."""
-    with transaction.atomic():
-        job = Job.objects.create(
-            project=project,
-            created_by=user,
-            operation=Operation.IMAGINE,
-            prompt=prompt,
-            aspect_ratio=aspect_ratio,
-            process_mode=process_mode,
+    """An imagine job: `prompt` is the compiled prompt (flags inside, no mode flag)."""
+    return _job_create(
+        project=project,
+        user=user,
+        operation=Operation.IMAGINE,
+        prompt=prompt,
+        aspect_ratio=aspect_ratio,
+        process_mode=process_mode,
+        prompt_parameters=prompt_parameters,
+    )
+
+
+def job_follow_up(
+    *, parent: Job, user: User, action_name: str, prompt: str = "", mask: str = ""
+) -> Job:
+    """A child job performing one of the actions the parent's result offers."""
+    if parent.status != Status.COMPLETED:
+        raise FollowUpRefused("This job has not finished yet; wait for its result.")
+    action = None
+    if action_name in (parent.output or {}).get("actions", []):
+        action = action_from_name(action_name)
+    if action is None:
+        raise FollowUpRefused(f"“{action_name}” is not offered for this result.")
+    parameters: dict[str, Any] = dict(action.parameters)
+    prompt = prompt.strip()
+    if len(prompt) > settings.PROMPT_MAX_LENGTH:
+        raise FollowUpRefused(
+            f"The prompt is {len(prompt)} characters long; the limit is "
+            f"{settings.PROMPT_MAX_LENGTH}."
         )
-        job.last_event_at = job.created_at
-        job.save(update_fields=["last_event_at"])
-        tasks.send_job.enqueue(job.pk)
-        transaction.on_commit(partial(live.push_job, job.pk, created=True))
-    return job
+    if action.operation == Operation.VARIATION:
+        # The provider's docs mark the (remix) prompt as required for variations.
+        parameters["prompt"] = prompt or parent.prompt
+    elif prompt:
+        parameters["prompt"] = prompt
+    if action.operation == Operation.INPAINT:
+        parameters["mask"] = _checked_mask(parent, mask)
+    return _job_create(
+        project=parent.project,
+        user=user,
+        operation=action.operation,
+        parent=parent,
+        prompt=prompt or parent.prompt,
+        aspect_ratio=parent.aspect_ratio,
+        process_mode=parent.process_mode,
+        parameters=parameters,
+    )
+
+
+def _checked_mask(parent: Job, mask: str) -> str:
+    """The mask as the provider wants it (base64 PNG, white = repaint, the image's size)."""
+    if not mask:
+        raise FollowUpRefused("Draw the region to repaint first.")
+    encoded = mask.split(",", 1)[1] if mask.startswith("data:") else mask
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+        with Image.open(io.BytesIO(raw)) as drawn:
+            if drawn.format != "PNG":
+                raise ValueError
+            size = drawn.size
+            has_white = drawn.convert("L").getextrema()[1] >= 128
+    except (ValueError, OSError):
+        raise FollowUpRefused("The region could not be read; draw it again.") from None
+    image = parent.grid_image
+    if image is None:
+        raise FollowUpRefused("This result's image is not stored yet; try again in a moment.")
+    if size != (image.width, image.height):
+        raise FollowUpRefused(
+            f"The region is {size[0]}×{size[1]} px but the image is "
+            f"{image.width}×{image.height} px; draw it again."
+        )
+    if not has_white:
+        raise FollowUpRefused("The region is empty: paint over the part to change.")
+    return encoded
+
+
+def job_seed(*, parent: Job, user: User) -> Job:
+    """Ask the provider for the seed of a grid."""
+    if parent.status != Status.COMPLETED or not parent.has_grid or not parent.makes_images:
+        raise FollowUpRefused("Only a finished grid has a seed to show.")
+    return _job_create(
+        project=parent.project,
+        user=user,
+        operation=Operation.SEED,
+        parent=parent,
+        prompt=parent.prompt,
+        aspect_ratio=parent.aspect_ratio,
+        process_mode=parent.process_mode,
+    )
+
+
+def job_describe(
+    *, project: Project, user: User, image: InputImage, process_mode: str = ProcessMode.FAST
+) -> Job:
+    """Four prompts for an image."""
+    return _job_create(
+        project=project,
+        user=user,
+        operation=Operation.DESCRIBE,
+        aspect_ratio=f"{image.width}:{image.height}",
+        process_mode=process_mode,
+        parameters={"input_ids": [image.pk]},
+        inputs=[image],
+    )
+
+
+BLEND_DIMENSIONS = {"square": "1:1", "portrait": "2:3", "landscape": "3:2"}
+
+
+def job_blend(
+    *,
+    project: Project,
+    user: User,
+    images: Sequence[InputImage],
+    dimension: str = "square",
+    process_mode: str = ProcessMode.FAST,
+) -> Job:
+    """A grid mixing 2–5 images."""
+    if not 2 <= len(images) <= 5:
+        raise FollowUpRefused(f"Blend takes 2 to 5 images; you picked {len(images)}.")
+    if dimension not in BLEND_DIMENSIONS:
+        raise FollowUpRefused("The dimension must be square, portrait or landscape.")
+    return _job_create(
+        project=project,
+        user=user,
+        operation=Operation.BLEND,
+        aspect_ratio=BLEND_DIMENSIONS[dimension],
+        process_mode=process_mode,
+        parameters={"input_ids": [image.pk for image in images], "dimension": dimension},
+        inputs=images,
+    )
+
+
+def job_cancel(*, job: Job) -> None:
+    """Cancel a job that has not started: at once if Studio still holds it, else by
+    asking the provider (which allows it only while the task is pending)."""
+    if job.status == Status.QUEUED:
+        if job_advance(job, status=Status.CANCELED, error=""):
+            return
+        job.refresh_from_db()
+    if job.status == Status.SUBMITTED:
+        tasks.cancel_job.enqueue(job.pk)
+        return
+    raise FollowUpRefused("Only a job that has not started yet can be canceled.")
+
+
+def job_cancel_at_provider(*, job_id: int) -> None:
+    job = Job.objects.select_related("project__team").get(pk=job_id)
+    if job.status != Status.SUBMITTED or not job.provider_task_id:
+        return
+    try:
+        provider_client(job).cancel_task(job.provider_task_id)
+    except (ProviderError, NoProviderKey) as exc:
+        Job.objects.filter(pk=job.pk).update(
+            cancel_note=f"Not canceled: {exc} (the provider only cancels jobs that wait)."[:200]
+        )
+        live.push_job(job.pk)
+        return
+    job_advance(job, status=Status.CANCELED)
 
 
 def job_advance(job: Job, *, status: str, progress: int | None = None, **changes: Any) -> bool:
@@ -86,7 +275,7 @@ def job_advance(job: Job, *, status: str, progress: int | None = None, **changes
             return False
         for name, value in values.items():
             setattr(job, name, value)
-        if status == Status.COMPLETED:
+        if status == Status.COMPLETED and job.makes_images:
             tasks.store_results.enqueue(job.pk, 1)
         transaction.on_commit(partial(live.push_job, job.pk))
     return True
@@ -112,7 +301,10 @@ def job_apply_provider_task(job: Job, task: ProviderTask) -> bool:
             "usage": task.usage,
         }
     elif status == Status.FAILED:
-        changes["error"] = task.error or "The provider reported a failure without a reason."
+        if task.error.strip().lower() == "task canceled":
+            status = Status.CANCELED
+        else:
+            changes["error"] = task.error or "The provider reported a failure without a reason."
     won = job_advance(job, status=status, progress=progress, **changes)
     if won and status == Status.PROCESSING and task.intermediate_urls:
         tasks.store_preview.enqueue(job.pk, task.intermediate_urls[0])
@@ -137,7 +329,7 @@ def webhook_url(job: Job) -> str:
 def job_dispatch(*, job_id: int) -> None:
     """Send a queued job to the provider. Retryable refusals (429, 5xx, network) are
     retried later with backoff; others fail the job with the provider's reason."""
-    job = Job.objects.select_related("project__team").get(pk=job_id)
+    job = Job.objects.select_related("project__team", "parent").get(pk=job_id)
     attempt = job.dispatch_attempts + 1
     # Claim the attempt, so that two dispatchers never both send the same job.
     claimed = Job.objects.filter(
@@ -174,13 +366,24 @@ def job_dispatch(*, job_id: int) -> None:
 
 
 def job_provider_input(job: Job) -> dict[str, Any]:
-    """The provider's `input` for this job (flags live inside the prompt)."""
-    return {
-        "prompt": job.prompt,
-        "aspect_ratio": job.aspect_ratio,
-        "process_mode": job.process_mode,
-        **job.parameters,
-    }
+    """The provider's `input` for this job (Midjourney's flags live inside the prompt)."""
+    parameters = dict(job.parameters)
+    if job.operation == Operation.IMAGINE:
+        return {
+            "prompt": job.prompt,
+            "aspect_ratio": job.aspect_ratio,
+            "process_mode": job.process_mode,
+        }
+    if job.operation in (Operation.DESCRIBE, Operation.BLEND):
+        # Input images are served from Studio's public URL; built now, so that a
+        # changed STUDIO_PUBLIC_URL applies to jobs already queued.
+        by_id = {image.pk: image for image in job.inputs.all()}
+        urls = [by_id[pk].public_url() for pk in parameters.pop("input_ids", []) if pk in by_id]
+        if job.operation == Operation.DESCRIBE:
+            return {"image_url": urls[0] if urls else "", "process_mode": job.process_mode}
+        return {**parameters, "image_urls": urls, "process_mode": job.process_mode}
+    assert job.parent is not None, "a follow-up always has a parent"
+    return {"origin_task_id": job.parent.provider_task_id, **parameters}
 
 
 def job_refresh(*, job_id: int) -> None:

@@ -30,3 +30,10 @@ def store_preview(job_id: int, url: str) -> None:
     from studio.generation.services import job_store_preview
 
     job_store_preview(job_id=job_id, url=url)
+
+
+@task
+def cancel_job(job_id: int) -> None:
+    from studio.generation.services import job_cancel_at_provider
+
+    job_cancel_at_provider(job_id=job_id)

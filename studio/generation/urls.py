@@ -6,7 +6,14 @@ app_name = "generation"
 urlpatterns = [
     path("projects/<int:project_id>/", views.project_detail, name="project"),
     path("projects/<int:project_id>/jobs/", views.job_create, name="job-create"),
-    path("jobs/<int:job_id>/", views.job_card, name="job-card"),
+    path("projects/<int:project_id>/prompt/", views.prompt_preview, name="prompt-preview"),
+    path("projects/<int:project_id>/describe/", views.describe, name="describe"),
+    path("projects/<int:project_id>/blend/", views.blend, name="blend"),
+    path("jobs/<int:job_id>/", views.job_detail, name="job"),
+    path("jobs/<int:job_id>/follow-up/", views.job_follow_up, name="follow-up"),
+    path("jobs/<int:job_id>/seed/", views.job_seed, name="seed"),
+    path("jobs/<int:job_id>/cancel/", views.job_cancel, name="cancel"),
+    path("jobs/<int:job_id>/region/", views.region_editor, name="region"),
     path("jobs/<int:job_id>/preview/", views.job_preview, name="job-preview"),
     path("images/<int:image_id>/full/", views.result_image, {"variant": "full"}, name="image"),
     path(

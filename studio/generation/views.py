@@ -1,23 +1,69 @@
 import hashlib
 import json
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.files import File
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
-from studio.accounts.models import AuthenticatedRequest
+from studio.accounts.models import AuthenticatedRequest, Membership
 from studio.generation import live, services, tasks
-from studio.generation.forms import ImagineForm
-from studio.generation.models import Job, ResultImage, WebhookDelivery
+from studio.generation.forms import QUALITIES, VERSIONS, BlendForm, DescribeForm, ImagineForm
+from studio.generation.models import Job, ProcessMode, ResultImage, WebhookDelivery
+from studio.generation.panel import Panel
+from studio.generation.tree import family_of
+from studio.inputs.errors import InputImageError
+from studio.inputs.models import InputImage
+from studio.inputs.services import input_image_from_url, input_image_upload
 from studio.piapi.client import ProviderTask
 from studio.projects.access import project_for_generating, project_for_user
+from studio.projects.models import Project
 
 PAGE = "generation/project.html"
+JOB_PAGE = "generation/job.html"
+BLEND_CHOICES = 12
+
+
+def refusal(request: HttpRequest, message: str, status: int = 422) -> HttpResponse:
+    """A refused action: the reason shows in the page's notice area."""
+    response = render(request, "generation/notice.html", {"message": message}, status=status)
+    return reswap(retarget(response, "#notice"), "innerHTML")
+
+
+def job_for_user(user: Any, job_id: int) -> tuple[Job, Membership]:
+    """The job and the user's membership of its team, or 404 for outsiders."""
+    job = get_object_or_404(
+        Job.objects.select_related("created_by", "parent", "project__team"), pk=job_id
+    )
+    _, membership = project_for_user(user, job.project_id)
+    return job, membership
+
+
+def composer_context(project: Project, membership: Membership, **extra: Any) -> dict[str, Any]:
+    context: dict[str, Any] = {"project": project, "membership": membership}
+    if membership.can_generate:
+        context.update(
+            modes=ProcessMode.choices,
+            versions=VERSIONS,
+            qualities=QUALITIES,
+            form=ImagineForm(),
+            panel=Panel.empty(),
+            describe_form=DescribeForm(),
+            blend_form=BlendForm(),
+            blend_choices=ResultImage.objects.filter(
+                job__project=project, index=ResultImage.GRID
+            ).order_by("-created_at")[:BLEND_CHOICES],
+        )
+    context.update(extra)
+    return context
 
 
 @require_GET
@@ -25,15 +71,19 @@ PAGE = "generation/project.html"
 @vary_on_headers("HX-Request")
 def project_detail(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     project, membership = project_for_user(request.user, project_id)
+    context = composer_context(project, membership, jobs=live.jobs_for_display(project.pk))
+    return render(request, PAGE, context)
+
+
+@require_POST
+@login_required
+def prompt_preview(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
+    """The parameter panel as the server reads the prompt and the panel together, so
+    that inline flags and fields always agree (there is no second parser in JS)."""
+    project, membership = project_for_generating(request.user, project_id)
+    panel = Panel.read(request.POST.get("prompt", ""), request.POST)
     return render(
-        request,
-        PAGE,
-        {
-            "project": project,
-            "membership": membership,
-            "form": ImagineForm() if membership.can_generate else None,
-            "jobs": live.jobs_for_display(project.pk),
-        },
+        request, f"{PAGE}#prompt-controls", composer_context(project, membership, panel=panel)
     )
 
 
@@ -42,34 +92,187 @@ def project_detail(request: AuthenticatedRequest, project_id: int) -> HttpRespon
 def job_create(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     project, membership = project_for_generating(request.user, project_id)
     form = ImagineForm(request.POST)
-    context = {"project": project, "membership": membership, "form": form}
-    if not form.is_valid():
+    panel = Panel.read(request.POST.get("prompt", ""), request.POST)
+    if not form.is_valid() or not panel.is_valid:
+        context = composer_context(project, membership, form=form, panel=panel)
         return render(request, f"{PAGE}#prompt-form", context, status=422)
     job = services.job_submit(
         project=project,
         user=request.user,
-        prompt=form.cleaned_data["prompt"],
-        aspect_ratio=form.cleaned_data["aspect_ratio"],
-        process_mode=form.cleaned_data["process_mode"],
+        prompt=panel.compiled,
+        aspect_ratio=panel.aspect_ratio,
+        process_mode=panel.mode,
+        prompt_parameters=panel.values,
     )
-    # A fresh form keeps the chosen ratio and mode; the new card lands at the top.
-    context["form"] = ImagineForm(
-        initial={
-            "aspect_ratio": form.cleaned_data["aspect_ratio"],
-            "process_mode": form.cleaned_data["process_mode"],
-        }
-    )
+    # A fresh form keeps the panel (ratio, mode, parameters); the new card lands on top.
+    context = composer_context(project, membership, panel=Panel.read("", panel.values_without_text))
     response = render(request, f"{PAGE}#prompt-form", context, status=201)
     response.write(live.job_card_upsert_html(job))
     return response
 
 
+@require_POST
+@login_required
+def job_follow_up(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
+    """U1–U4, V1–V4, reroll, pan, zoom out, vary region… as a child of the job."""
+    job, membership = job_for_user(request.user, job_id)
+    project_for_generating(request.user, job.project_id)
+    try:
+        child = services.job_follow_up(
+            parent=job,
+            user=request.user,
+            action_name=request.POST.get("action", ""),
+            prompt=request.POST.get("prompt", ""),
+            mask=request.POST.get("mask", ""),
+        )
+    except services.FollowUpRefused as refused:
+        return refusal(request, str(refused))
+    if request.POST.get("open"):
+        # From the Vary Region editor: go and watch the new job.
+        return HttpResponseClientRedirect(reverse("generation:job", args=[child.pk]))
+    return created(request, child)
+
+
+def created(request: HttpRequest, job: Job) -> HttpResponse:
+    """The answer to any request that made a job: its card, upserted at the top."""
+    if not request.htmx:
+        return JsonResponse({"job": job.pk, "url": f"/jobs/{job.pk}/"}, status=201)
+    return HttpResponse(live.job_card_upsert_html(job), status=201)
+
+
+@require_POST
+@login_required
+def job_seed(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
+    job, _ = job_for_user(request.user, job_id)
+    project_for_generating(request.user, job.project_id)
+    try:
+        child = services.job_seed(parent=job, user=request.user)
+    except services.FollowUpRefused as refused:
+        return refusal(request, str(refused))
+    return created(request, child)
+
+
+@require_POST
+@login_required
+def job_cancel(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
+    job, _ = job_for_user(request.user, job_id)
+    project_for_generating(request.user, job.project_id)
+    try:
+        services.job_cancel(job=job)
+    except services.FollowUpRefused as refused:
+        return refusal(request, str(refused))
+    job.refresh_from_db()
+    return render(request, f"{PAGE}#job-card", {"job": job}, status=202)
+
+
+@require_POST
+@login_required
+def describe(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
+    project, membership = project_for_generating(request.user, project_id)
+    form = DescribeForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            if form.cleaned_data["image"]:
+                image = input_image_upload(
+                    project=project, user=request.user, uploaded_file=form.cleaned_data["image"]
+                )
+            else:
+                image = input_image_from_url(
+                    project=project, user=request.user, url=form.cleaned_data["url"]
+                )
+        except InputImageError as refused:
+            form.add_error(None, str(refused))
+        else:
+            job = services.job_describe(
+                project=project,
+                user=request.user,
+                image=image,
+                process_mode=form.cleaned_data["mode"],
+            )
+            context = composer_context(project, membership)
+            response = render(request, f"{PAGE}#describe-form", context, status=201)
+            response.write(live.job_card_upsert_html(job))
+            return response
+    context = composer_context(project, membership, describe_form=form)
+    return render(request, f"{PAGE}#describe-form", context, status=422)
+
+
+@require_POST
+@login_required
+def blend(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
+    project, membership = project_for_generating(request.user, project_id)
+    form = BlendForm(request.POST)
+    images: list[InputImage] = []
+    if form.is_valid():
+        try:
+            images = blend_inputs(request, project)
+            job = services.job_blend(
+                project=project,
+                user=request.user,
+                images=images,
+                dimension=form.cleaned_data["dimension"],
+                process_mode=form.cleaned_data["mode"],
+            )
+        except (InputImageError, services.FollowUpRefused) as refused:
+            form.add_error(None, str(refused))
+        else:
+            context = composer_context(project, membership)
+            response = render(request, f"{PAGE}#blend-form", context, status=201)
+            response.write(live.job_card_upsert_html(job))
+            return response
+    context = composer_context(project, membership, blend_form=form)
+    return render(request, f"{PAGE}#blend-form", context, status=422)
+
+
+def blend_inputs(request: AuthenticatedRequest, project: Project) -> list[InputImage]:
+    """Uploaded files and chosen results of the project, as input images, in order."""
+    count = len(request.FILES.getlist("images")) + len(request.POST.getlist("results"))
+    if not 2 <= count <= 5:
+        raise services.FollowUpRefused(f"Blend takes 2 to 5 images; you picked {count}.")
+    images = [
+        input_image_upload(project=project, user=request.user, uploaded_file=upload)
+        for upload in request.FILES.getlist("images")
+    ]
+    result_ids = [int(pk) for pk in request.POST.getlist("results") if pk.isdigit()]
+    results = ResultImage.objects.filter(pk__in=result_ids, job__project=project)
+    for result in results:
+        with result.file.open("rb") as stored:
+            upload = File(stored, name=result.file.name.rsplit("/", 1)[-1])
+            images.append(
+                input_image_upload(project=project, user=request.user, uploaded_file=upload)
+            )
+    if len(images) != count:
+        raise services.FollowUpRefused("One of the chosen results is not in this project.")
+    return images
+
+
 @require_GET
 @login_required
-def job_card(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(Job.objects.select_related("created_by"), pk=job_id)
-    project_for_user(request.user, job.project_id)
-    return render(request, f"{PAGE}#job-card", {"job": job})
+@vary_on_headers("HX-Request")
+def job_detail(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
+    job, membership = job_for_user(request.user, job_id)
+    if request.htmx:
+        return render(request, f"{PAGE}#job-card", {"job": job})
+    family = family_of(job)
+    return render(
+        request,
+        JOB_PAGE,
+        {"job": job, "project": job.project, "membership": membership, "family": family},
+    )
+
+
+@require_GET
+@login_required
+def region_editor(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
+    job, membership = job_for_user(request.user, job_id)
+    project_for_generating(request.user, job.project_id)
+    if "inpaint" not in (job.output or {}).get("actions", []) or job.grid_image is None:
+        raise Http404("Vary (Region) is not offered for this result.")
+    return render(
+        request,
+        "generation/region.html",
+        {"job": job, "project": job.project, "membership": membership, "image": job.grid_image},
+    )
 
 
 @require_GET
@@ -86,8 +289,7 @@ def result_image(request: AuthenticatedRequest, image_id: int, variant: str) -> 
 @login_required
 @cache_control(private=True, max_age=3600)
 def job_preview(request: AuthenticatedRequest, job_id: int) -> FileResponse:
-    job = get_object_or_404(Job, pk=job_id)
-    project_for_user(request.user, job.project_id)
+    job, _ = job_for_user(request.user, job_id)
     if not job.preview:
         raise Http404("This job has no preview.")
     return FileResponse(job.preview.open("rb"))

@@ -1,4 +1,5 @@
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -29,7 +30,13 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.group_name, self.channel_name)
         await self.accept()
         # A browser that (re)connects may have missed pushes: send the current state.
-        await self.send(text_data=await database_sync_to_async(project_snapshot_html)(project_id))
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        focus = query.get("job", [""])[0]
+        snapshot = await database_sync_to_async(project_snapshot_html)(
+            project_id, int(focus) if focus.isdigit() else None
+        )
+        if snapshot:
+            await self.send(text_data=snapshot)
 
     async def disconnect(self, code: int) -> None:
         if self.group_name:

@@ -1,5 +1,7 @@
 """What the sandbox stores. A task's state is not stored: it is a function of the clock
-(see timeline.py), so every web process and the webhook thread agree on it."""
+(see timeline.py), so every web process and the webhook thread agree on it. Nor are its
+pictures: they are redrawn from the task and its origins (see recipes.py); only what
+cannot be redrawn is kept, the input images that describe and blend fetched."""
 
 import hashlib
 import uuid
@@ -19,6 +21,31 @@ class TaskStatus(models.TextChoices):
     PROCESSING = "processing", "Processing"
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
+
+
+class ResultKind(models.TextChoices):
+    """What a completed task of each type produced, which decides its follow-ups."""
+
+    GRID = "grid", "A 2×2 grid"
+    UPSCALE = "upscale", "One upscaled image"
+    DESCRIPTION = "description", "Four prompts"
+    SEED = "seed", "A seed"
+
+
+RESULT_KINDS = {
+    "imagine": ResultKind.GRID,
+    "variation": ResultKind.GRID,
+    "reroll": ResultKind.GRID,
+    "blend": ResultKind.GRID,
+    "pan": ResultKind.GRID,
+    "outpaint": ResultKind.GRID,
+    "inpaint": ResultKind.GRID,
+    "upscale": ResultKind.UPSCALE,
+    "describe": ResultKind.DESCRIPTION,
+    "seed": ResultKind.SEED,
+}
+# The task types whose input images are fetched over HTTP before they can run.
+FETCHING_TASK_TYPES = ("describe", "blend")
 
 
 class TaskQuerySet(models.QuerySet["Task"]):
@@ -43,6 +70,19 @@ class Task(models.Model):
     base_url = models.CharField(max_length=300)
     created_at = models.DateTimeField()
     canceled_at = models.DateTimeField(null=True, blank=True)
+    # The task a follow-up (upscale, variation, pan, …) was made from.
+    origin = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="follow_ups"
+    )
+    # The seed the task's pictures are drawn with (what a seed task answers), fixed at
+    # creation like everything else a task's pictures depend on.
+    seed = models.BigIntegerField(default=0)
+    # What meta.model_version shows: from the task's own prompt, else its origin's.
+    model_version = models.CharField(max_length=20, default="unknown")
+    # Describe and blend: when the input images had been fetched (or had failed to be),
+    # and why they failed; the timeline waits for this before it goes past progress 0.
+    inputs_ready_at = models.DateTimeField(null=True, blank=True)
+    input_error = models.TextField(blank=True, default="")
 
     objects = TaskQuerySet.as_manager()
 
@@ -51,6 +91,22 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_type} {self.task_id}"
+
+    @property
+    def result_kind(self) -> ResultKind:
+        return RESULT_KINDS[self.task_type]
+
+    @property
+    def fetches_inputs(self) -> bool:
+        return self.task_type in FETCHING_TASK_TYPES
+
+    @property
+    def is_upscale_of_upscale(self) -> bool:
+        return (
+            self.task_type == "upscale"
+            and self.origin is not None
+            and self.origin.result_kind == ResultKind.UPSCALE
+        )
 
     @property
     def webhook_endpoint(self) -> str:
@@ -72,3 +128,28 @@ class FiredOnceMarker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.behaviour} {self.fingerprint[:12]}"
+
+
+class InputImage(models.Model):
+    """An image a describe or blend task fetched, kept as a small PNG copy (at most
+    STORED_LONG_SIDE px on the long side) in the database rather than under MEDIA_ROOT:
+    every web process must be able to redraw a blend's pictures, and the database is
+    the one thing they all share."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="input_images")
+    position = models.PositiveSmallIntegerField()
+    url = models.TextField()
+    # The fetched image's own size and format, before it was scaled down.
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    format = models.CharField(max_length=10)
+    png = models.BinaryField()
+
+    class Meta:
+        ordering = ["task", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "position"], name="sandbox_input_image_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"input {self.position} of {self.task_id}"

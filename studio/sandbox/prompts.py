@@ -47,3 +47,40 @@ def model_version(prompt: str) -> str:
     version = VERSION_FLAG.search(prompt)
     # PiAPI answers "unknown" when the prompt does not name a version.
     return version.group(1) if version else "unknown"
+
+
+# Midjourney's current default when a prompt names no version (PiAPI shows "unknown").
+DEFAULT_VERSION = 7.0
+DEFAULT_NIJI_VERSION = 6.0
+# Vary (Strong/Subtle/Region), Zoom Out and Pan came with v5.2 (and niji 5).
+EDITING_FROM_VERSION = 5.2
+
+
+def version_number(model_version: str) -> float:
+    """The Midjourney version a model_version stands for, niji mapped onto the version
+    of the same generation (niji 5 ~ v5.2, niji 6 ~ v6)."""
+    if model_version.startswith("niji"):
+        number = model_version.removeprefix("niji").strip()
+        niji = float(number) if number else DEFAULT_NIJI_VERSION
+        return EDITING_FROM_VERSION if niji < DEFAULT_NIJI_VERSION else niji
+    try:
+        return float(model_version)
+    except ValueError:
+        return DEFAULT_VERSION
+
+
+def second_upscales(model_version: str) -> tuple[str, str]:
+    """The two upscale indices an upscaled image offers in this version
+    (https://piapi.ai/docs/midjourney-api/upscale)."""
+    number = version_number(model_version)
+    if number >= 6:
+        return ("subtle", "creative")
+    if number >= 5:
+        return ("2x", "4x")
+    return ("light", "beta")
+
+
+def offers_editing(model_version: str) -> bool:
+    """Whether an upscaled image of this version can be varied, zoomed out, panned or
+    have a region repainted."""
+    return version_number(model_version) >= EDITING_FROM_VERSION

@@ -63,7 +63,7 @@ def test_a_job_sent_through_one_web_process_shows_live_on_another(
     session = web_b.login("bob")
     response = session.post(
         f"{web_b.url}/projects/{project.pk}/jobs/",
-        data={"prompt": "two harbours, one sea", "aspect_ratio": "3:2", "process_mode": "fast"},
+        data={"prompt": "two harbours, one sea", "aspect_ratio": "3:2", "mode": "fast"},
         headers={"HX-Request": "true"},
         timeout=10,
     )

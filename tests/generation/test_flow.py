@@ -14,7 +14,7 @@ from tests.conftest import StudioServer, wait_for
 def submit(server: StudioServer, session: requests.Session, project: Any, prompt: str) -> Job:
     response = session.post(
         f"{server.url}/projects/{project.pk}/jobs/",
-        data={"prompt": prompt, "aspect_ratio": "16:9", "process_mode": "fast"},
+        data={"prompt": prompt, "aspect_ratio": "16:9", "mode": "fast"},
         headers={"HX-Request": "true"},
         timeout=10,
     )

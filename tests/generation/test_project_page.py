@@ -15,7 +15,7 @@ def bob_client(client: Client, bob: Any) -> Client:
 
 
 def submit(client: Client, project: Any, **data: str) -> Any:
-    fields = {"prompt": "a lighthouse at dusk", "aspect_ratio": "16:9", "process_mode": "fast"}
+    fields = {"prompt": "a lighthouse at dusk", "aspect_ratio": "16:9", "mode": "fast"}
     fields.update(data)
     return client.post(f"/projects/{project.pk}/jobs/", fields, headers={"HX-Request": "true"})
 
@@ -80,12 +80,12 @@ def test_a_prompt_of_exactly_2500_characters_is_accepted(bob_client: Client, pro
 
 
 def test_an_unknown_mode_or_ratio_is_refused(bob_client: Client, project: Any) -> None:
-    response = submit(bob_client, project, process_mode="ludicrous", aspect_ratio="7:1")
+    response = submit(bob_client, project, mode="ludicrous", aspect_ratio="7:1")
 
     assert response.status_code == 422
     body = response.content.decode()
     assert "relax, fast or turbo" in body
-    assert "listed aspect ratios" in body
+    assert "--ar must be between 1:4 and 4:1; got 7:1." in body
     assert not Job.objects.exists()
 
 
@@ -151,3 +151,50 @@ def test_a_member_cannot_create_projects(client: Client, bob: Any, acme: Any) ->
     client.force_login(bob)
 
     assert client.post(f"/teams/{acme.pk}/projects/", {"name": "Spring"}).status_code == 403
+
+
+def test_flags_typed_in_the_prompt_show_in_the_panel(bob_client: Client, project: Any) -> None:
+    response = bob_client.post(
+        f"/projects/{project.pk}/prompt/",
+        {"prompt": "a fox --ar 16:9 --v 7 --chaos 20", "aspect_ratio": "1:1", "mode": "fast"},
+        headers={"HX-Request": "true"},
+    )
+
+    body = response.content.decode()
+    assert '<option value="16:9" selected>' in body
+    assert '<option value="7" selected>' in body
+    assert 'name="chaos" min="0" max="100" step="1" value="20"' in body
+    assert "a fox --v 7 --c 20" in body or "a fox --v 7 --chaos 20" in body  # what is sent
+
+
+def test_panel_fields_compile_into_the_prompt_the_provider_gets(
+    bob_client: Client, project: Any
+) -> None:
+    submit(bob_client, project, prompt="a fox", stylize="250", style_raw="on", no="text")
+
+    job = Job.objects.get()
+    assert job.prompt.startswith("a fox")
+    assert "--s 250" in job.prompt and "--style raw" in job.prompt and "--no text" in job.prompt
+    assert job.prompt_parameters["stylize"] == "250"
+
+
+def test_a_mode_flag_in_the_prompt_sets_the_mode_and_is_never_sent(
+    bob_client: Client, project: Any
+) -> None:
+    submit(bob_client, project, prompt="a fox --turbo", mode="relax")
+
+    job = Job.objects.get()
+    assert job.process_mode == "turbo"  # what the panel then shows, and what runs
+    assert "--turbo" not in job.prompt and "--relax" not in job.prompt
+
+
+def test_an_out_of_range_or_unknown_flag_is_refused_before_anything_is_sent(
+    bob_client: Client, project: Any
+) -> None:
+    response = submit(bob_client, project, prompt="a fox --chaos 500 --hd")
+
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "must be from 0 to 100; got 500." in body
+    assert "Unknown parameter --hd" in body
+    assert not Job.objects.exists()

@@ -47,7 +47,7 @@ def test_creating_a_task_answers_the_envelope_with_a_pending_task_object(api):
     assert task["input"] == {
         "prompt": "a red fox in the snow --v 6.1",
         "aspect_ratio": "1:1",
-        "process_mode": "fast",
+        "mode": "fast",
         "skip_prompt_check": False,
         "bot_id": 0,
     }

@@ -1,0 +1,66 @@
+from django.contrib.auth.decorators import login_required
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404, HttpRequest, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_POST, require_safe
+
+from studio.accounts.models import AuthenticatedRequest
+from studio.inputs import services
+from studio.inputs.errors import InputImageError
+from studio.inputs.forms import InputImageForm
+from studio.inputs.models import InputImage
+from studio.projects.access import project_for_user
+
+# The bytes behind a token never change, so caches may keep them for good.
+IMMUTABLE = "public, max-age=31536000, immutable"
+VIEWERS_MAY_NOT_UPLOAD = "Viewers can browse a project but not add images to it."
+
+
+@require_safe
+def public(request: HttpRequest, token: str, name: str) -> FileResponse:
+    """The original bytes, for the provider: no login, the token in the URL is the key."""
+    image = get_object_or_404(InputImage, token=token)
+    if name != image.public_filename:
+        raise Http404("No such image.")
+    return _immutable_file(image.file, content_type=image.content_type, filename=name)
+
+
+@require_safe
+def thumbnail(request: HttpRequest, token: str) -> FileResponse:
+    image = get_object_or_404(InputImage, token=token)
+    return _immutable_file(image.thumbnail, content_type="image/webp", filename="thumbnail.webp")
+
+
+@require_POST
+@login_required
+def upload(request: AuthenticatedRequest, project_id: int) -> JsonResponse:
+    project, membership = project_for_user(request.user, project_id)
+    if not membership.can_generate:
+        return JsonResponse({"error": VIEWERS_MAY_NOT_UPLOAD}, status=403)
+    form = InputImageForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return JsonResponse({"error": form.first_error()}, status=400)
+    try:
+        if form.cleaned_data["image"]:
+            image = services.input_image_upload(
+                project=project, user=request.user, uploaded_file=form.cleaned_data["image"]
+            )
+        else:
+            image = services.input_image_from_url(
+                project=project, user=request.user, url=form.cleaned_data["url"]
+            )
+    except InputImageError as error:
+        return JsonResponse({"error": error.message}, status=error.status_code)
+    return JsonResponse(image.as_json(), status=201)
+
+
+def _immutable_file(file: FieldFile, *, content_type: str, filename: str) -> FileResponse:
+    try:
+        handle = file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The image's file is missing.") from None
+    response = FileResponse(handle, content_type=content_type, filename=filename)
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = IMMUTABLE
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

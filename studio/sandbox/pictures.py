@@ -1,0 +1,520 @@
+"""Pictures as recipes: every picture a task shows is a frozen, hashable description of
+how to make it from another picture (or from a sketch, or from fetched input images),
+so that any process can redraw it, identically, from what the database holds.
+
+Each kind of follow-up is one recipe, and each does to the pixels what Midjourney's
+button does to the picture:
+
+- ``Drawn``: a sketch drawn at a size (imagine quadrants, their variations, U1-U4).
+- ``Resized``: an upscaler's output; a creative upscale adds texture.
+- ``Varied``: a variation of a picture that has no sketch (a pan, a blend…): warped and
+  turned in hue, composition kept.
+- ``Panned``: the canvas extended on one side by half its size; the original kept on
+  the other side, new content continuing into the extension.
+- ``ZoomedOut``: the original shrunk into the middle of a frame of new content.
+- ``Inpainted``: only the mask's white area repainted; every other pixel untouched.
+- ``Blended``: two to five input images mixed, a different mix per quadrant.
+
+A grid's quadrants are GRID_LONG_SIDE px on their long side, an upscale
+UPSCALE_LONG_SIDE; a vary-region keeps its origin's size so that the unmasked pixels
+stay exactly the origin's.
+"""
+
+import io
+import math
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
+
+from studio.sandbox import art
+from studio.sandbox.art import RGB, Sketch
+
+GRID_LONG_SIDE = 512
+UPSCALE_LONG_SIDE = 2 * GRID_LONG_SIDE
+# A pan adds half the picture's width (or height): 1:1 panned left becomes 3:2.
+PAN_GROWTH = 0.5
+DIRECTIONS = ("up", "down", "left", "right")
+# Mask pixels at least this light are repainted.
+MASK_THRESHOLD = 128
+
+Size = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Drawn:
+    sketch: Sketch
+    long_side: int
+
+    @property
+    def size(self) -> Size:
+        return art.fit(self.sketch.aspect_ratio, self.long_side)
+
+
+@dataclass(frozen=True)
+class Resized:
+    source: "Picture"
+    size: Size
+    # Set for a creative upscale: the seed of the texture it adds.
+    detail_seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Varied:
+    source: "Picture"
+    size: Size
+    strength: float
+    seed: int
+    hue_shift: float = 0.0
+
+
+@dataclass(frozen=True)
+class Panned:
+    source: "Picture"
+    direction: str
+    seed: int
+    hue_shift: float = 0.0
+
+    @property
+    def canvas(self) -> Size:
+        """The panned picture at the source's scale: one side half as long again."""
+        width, height = self.source.size
+        if self.direction in ("left", "right"):
+            return width + round(width * PAN_GROWTH), height
+        return width, height + round(height * PAN_GROWTH)
+
+    @property
+    def size(self) -> Size:
+        return art.fit(self.canvas, GRID_LONG_SIDE)
+
+
+@dataclass(frozen=True)
+class ZoomedOut:
+    source: "Picture"
+    ratio: float
+    seed: int
+    hue_shift: float = 0.0
+
+    @property
+    def size(self) -> Size:
+        return art.fit(self.source.size, GRID_LONG_SIDE)
+
+
+@dataclass(frozen=True)
+class Inpainted:
+    source: "Picture"
+    mask: bytes  # PNG, the source's size; white = repaint
+    seed: int
+    hue_shift: float = 0.0
+
+    @property
+    def size(self) -> Size:
+        return self.source.size
+
+
+@dataclass(frozen=True)
+class Blended:
+    inputs: tuple[bytes, ...]  # PNGs
+    aspect_ratio: str
+    index: int
+    seed: int
+
+    @property
+    def size(self) -> Size:
+        return art.fit(self.aspect_ratio, GRID_LONG_SIDE)
+
+
+Picture = Drawn | Resized | Varied | Panned | ZoomedOut | Inpainted | Blended
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Four pictures of one size, numbered like Midjourney's: 1 top left, 2 top right,
+    3 bottom left, 4 bottom right."""
+
+    quadrants: tuple[Picture, Picture, Picture, Picture]
+
+    @property
+    def quadrant_size(self) -> Size:
+        return self.quadrants[0].size
+
+    @property
+    def size(self) -> Size:
+        width, height = self.quadrant_size
+        return 2 * width, 2 * height
+
+
+# --- making recipes -----------------------------------------------------------------
+
+
+def upscale(picture: Picture) -> Picture:
+    """U1-U4: the quadrant alone at UPSCALE_LONG_SIDE. A drawn quadrant is drawn again,
+    larger (the same composition, finer); anything else is scaled up."""
+    if isinstance(picture, Drawn):
+        return Drawn(picture.sketch, UPSCALE_LONG_SIDE)
+    size = art.fit(picture.size, UPSCALE_LONG_SIDE)
+    if size == picture.size:  # a vary-region quadrant is already full size
+        return picture
+    return Resized(picture, size)
+
+
+def upscale_again(picture: Picture, *, detail_seed: int | None) -> Resized:
+    """Upscale (Subtle / Creative, 2x / 4x): the same picture at twice the size."""
+    width, height = picture.size
+    return Resized(picture, (2 * width, 2 * height), detail_seed)
+
+
+def sketch_of(picture: Picture) -> Sketch | None:
+    """The sketch a picture is a faithful drawing of, if it is one."""
+    if isinstance(picture, Drawn):
+        return picture.sketch
+    if isinstance(picture, Resized) and picture.detail_seed is None:
+        return sketch_of(picture.source)
+    return None
+
+
+def vary(
+    picture: Picture, *, strength: float, seed: int, hue_shift: float, aspect_ratio: str = ""
+) -> Picture:
+    """One picture of a variation grid: the same composition with changed detail. A
+    drawn picture is redrawn with nudged parameters; any other is warped."""
+    sketch = sketch_of(picture)
+    if sketch is not None:
+        varied = sketch.varied(
+            seed=seed, strength=strength, hue_shift=hue_shift, aspect_ratio=aspect_ratio
+        )
+        return Drawn(varied, GRID_LONG_SIDE)
+    size = art.fit(aspect_ratio or picture.size, GRID_LONG_SIDE)
+    return Varied(picture, size, strength, seed, hue_shift)
+
+
+# --- rendering ----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=24)
+def render(picture: Picture) -> Image.Image:
+    """The picture's pixels (RGB). Cached: callers must not change the image."""
+    match picture:
+        case Drawn():
+            return art.draw(picture.sketch, picture.size)
+        case Resized():
+            return _resized(picture)
+        case Varied():
+            source = _cover(render(picture.source), picture.size)
+            rng = random.Random(picture.seed)
+            turn = picture.hue_shift + rng.uniform(-1, 1) * picture.strength * 0.15
+            return _turn_hue(_warp(source, picture.strength, picture.seed), turn)
+        case Panned():
+            return _panned(picture)
+        case ZoomedOut():
+            return _zoomed_out(picture)
+        case Inpainted():
+            return _inpainted(picture)
+        case Blended():
+            return _blended(picture)
+
+
+def render_grid(grid: Grid) -> Image.Image:
+    width, height = grid.quadrant_size
+    image = Image.new("RGB", grid.size)
+    for index, quadrant in enumerate(grid.quadrants):
+        image.paste(render(quadrant), ((index % 2) * width, (index // 2) * height))
+    return image
+
+
+def mask_image(mask_png: bytes) -> Image.Image:
+    """The mask as 0 (keep) / 255 (repaint)."""
+    mask = Image.open(io.BytesIO(mask_png)).convert("L")
+    return mask.point(lambda value: 255 if value >= MASK_THRESHOLD else 0)
+
+
+def _resized(picture: Resized) -> Image.Image:
+    image = render(picture.source).resize(picture.size, Image.Resampling.LANCZOS)
+    image = image.filter(ImageFilter.UnsharpMask(radius=1.5, percent=50, threshold=2))
+    if picture.detail_seed is None:
+        return image
+    # Creative: grain laid over in soft light, then the fine detail brought out.
+    textured = ImageChops.soft_light(image, _grain(picture.size, picture.detail_seed))
+    return textured.filter(ImageFilter.DETAIL).filter(
+        ImageFilter.UnsharpMask(radius=2.5, percent=90, threshold=0)
+    )
+
+
+def _panned(picture: Panned) -> Image.Image:
+    width, height = picture.size
+    canvas_width, canvas_height = picture.canvas
+    source_width, source_height = picture.source.size
+    scaled = (
+        max(1, round(source_width * width / canvas_width)),
+        max(1, round(source_height * height / canvas_height)),
+    )
+    # The original stays on the side opposite to the pan.
+    left = width - scaled[0] if picture.direction == "left" else 0
+    top = height - scaled[1] if picture.direction == "up" else 0
+    source = render(picture.source).resize(scaled, Image.Resampling.LANCZOS)
+    return _extend(source, picture.size, (left, top), picture.seed, picture.hue_shift)
+
+
+def _zoomed_out(picture: ZoomedOut) -> Image.Image:
+    width, height = picture.size
+    scaled = (max(1, round(width / picture.ratio)), max(1, round(height / picture.ratio)))
+    source = render(picture.source).resize(scaled, Image.Resampling.LANCZOS)
+    place = ((width - scaled[0]) // 2, (height - scaled[1]) // 2)
+    return _extend(source, picture.size, place, picture.seed, picture.hue_shift)
+
+
+def _inpainted(picture: Inpainted) -> Image.Image:
+    source = render(picture.source)
+    mask = mask_image(picture.mask)
+    rng = random.Random(picture.seed)
+    reworked = _turn_hue(
+        _warp(source, 0.35, picture.seed), picture.hue_shift + rng.uniform(-0.08, 0.08)
+    )
+    fresh = _new_content(source.size, source, picture.seed, picture.hue_shift)
+    repaint = Image.blend(reworked, fresh, 0.55)
+    # Feathered inwards only: the soft edge never reaches a pixel outside the mask.
+    inside = ImageChops.multiply(mask.filter(ImageFilter.GaussianBlur(3)), mask)
+    result = source.copy()
+    result.paste(repaint, (0, 0), inside)
+    return result
+
+
+def _blended(picture: Blended) -> Image.Image:
+    size = picture.size
+    inputs = [_cover(Image.open(io.BytesIO(data)).convert("RGB"), size) for data in picture.inputs]
+    # Each quadrant leads with another input and mixes them another way.
+    turn = (picture.index + picture.seed) % len(inputs)
+    ordered = inputs[turn:] + inputs[:turn]
+    lead, rest = ordered[0], _average(ordered[1:])
+    mode = (picture.index + picture.seed // 7) % 4
+    if mode == 0:
+        return _crossfade(ordered, horizontal=True)
+    if mode == 1:
+        return _crossfade(ordered, horizontal=False)
+    if mode == 2:
+        # The lead in the middle, the others around it.
+        ring = Image.radial_gradient("L").resize(size, Image.Resampling.BICUBIC)
+        return Image.composite(rest, lead, ring.point(lambda value: min(255, value * 2)))
+    # The lead's light and shade in the others' colours.
+    _, blue, red = rest.convert("YCbCr").split()
+    luma = lead.convert("YCbCr").split()[0]
+    recoloured = Image.merge("YCbCr", (luma, blue, red)).convert("RGB")
+    return Image.blend(recoloured, _average(ordered), 0.3)
+
+
+# --- pixel helpers ------------------------------------------------------------------
+
+
+def _cover(image: Image.Image, size: Size) -> Image.Image:
+    """The image scaled to cover `size` and cropped to it around its centre."""
+    if image.size == size:
+        return image
+    scale = max(size[0] / image.width, size[1] / image.height)
+    scaled = (max(size[0], round(image.width * scale)), max(size[1], round(image.height * scale)))
+    resized = image.resize(scaled, Image.Resampling.LANCZOS)
+    left, top = (scaled[0] - size[0]) // 2, (scaled[1] - size[1]) // 2
+    return resized.crop((left, top, left + size[0], top + size[1]))
+
+
+def _average(images: list[Image.Image]) -> Image.Image:
+    result = images[0]
+    for count, image in enumerate(images[1:], start=2):
+        result = Image.blend(result, image, 1 / count)
+    return result
+
+
+def _crossfade(images: list[Image.Image], *, horizontal: bool) -> Image.Image:
+    """The images side by side (or one above the other), fading into each other."""
+    size = images[0].size
+    length = size[0] if horizontal else size[1]
+    result = images[0]
+    count = len(images)
+    for position, image in enumerate(images[1:], start=1):
+        centre, half = length * position / count, length * 0.3 / count
+        line = [
+            round(255 * min(1.0, max(0.0, (step - centre + half) / (2 * half))))
+            for step in range(length)
+        ]
+        ramp = Image.new("L", (length, 1) if horizontal else (1, length))
+        ramp.putdata(line)
+        result = Image.composite(image, result, ramp.resize(size, Image.Resampling.NEAREST))
+    return result
+
+
+def _turn_hue(image: Image.Image, turn: float) -> Image.Image:
+    """The image with every hue turned by `turn` of the colour wheel."""
+    offset = round(turn * 256) % 256
+    if not offset:
+        return image
+    hue, saturation, value = image.convert("HSV").split()
+    hue = hue.point(lambda channel: (channel + offset) % 256)
+    return Image.merge("HSV", (hue, saturation, value)).convert("RGB")
+
+
+def _warp(image: Image.Image, strength: float, seed: int) -> Image.Image:
+    """The image bent by a smooth random displacement: the same picture, drawn by a
+    slightly different hand. The border stays in place."""
+    cells = 8
+    rng = random.Random(f"warp|{seed}")
+    width, height = image.size
+    cell_width, cell_height = width / cells, height / cells
+    nodes: list[list[tuple[float, float]]] = []
+    for row in range(cells + 1):
+        line = []
+        for column in range(cells + 1):
+            x, y = column * cell_width, row * cell_height
+            if 0 < column < cells:
+                x += rng.uniform(-1, 1) * strength * cell_width * 1.2
+            if 0 < row < cells:
+                y += rng.uniform(-1, 1) * strength * cell_height * 1.2
+            line.append((x, y))
+        nodes.append(line)
+    mesh = []
+    for row in range(cells):
+        for column in range(cells):
+            box = (
+                round(column * cell_width),
+                round(row * cell_height),
+                round((column + 1) * cell_width),
+                round((row + 1) * cell_height),
+            )
+            upper_left, lower_left = nodes[row][column], nodes[row + 1][column]
+            lower_right, upper_right = nodes[row + 1][column + 1], nodes[row][column + 1]
+            quad = (*upper_left, *lower_left, *lower_right, *upper_right)
+            mesh.append((box, quad))
+    return image.transform(image.size, Image.Transform.MESH, mesh, Image.Resampling.BICUBIC)
+
+
+def _grain(size: Size, seed: int) -> Image.Image:
+    """Fine mid-grey noise (RGB), tiled from a small deterministic tile."""
+    tile_side = 128
+    noise = random.Random(f"grain|{seed}").randbytes(tile_side * tile_side)
+    tile = Image.frombytes("L", (tile_side, tile_side), noise)
+    tile = tile.point(lambda value: 78 + value * 100 // 255)
+    tile = tile.resize((2 * tile_side, 2 * tile_side), Image.Resampling.BICUBIC)
+    grain = Image.new("L", size)
+    for top in range(0, size[1], tile.height):
+        for left in range(0, size[0], tile.width):
+            grain.paste(tile, (left, top))
+    return Image.merge("RGB", (grain, grain, grain))
+
+
+def _colours_of(image: Image.Image, count: int) -> list[RGB]:
+    """The image's main colours, darkest first."""
+    small = image.resize((48, 48), Image.Resampling.BILINEAR)
+    quantized = small.quantize(colors=count, method=Image.Quantize.MEDIANCUT)
+    palette = quantized.getpalette() or []
+    used = sorted(index for _, index in quantized.getcolors() or [])
+    colours = [(palette[3 * i], palette[3 * i + 1], palette[3 * i + 2]) for i in used]
+    return sorted(colours, key=lambda rgb: 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2])
+
+
+def _edge_colour(image: Image.Image, box: tuple[int, int, int, int]) -> RGB:
+    """The average colour of a box of the image."""
+    pixel = image.crop(box).resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+    assert isinstance(pixel, tuple)
+    return int(pixel[0]), int(pixel[1]), int(pixel[2])
+
+
+def _new_content(size: Size, reference: Image.Image, seed: int, hue_shift: float) -> Image.Image:
+    """Fresh scenery in the reference's colours and light: its top colour above, its
+    bottom colour below, with glows, soft hills and sparks of its other colours."""
+    rng = random.Random(f"content|{seed}")
+    width, height = size
+    colours = _colours_of(reference, 6)
+    strip = max(1, reference.height // 8)
+    top = _edge_colour(reference, (0, 0, reference.width, strip))
+    bottom = _edge_colour(
+        reference, (0, reference.height - strip, reference.width, reference.height)
+    )
+    image = art.gradient(size, [top, art.mix(top, bottom, 0.5), bottom], angle=rng.uniform(-8, 8))
+    for _ in range(rng.randint(4, 8)):
+        centre = (rng.uniform(0, width), rng.uniform(0, height))
+        art.glow(
+            image,
+            centre,
+            rng.uniform(0.06, 0.22) * min(size),
+            rng.choice(colours[len(colours) // 2 :]),
+            rng.uniform(0.3, 0.7),
+        )
+    draw = ImageDraw.Draw(image, "RGBA")
+    for layer in range(rng.randint(1, 3)):
+        base = height * rng.uniform(0.55, 0.9)
+        amplitude = height * rng.uniform(0.03, 0.09)
+        frequency, phase = rng.uniform(0.5, 2.5), rng.uniform(0, 6.3)
+        outline = [(0.0, float(height))]
+        for step in range(65):
+            x = width * step / 64
+            turns = frequency * step / 64 + phase
+            wave = math.sin(math.tau * turns) + rng.uniform(-0.1, 0.1)
+            outline.append((x, base - amplitude * wave))
+        outline.append((float(width), float(height)))
+        colour = art.mix(colours[min(layer, len(colours) - 1)], bottom, 0.35)
+        draw.polygon(outline, fill=(*colour, 170 + 25 * layer))
+    for _ in range(rng.randint(10, 30)):
+        x, y = rng.uniform(0, width), rng.uniform(0, height)
+        radius = rng.uniform(0.004, 0.012) * min(size)
+        colour = art.mix(colours[-1], (255, 255, 255), 0.4)
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(*colour, 150))
+    return _turn_hue(image.filter(ImageFilter.GaussianBlur(1)), hue_shift)
+
+
+def _mirror_fill(source: Image.Image, size: Size, place: tuple[int, int]) -> Image.Image:
+    """The source at `place` on a canvas of `size`, the rest filled with its mirror
+    images, so that every border continues smoothly."""
+    canvas = Image.new("RGB", size)
+    mirrored = {
+        (0, 0): source,
+        (1, 0): source.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+        (0, 1): source.transpose(Image.Transpose.FLIP_TOP_BOTTOM),
+        (1, 1): source.transpose(Image.Transpose.ROTATE_180),
+    }
+    for row in (-1, 0, 1):
+        for column in (-1, 0, 1):
+            tile = mirrored[(abs(column), abs(row))]
+            canvas.paste(tile, (place[0] + column * source.width, place[1] + row * source.height))
+    return canvas
+
+
+def _distance_ramp(size: Size, box: tuple[int, int, int, int]) -> Image.Image:
+    """0 inside the box and at its border, rising to 255 at the canvas's edges."""
+
+    def line(length: int, start: int, end: int) -> list[int]:
+        values = []
+        for step in range(length):
+            if step < start:
+                values.append(round(255 * (start - step) / start))
+            elif step >= end:
+                values.append(round(255 * (step - end + 1) / (length - end)))
+            else:
+                values.append(0)
+        return values
+
+    horizontal = Image.new("L", (size[0], 1))
+    horizontal.putdata(line(size[0], box[0], box[2]))
+    vertical = Image.new("L", (1, size[1]))
+    vertical.putdata(line(size[1], box[1], box[3]))
+    return ImageChops.lighter(
+        horizontal.resize(size, Image.Resampling.NEAREST),
+        vertical.resize(size, Image.Resampling.NEAREST),
+    )
+
+
+def _extend(
+    source: Image.Image, size: Size, place: tuple[int, int], seed: int, hue_shift: float
+) -> Image.Image:
+    """A canvas of `size` with the source untouched at `place`, and around it content
+    that continues the source at its border and turns into new scenery further out."""
+    box = (place[0], place[1], place[0] + source.width, place[1] + source.height)
+    mirror = _mirror_fill(source, size, place)
+    softened = mirror.filter(ImageFilter.GaussianBlur(max(size) * 0.015))
+    ramp = _distance_ramp(size, box)
+    # Detail fades with the distance from the original…
+    continued = Image.composite(softened, mirror, ramp.point(lambda value: min(255, value * 3)))
+    # …and new content takes over.
+    fresh = _new_content(size, source, seed, hue_shift)
+    takeover = ramp.point(lambda value: round(255 * (value / 255) ** 0.6 * 0.9))
+    result = Image.composite(fresh, continued, takeover)
+    result.paste(source, place)
+    return result
