@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.http import HttpRequest
+from django_htmx.middleware import HtmxDetails
 
 from studio.accounts import crypto
 
@@ -87,3 +88,4 @@ class AuthenticatedRequest(HttpRequest):
     """For type checking: a request behind @login_required has a real user."""
 
     user: User  # type: ignore[assignment]
+    htmx: HtmxDetails

@@ -157,7 +157,8 @@ def _checked_mask(parent: Job, mask: str) -> str:
             if drawn.format != "PNG":
                 raise ValueError
             size = drawn.size
-            has_white = drawn.convert("L").getextrema()[1] >= 128
+            brightest = drawn.convert("L").getextrema()[1]
+            has_white = isinstance(brightest, (int, float)) and brightest >= 128
     except (ValueError, OSError):
         raise FollowUpRefused("The region could not be read; draw it again.") from None
     image = parent.grid_image

@@ -1,9 +1,10 @@
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.files import File
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -115,7 +116,7 @@ def job_create(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
 @login_required
 def job_follow_up(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     """U1–U4, V1–V4, reroll, pan, zoom out, vary region… as a child of the job."""
-    job, membership = job_for_user(request.user, job_id)
+    job, _ = job_for_user(request.user, job_id)
     project_for_generating(request.user, job.project_id)
     try:
         child = services.job_follow_up(
@@ -133,7 +134,7 @@ def job_follow_up(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     return created(request, child)
 
 
-def created(request: HttpRequest, job: Job) -> HttpResponse:
+def created(request: AuthenticatedRequest, job: Job) -> HttpResponse:
     """The answer to any request that made a job: its card, upserted at the top."""
     if not request.htmx:
         return JsonResponse({"job": job.pk, "url": f"/jobs/{job.pk}/"}, status=201)
@@ -237,10 +238,8 @@ def blend_inputs(request: AuthenticatedRequest, project: Project) -> list[InputI
     results = ResultImage.objects.filter(pk__in=result_ids, job__project=project)
     for result in results:
         with result.file.open("rb") as stored:
-            upload = File(stored, name=result.file.name.rsplit("/", 1)[-1])
-            images.append(
-                input_image_upload(project=project, user=request.user, uploaded_file=upload)
-            )
+            upload = SimpleUploadedFile(Path(result.file.name or "result.png").name, stored.read())
+        images.append(input_image_upload(project=project, user=request.user, uploaded_file=upload))
     if len(images) != count:
         raise services.FollowUpRefused("One of the chosen results is not in this project.")
     return images

@@ -134,9 +134,7 @@ def draw(sketch: Sketch, size: tuple[int, int]) -> Image.Image:
     supersampled = (width * SUPERSAMPLE, height * SUPERSAMPLE)
     scene_rng = Jittered(f"{sketch.subject}|{sketch.seed}", sketch.jitters, "palette")
     scene = _scene_for(sketch.subject, scene_rng)
-    palette = _palette(
-        scene_rng, hue_shift=(sketch.composition - 1.5) * 0.02 + sketch.hue_shift
-    )
+    palette = _palette(scene_rng, hue_shift=(sketch.composition - 1.5) * 0.02 + sketch.hue_shift)
     detail_rng = Jittered(
         f"{sketch.subject}|{sketch.seed}|{sketch.composition}", sketch.jitters, "detail"
     )

@@ -92,6 +92,13 @@ class Task(models.Model):
     def __str__(self) -> str:
         return f"{self.task_type} {self.task_id}"
 
+    def effective_prompt(self) -> str:
+        """The prompt the task's pictures follow: its own (a remix), else its origin's."""
+        own = str(self.input.get("prompt") or "")
+        if own or self.origin is None:
+            return own
+        return self.origin.effective_prompt()
+
     @property
     def result_kind(self) -> ResultKind:
         return RESULT_KINDS[self.task_type]

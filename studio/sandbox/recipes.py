@@ -1,0 +1,146 @@
+"""Which picture recipe (pictures.py) each task's result is, read from the task and its
+origins. Nothing is stored but the tasks: a follow-up's pictures are made from its
+origin's, which are redrawn (deterministically) from the origin's own task, and so on
+back to the imagine, describe or blend at the root of the tree.
+"""
+
+import base64
+
+from studio.sandbox import art, images, pictures, prompts
+from studio.sandbox.models import ResultKind, Task
+from studio.sandbox.pictures import Grid, Picture
+from studio.sandbox.validation import BLEND_DIMENSIONS, ZOOM_RATIOS
+
+# How far each kind of variation strays from its source (see art.Jittered).
+VARIATION_STRENGTHS = {"grid": 0.1, "low_variation": 0.05, "high_variation": 0.25}
+
+
+def result_for(task: Task) -> Grid | Picture | None:
+    """The task's pictures: a grid, one upscaled picture, or None (describe, seed, and a
+    blend whose input images are not fetched)."""
+    if task.result_kind == ResultKind.GRID:
+        return _grid(task, seed=task.seed, prompt=None, aspect_ratio=None)
+    if task.result_kind == ResultKind.UPSCALE:
+        return _upscale(task)
+    return None
+
+
+def picture_of(task: Task, index: str = "") -> Picture:
+    """The picture a follow-up starts from: a grid's quadrant ("1"-"4"), or the task's
+    upscaled picture."""
+    result = result_for(task)
+    if result is None:
+        raise LookupError(f"task {task.task_id} has no pictures")
+    if isinstance(result, Grid):
+        return result.quadrants[int(index) - 1]
+    return result
+
+
+def seed_of_quadrant(seed: int, index: int) -> int:
+    return art.derived_seed(seed, index)
+
+
+def remix_hue(prompt: str | None) -> float:
+    """How far a new prompt turns a follow-up's colours: a small, stable amount (5 to
+    12 % of the colour wheel, either way) from the prompt's words; none without one."""
+    if not prompt:
+        return 0.0
+    fraction = art.derived_seed("remix", prompts.subject(prompt)) / 2**32
+    turn = 0.05 + 0.07 * (fraction * 2 % 1)
+    return turn if fraction < 0.5 else -turn
+
+
+def _upscale(task: Task) -> Picture:
+    origin = _origin(task)
+    index = str(task.input["index"])
+    if origin.result_kind == ResultKind.GRID:
+        return pictures.upscale(picture_of(origin, index))
+    detail_seed = task.seed if index in ("creative", "beta") else None
+    return pictures.upscale_again(picture_of(origin), detail_seed=detail_seed)
+
+
+# --- grids --------------------------------------------------------------------------
+# Each grid recipe takes the seed to draw with and, for a reroll, the prompt and aspect
+# ratio that replace the task's own (None keeps them).
+
+
+def _grid(task: Task, *, seed: int, prompt: str | None, aspect_ratio: str | None) -> Grid | None:
+    match task.task_type:
+        case "imagine":
+            return _imagine(task, seed=seed, prompt=prompt, aspect_ratio=aspect_ratio)
+        case "reroll":
+            # A reroll makes its origin's grid again, with its own seed (and prompt).
+            return _grid(
+                _origin(task),
+                seed=seed,
+                prompt=prompt or task.input.get("prompt"),
+                aspect_ratio=aspect_ratio or task.input.get("aspect_ratio"),
+            )
+        case "variation":
+            return _variation(task, seed=seed, prompt=prompt, aspect_ratio=aspect_ratio)
+        case "pan" | "outpaint" | "inpaint":
+            return _edit(task, seed=seed, prompt=prompt)
+        case "blend":
+            return _blend(task, seed=seed)
+    raise ValueError(f"a {task.task_type} task has no grid")
+
+
+def _imagine(task: Task, *, seed: int, prompt: str | None, aspect_ratio: str | None) -> Grid:
+    # A reroll's new prompt brings its --ar in `aspect_ratio` (validation put it there).
+    prompt = prompt or str(task.input["prompt"])
+    aspect_ratio = aspect_ratio or str(task.input["aspect_ratio"])
+    return images.imagine_grid(art.Art(prompts.subject(prompt), seed, aspect_ratio))
+
+
+def _variation(task: Task, *, seed: int, prompt: str | None, aspect_ratio: str | None) -> Grid:
+    index = str(task.input["index"])
+    source = picture_of(_origin(task), index)
+    strength = VARIATION_STRENGTHS.get(index, VARIATION_STRENGTHS["grid"])
+    hue_shift = remix_hue(prompt or task.input.get("prompt"))
+    aspect_ratio = aspect_ratio or task.input.get("aspect_ratio") or ""
+    first, second, third, fourth = (
+        pictures.vary(
+            source,
+            strength=strength,
+            seed=seed_of_quadrant(seed, quadrant),
+            hue_shift=hue_shift,
+            aspect_ratio=aspect_ratio,
+        )
+        for quadrant in range(4)
+    )
+    return Grid((first, second, third, fourth))
+
+
+def _edit(task: Task, *, seed: int, prompt: str | None) -> Grid:
+    source = picture_of(_origin(task))
+    hue_shift = remix_hue(prompt or task.input.get("prompt"))
+    quadrants: list[Picture] = []
+    for quadrant in range(4):
+        quadrant_seed = seed_of_quadrant(seed, quadrant)
+        if task.task_type == "pan":
+            direction = str(task.input["direction"])
+            quadrants.append(pictures.Panned(source, direction, quadrant_seed, hue_shift))
+        elif task.task_type == "outpaint":
+            ratio = ZOOM_RATIOS[str(task.input["zoom_ratio"])]
+            quadrants.append(pictures.ZoomedOut(source, ratio, quadrant_seed, hue_shift))
+        else:
+            mask = base64.b64decode(str(task.input["mask"]))
+            quadrants.append(pictures.Inpainted(source, mask, quadrant_seed, hue_shift))
+    return Grid((quadrants[0], quadrants[1], quadrants[2], quadrants[3]))
+
+
+def _blend(task: Task, *, seed: int) -> Grid | None:
+    inputs = tuple(bytes(image.png) for image in task.input_images.order_by("position"))
+    if not inputs or len(inputs) != len(task.input["image_urls"]):
+        return None  # not fetched (yet, or ever)
+    aspect_ratio = BLEND_DIMENSIONS[str(task.input["dimension"])]
+    first, second, third, fourth = (
+        pictures.Blended(inputs, aspect_ratio, quadrant, seed) for quadrant in range(4)
+    )
+    return Grid((first, second, third, fourth))
+
+
+def _origin(task: Task) -> Task:
+    if task.origin is None:
+        raise LookupError(f"{task.task_type} task {task.task_id} has no origin")
+    return task.origin
