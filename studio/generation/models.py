@@ -16,8 +16,8 @@ class Operation(models.TextChoices):
     REROLL = "reroll", "Reroll"
     DESCRIBE = "describe", "Describe"
     BLEND = "blend", "Blend"
-    INPAINT = "inpaint", "Vary region"
-    OUTPAINT = "outpaint", "Zoom out"
+    INPAINT = "inpaint", "Vary (Region)"
+    OUTPAINT = "outpaint", "Zoom Out"
     PAN = "pan", "Pan"
     SEED = "seed", "Seed"
 

@@ -19,12 +19,15 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PIL import Image, ImageDraw, ImageFilter
 
 from studio.sandbox import prompts
 from studio.sandbox.validation import parse_ratio
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsLenAndGetItem
 
 # Shapes are drawn at twice the size and scaled down: Pillow's polygons have no
 # anti-aliasing of their own.
@@ -116,7 +119,7 @@ class Jittered(random.Random):
         nudge = sum(noise.uniform(-1.0, 1.0) * strength for noise, strength in self.jitters)
         return min(max(a, b), max(min(a, b), value + nudge * (b - a)))
 
-    def choice(self, seq: Sequence[T]) -> T:
+    def choice(self, seq: "SupportsLenAndGetItem[T]") -> T:
         chosen = super().choice(seq)
         if self.swaps_choices:
             for noise, strength in self.jitters:
@@ -246,7 +249,7 @@ def glow(
 
 
 def _vignette(image: Image.Image, colour: RGB, strength: float = 0.55) -> Image.Image:
-    radial = Image.radialgradient("L").resize(image.size, Image.Resampling.BICUBIC)
+    radial = Image.radial_gradient("L").resize(image.size, Image.Resampling.BICUBIC)
     mask = radial.point(lambda value: round(max(0, value - 110) * strength * 1.6))
     shaded = image.copy()
     shaded.paste(Image.new("RGB", image.size, colour), (0, 0), mask)

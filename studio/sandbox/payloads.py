@@ -4,8 +4,8 @@ piapi-protocol.md describes them (https://piapi.ai/docs/midjourney-api/get-task)
 from datetime import UTC, datetime
 from typing import Any
 
-from studio.sandbox import images, prompts
-from studio.sandbox.models import Task, TaskStatus
+from studio.sandbox import describing, images, prompts
+from studio.sandbox.models import ResultKind, Task, TaskStatus
 from studio.sandbox.timeline import PREVIEW_FROM_PROGRESS, Step, ended_at, started_at
 
 # PiAPI prints an unset time as Go's zero time.
@@ -20,6 +20,18 @@ GRID_ACTIONS = [
     "variation2",
     "variation3",
     "variation4",
+]
+# What an upscaled image offers besides upscaling it again (v5.2 and later).
+EDIT_ACTIONS = [
+    "high_variation",
+    "low_variation",
+    "inpaint",
+    "outpaint_1.5x",
+    "outpaint_2x",
+    "pan_left",
+    "pan_right",
+    "pan_up",
+    "pan_down",
 ]
 # Points held per task by mode: the protocol's list prices at 10 million points a dollar.
 POINTS_PER_USD = 10_000_000
@@ -69,7 +81,7 @@ def task_object(task: Task, step: Step) -> dict[str, Any]:
             },
             "is_using_private_pool": task.config.get("service_mode") == "private",
             "process_mode": task.input.get("process_mode", ""),
-            "model_version": prompts.model_version(str(task.input.get("prompt", ""))),
+            "model_version": task.model_version,
         },
         "detail": None,
         "logs": [],
@@ -86,23 +98,52 @@ def image_url(task: Task, name: str) -> str:
     )
 
 
+def actions_for(task: Task) -> list[str]:
+    """The follow-ups a completed task offers, as the provider lists them."""
+    kind = task.result_kind
+    if kind == ResultKind.GRID:
+        return list(GRID_ACTIONS)
+    if kind != ResultKind.UPSCALE:
+        return []
+    actions = []
+    if not task.is_upscale_of_upscale:
+        actions = [f"upscale_{index}" for index in prompts.second_upscales(task.model_version)]
+    if prompts.offers_editing(task.model_version):
+        actions += EDIT_ACTIONS
+    return actions
+
+
 def _output(task: Task, step: Step) -> dict[str, Any] | None:
     if step.status == TaskStatus.PENDING or step.canceled:
         return None
     completed = step.status == TaskStatus.COMPLETED
     previewing = step.status == TaskStatus.PROCESSING and step.progress >= PREVIEW_FROM_PROGRESS
-    return {
-        "image_url": image_url(task, images.GRID) if completed else "",
-        # Always null for Midjourney: the quadrants are in temporary_image_urls.
+    kind = task.result_kind
+    has_pictures = kind in (ResultKind.GRID, ResultKind.UPSCALE)
+    # A grid's image_url is the whole grid and its quadrants are in
+    # temporary_image_urls; an upscale's image_url is the image itself and
+    # temporary_image_urls stays null. image_urls is always null for Midjourney.
+    main_image = images.GRID if kind == ResultKind.GRID else images.IMAGE
+    output: dict[str, Any] = {
+        "image_url": image_url(task, main_image) if completed and has_pictures else "",
         "image_urls": None,
         "temporary_image_urls": (
-            [image_url(task, name) for name in images.QUADRANTS] if completed else None
+            [image_url(task, name) for name in images.QUADRANTS]
+            if completed and kind == ResultKind.GRID
+            else None
         ),
         "discord_image_url": "",
-        "actions": list(GRID_ACTIONS) if completed else [],
+        "actions": actions_for(task) if completed else [],
         "progress": step.progress,
-        "intermediate_image_urls": [image_url(task, images.PREVIEW)] if previewing else None,
+        "intermediate_image_urls": (
+            [image_url(task, images.PREVIEW)] if previewing and has_pictures else None
+        ),
     }
+    if kind == ResultKind.DESCRIPTION:
+        output["description"] = describing.description_for(task) if completed else ""
+    if kind == ResultKind.SEED:
+        output["seed"] = str(task.seed) if completed else ""
+    return output
 
 
 def _error(step: Step) -> dict[str, Any]:

@@ -192,7 +192,9 @@ def vary(
 # --- rendering ----------------------------------------------------------------------
 
 
-@lru_cache(maxsize=24)
+# Pictures a follow-up is made from are drawn again for each of its images: keep some.
+# (Up to 2048 px on a side, 12 MB each at most.)
+@lru_cache(maxsize=16)
 def render(picture: Picture) -> Image.Image:
     """The picture's pixels (RGB). Cached: callers must not change the image."""
     match picture:
@@ -237,7 +239,7 @@ def _resized(picture: Resized) -> Image.Image:
     # Creative: grain laid over in soft light, then the fine detail brought out.
     textured = ImageChops.soft_light(image, _grain(picture.size, picture.detail_seed))
     return textured.filter(ImageFilter.DETAIL).filter(
-        ImageFilter.UnsharpMask(radius=2.5, percent=90, threshold=0)
+        ImageFilter.UnsharpMask(radius=2.5, percent=70, threshold=0)
     )
 
 
@@ -293,14 +295,15 @@ def _blended(picture: Blended) -> Image.Image:
     if mode == 1:
         return _crossfade(ordered, horizontal=False)
     if mode == 2:
-        # The lead in the middle, the others around it.
+        # The lead in the middle, fading (with the square of the distance) into the
+        # others around it.
         ring = Image.radial_gradient("L").resize(size, Image.Resampling.BICUBIC)
-        return Image.composite(rest, lead, ring.point(lambda value: min(255, value * 2)))
+        return Image.composite(rest, lead, ring.point(lambda value: min(255, value * value // 255)))
     # The lead's light and shade in the others' colours.
     _, blue, red = rest.convert("YCbCr").split()
     luma = lead.convert("YCbCr").split()[0]
     recoloured = Image.merge("YCbCr", (luma, blue, red)).convert("RGB")
-    return Image.blend(recoloured, _average(ordered), 0.3)
+    return Image.blend(recoloured, _average(ordered), 0.5)
 
 
 # --- pixel helpers ------------------------------------------------------------------
@@ -391,7 +394,7 @@ def _grain(size: Size, seed: int) -> Image.Image:
     tile_side = 128
     noise = random.Random(f"grain|{seed}").randbytes(tile_side * tile_side)
     tile = Image.frombytes("L", (tile_side, tile_side), noise)
-    tile = tile.point(lambda value: 78 + value * 100 // 255)
+    tile = tile.point(lambda value: 93 + value * 70 // 255)
     tile = tile.resize((2 * tile_side, 2 * tile_side), Image.Resampling.BICUBIC)
     grain = Image.new("L", size)
     for top in range(0, size[1], tile.height):
@@ -400,13 +403,23 @@ def _grain(size: Size, seed: int) -> Image.Image:
     return Image.merge("RGB", (grain, grain, grain))
 
 
-def _colours_of(image: Image.Image, count: int) -> list[RGB]:
-    """The image's main colours, darkest first."""
-    small = image.resize((48, 48), Image.Resampling.BILINEAR)
+def main_colours(image: Image.Image, count: int) -> list[tuple[float, RGB]]:
+    """The image's `count` main colours and the share of the image each covers, the
+    largest first."""
+    small = image.resize((64, 64), Image.Resampling.BOX)
     quantized = small.quantize(colors=count, method=Image.Quantize.MEDIANCUT)
     palette = quantized.getpalette() or []
-    used = sorted(index for _, index in quantized.getcolors() or [])
-    colours = [(palette[3 * i], palette[3 * i + 1], palette[3 * i + 2]) for i in used]
+    found = []
+    for pixels, index in quantized.getcolors() or []:
+        assert isinstance(index, int)  # a palette image's colours are indices
+        rgb = (palette[3 * index], palette[3 * index + 1], palette[3 * index + 2])
+        found.append((pixels / (small.width * small.height), rgb))
+    return sorted(found, reverse=True)
+
+
+def _colours_of(image: Image.Image, count: int) -> list[RGB]:
+    """The image's main colours, darkest first."""
+    colours = [rgb for _, rgb in main_colours(image, count)]
     return sorted(colours, key=lambda rgb: 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2])
 
 
@@ -460,21 +473,154 @@ def _new_content(size: Size, reference: Image.Image, seed: int, hue_shift: float
     return _turn_hue(image.filter(ImageFilter.GaussianBlur(1)), hue_shift)
 
 
-def _mirror_fill(source: Image.Image, size: Size, place: tuple[int, int]) -> Image.Image:
-    """The source at `place` on a canvas of `size`, the rest filled with its mirror
-    images, so that every border continues smoothly."""
+def _edge_fill(source: Image.Image, size: Size, place: tuple[int, int]) -> Image.Image:
+    """The source at `place` on a canvas of `size`, its edges carried on outwards: a
+    landscape's sky stays sky and its ridges go on as bands."""
     canvas = Image.new("RGB", size)
-    mirrored = {
-        (0, 0): source,
-        (1, 0): source.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
-        (0, 1): source.transpose(Image.Transpose.FLIP_TOP_BOTTOM),
-        (1, 1): source.transpose(Image.Transpose.ROTATE_180),
+    width, height = source.size
+    left, top = place
+    right, bottom = left + width, top + height
+    # Each edge averaged over a thin strip, so that one star on it does not streak,
+    # and softened along its length, so that its details do not either.
+    strip = max(2, min(width, height) // 64)
+    box = Image.Resampling.BOX
+    soften = ImageFilter.GaussianBlur(max(1, min(width, height) // 100))
+    edges = {
+        "left": source.crop((0, 0, strip, height)).resize((1, height), box),
+        "right": source.crop((width - strip, 0, width, height)).resize((1, height), box),
+        "top": source.crop((0, 0, width, strip)).resize((width, 1), box),
+        "bottom": source.crop((0, height - strip, width, height)).resize((width, 1), box),
     }
-    for row in (-1, 0, 1):
-        for column in (-1, 0, 1):
-            tile = mirrored[(abs(column), abs(row))]
-            canvas.paste(tile, (place[0] + column * source.width, place[1] + row * source.height))
+    edges = {side: edge.filter(soften) for side, edge in edges.items()}
+    stretch = Image.Resampling.BILINEAR
+    if left > 0:
+        canvas.paste(edges["left"].resize((left, height), stretch), (0, top))
+    if right < size[0]:
+        canvas.paste(edges["right"].resize((size[0] - right, height), stretch), (right, top))
+    if top > 0:
+        canvas.paste(edges["top"].resize((width, top), stretch), (left, 0))
+    if bottom < size[1]:
+        canvas.paste(edges["bottom"].resize((width, size[1] - bottom), stretch), (left, bottom))
+    corners = (
+        ((0, 0, left, top), edges["top"], 0),
+        ((right, 0, size[0], top), edges["top"], width - 1),
+        ((0, bottom, left, size[1]), edges["bottom"], 0),
+        ((right, bottom, size[0], size[1]), edges["bottom"], width - 1),
+    )
+    for (x0, y0, x1, y1), edge, column in corners:
+        if x1 > x0 and y1 > y0:
+            pixel = edge.getpixel((column, 0))
+            assert isinstance(pixel, tuple)
+            canvas.paste((int(pixel[0]), int(pixel[1]), int(pixel[2])), (x0, y0, x1, y1))
+    canvas.paste(source, place)
     return canvas
+
+
+def _bend(image: Image.Image, ramp: Image.Image, seed: int) -> Image.Image:
+    """The image displaced by slow waves that grow with the ramp: bands carried out from
+    an edge become new hills, dunes or clouds; where the ramp is 0 nothing moves."""
+    rng = random.Random(f"bend|{seed}")
+    width, height = image.size
+    cells = 24
+    waves = [
+        (rng.uniform(0.5, 2.5), rng.uniform(0, math.tau), rng.uniform(0.04, 0.1)) for _ in range(3)
+    ]
+
+    def offset(position: float, weight: float, length: int, shift: int) -> float:
+        return sum(
+            weight * amplitude * length * math.sin(math.tau * frequency * position + phase + shift)
+            for frequency, phase, amplitude in waves
+        )
+
+    nodes: list[list[tuple[float, float]]] = []
+    for row in range(cells + 1):
+        line = []
+        for column in range(cells + 1):
+            x, y = width * column / cells, height * row / cells
+            level = ramp.getpixel((min(width - 1, round(x)), min(height - 1, round(y))))
+            weight = float(level if isinstance(level, int | float) else 0) / 255
+            # Read from inside the canvas only: outside it Pillow reads black.
+            line.append(
+                (
+                    min(width - 1.0, max(0.0, x + offset(y / height, weight, width, 1))),
+                    min(height - 1.0, max(0.0, y + offset(x / width, weight, height, 0))),
+                )
+            )
+        nodes.append(line)
+    mesh = []
+    for row in range(cells):
+        for column in range(cells):
+            box = (
+                round(width * column / cells),
+                round(height * row / cells),
+                round(width * (column + 1) / cells),
+                round(height * (row + 1) / cells),
+            )
+            upper_left, lower_left = nodes[row][column], nodes[row + 1][column]
+            lower_right, upper_right = nodes[row + 1][column + 1], nodes[row][column + 1]
+            mesh.append((box, (*upper_left, *lower_left, *lower_right, *upper_right)))
+    return image.transform(image.size, Image.Transform.MESH, mesh, Image.Resampling.BICUBIC)
+
+
+def _details(
+    image: Image.Image, source: Image.Image, place: tuple[int, int], seed: int
+) -> Image.Image:
+    """The image with new things in the extension around the source at `place`: echoes
+    of the source's own shapes (a piece of it, lined up with where it came from), glows
+    and specks in its light colours."""
+    rng = random.Random(f"details|{seed}")
+    width, height = image.size
+    result = image.copy()
+    margins = {
+        "left": place[0],
+        "right": width - place[0] - source.width,
+        "top": place[1],
+        "bottom": height - place[1] - source.height,
+    }
+    sides = [side for side, margin in margins.items() if margin > 8]
+    for _ in range(rng.randint(1, 2) if sides else 0):
+        side = rng.choice(sides)
+        across = side in ("left", "right")
+        margin = margins[side]
+        echo_width = round(min(source.width, margin) * rng.uniform(0.6, 0.95))
+        echo_height = round(min(source.height, margin) * rng.uniform(0.6, 0.95))
+        if across:
+            echo_height = round(source.height * rng.uniform(0.25, 0.5))
+        else:
+            echo_width = round(source.width * rng.uniform(0.25, 0.5))
+        left = rng.randrange(0, max(1, source.width - echo_width))
+        top = rng.randrange(0, max(1, source.height - echo_height))
+        piece = source.crop((left, top, left + echo_width, top + echo_height))
+        if side == "left":
+            at = (rng.randrange(0, max(1, margin - echo_width)), place[1] + top)
+        elif side == "right":
+            start = width - margin
+            at = (start + rng.randrange(0, max(1, margin - echo_width)), place[1] + top)
+        elif side == "top":
+            at = (place[0] + left, rng.randrange(0, max(1, margin - echo_height)))
+        else:
+            start = height - margin
+            at = (place[0] + left, start + rng.randrange(0, max(1, margin - echo_height)))
+        # An oval that fades out well inside the piece, so that no edge of it shows.
+        mask = Image.new("L", piece.size, 0)
+        inset_x, inset_y = piece.width * 0.18, piece.height * 0.18
+        oval = (inset_x, inset_y, piece.width - inset_x, piece.height - inset_y)
+        ImageDraw.Draw(mask).ellipse(oval, fill=235)
+        mask = mask.filter(ImageFilter.GaussianBlur(min(piece.size) * 0.08))
+        result.paste(piece, at, mask)
+    light = _colours_of(source, 6)[-2:]
+    for _ in range(rng.randint(1, 2)):
+        centre = (rng.uniform(0, width), rng.uniform(0, height))
+        art.glow(
+            result, centre, rng.uniform(0.05, 0.15) * min(width, height), rng.choice(light), 0.4
+        )
+    draw = ImageDraw.Draw(result, "RGBA")
+    for _ in range(rng.randint(12, 40)):
+        x, y = rng.uniform(0, width), rng.uniform(0, height)
+        radius = rng.uniform(0.6, 1.8)
+        colour = art.mix(rng.choice(light), (255, 255, 255), 0.5)
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(*colour, 170))
+    return result
 
 
 def _distance_ramp(size: Size, box: tuple[int, int, int, int]) -> Image.Image:
@@ -504,17 +650,12 @@ def _distance_ramp(size: Size, box: tuple[int, int, int, int]) -> Image.Image:
 def _extend(
     source: Image.Image, size: Size, place: tuple[int, int], seed: int, hue_shift: float
 ) -> Image.Image:
-    """A canvas of `size` with the source untouched at `place`, and around it content
-    that continues the source at its border and turns into new scenery further out."""
+    """A canvas of `size` with the source untouched at `place`, and around it new content
+    that continues the source from its edges and changes more the further it goes."""
     box = (place[0], place[1], place[0] + source.width, place[1] + source.height)
-    mirror = _mirror_fill(source, size, place)
-    softened = mirror.filter(ImageFilter.GaussianBlur(max(size) * 0.015))
     ramp = _distance_ramp(size, box)
-    # Detail fades with the distance from the original…
-    continued = Image.composite(softened, mirror, ramp.point(lambda value: min(255, value * 3)))
-    # …and new content takes over.
-    fresh = _new_content(size, source, seed, hue_shift)
-    takeover = ramp.point(lambda value: round(255 * (value / 255) ** 0.6 * 0.9))
-    result = Image.composite(fresh, continued, takeover)
+    continued = _bend(_edge_fill(source, size, place), ramp, seed)
+    fresh = _turn_hue(_details(continued, source, place, seed), hue_shift)
+    result = Image.composite(fresh, continued, ramp.point(lambda value: min(255, value * 4)))
     result.paste(source, place)
     return result

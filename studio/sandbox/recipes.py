@@ -51,6 +51,9 @@ def remix_hue(prompt: str | None) -> float:
 
 
 def _upscale(task: Task) -> Picture:
+    """U1-U4 of a grid, or an upscaled image upscaled again. Every second upscale is
+    twice the size, 4x included (the sandbox keeps its pictures light); creative (and
+    v4's beta) add texture, subtle, 2x, 4x and light do not."""
     origin = _origin(task)
     index = str(task.input["index"])
     if origin.result_kind == ResultKind.GRID:
@@ -61,7 +64,10 @@ def _upscale(task: Task) -> Picture:
 
 # --- grids --------------------------------------------------------------------------
 # Each grid recipe takes the seed to draw with and, for a reroll, the prompt and aspect
-# ratio that replace the task's own (None keeps them).
+# ratio that replace the task's own (None keeps them). A new prompt turns the colours
+# of what is new (remix_hue), except for an imagine, which it redraws; a new aspect
+# ratio reshapes an imagine or a variation, while a pan, a zoom out, a vary region
+# and a blend keep the shape their origin or dimension gives them.
 
 
 def _grid(task: Task, *, seed: int, prompt: str | None, aspect_ratio: str | None) -> Grid | None:

@@ -1,13 +1,24 @@
 """What the sandbox's endpoints do: create, cancel, account. Views only translate HTTP."""
 
+import json
+import uuid
 from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
-from studio.sandbox import behaviours, timeline, validation, webhooks
-from studio.sandbox.models import Task, TaskStatus, hash_api_key
+from studio.sandbox import (
+    art,
+    behaviours,
+    fetching,
+    prompts,
+    recipes,
+    timeline,
+    validation,
+    webhooks,
+)
+from studio.sandbox.models import ResultKind, Task, TaskStatus, hash_api_key
 from studio.sandbox.payloads import POINTS_PER_USD, points_for
 
 # Every sandbox account starts with $100 of points.
@@ -32,8 +43,12 @@ def task_create(*, api_key: str, body: object, base_url: str) -> Task:
     when a behaviour tells the call to fail. Webhooks start after the commit, so that
     the delivery thread (and any other process) can read the task.
     """
-    request = validation.normalise_create(body)
-    prompt = request.input["prompt"]
+    request = validation.normalise_create(
+        body, find_origin=partial(origin_for_follow_up, api_key=api_key)
+    )
+    origin = request.origin.task if request.origin else None
+    # Only the task's own prompt carries markers: a follow-up does not inherit them.
+    prompt = str(request.input.get("prompt", ""))
     applied = behaviours.for_prompt(prompt)
     failure = behaviours.http_failure(applied, prompt)
     if failure is not None:
@@ -53,16 +68,89 @@ def task_create(*, api_key: str, body: object, base_url: str) -> Task:
             step_seconds=step_seconds,
             base_url=base_url,
             created_at=timeline.now(),
+            origin=origin,
+            seed=_seed_for(request.task_type, request.input, origin),
+            model_version=_model_version(prompt, origin),
         )
+        if task.fetches_inputs:
+            transaction.on_commit(partial(fetching.start, task.task_id))
         if task.webhook_endpoint and behaviours.Behaviour.DROP_WEBHOOKS not in applied:
             transaction.on_commit(partial(webhooks.start, task.task_id))
     return task
+
+
+def origin_for_follow_up(task_id: object, *, api_key: str) -> validation.Origin:
+    """The completed task, made with this key, that a follow-up names as its origin;
+    InvalidRequest otherwise (another key's task is as unknown as a missing one)."""
+    if not isinstance(task_id, str) or not task_id.strip():
+        raise validation.InvalidRequest("input.origin_task_id is required")
+    try:
+        parsed = uuid.UUID(task_id.strip())
+    except ValueError:
+        raise validation.InvalidRequest(f"origin task {task_id} not found") from None
+    task = Task.objects.for_api_key(api_key).select_related("origin").filter(pk=parsed).first()
+    if task is None:
+        raise validation.InvalidRequest(f"origin task {task_id} not found")
+    step = timeline.current_step(task)
+    if step.status != TaskStatus.COMPLETED:
+        raise validation.InvalidRequest(
+            f"origin task {task.task_id} is {step.status}; only a completed task can be followed up"
+        )
+    image_size = None
+    if task.result_kind == ResultKind.UPSCALE:
+        image_size = recipes.picture_of(task).size
+    return validation.Origin(
+        task=task,
+        kind=task.result_kind,
+        model_version=task.model_version,
+        process_mode=str(task.input.get("process_mode") or ""),
+        upscale_of_upscale=task.is_upscale_of_upscale,
+        image_size=image_size,
+    )
+
+
+def _seed_for(task_type: str, task_input: dict[str, Any], origin: Task | None) -> int:
+    """The seed a new task's pictures are drawn with.
+
+    An imagine's comes from its prompt (its --seed, else its words), so the same prompt
+    draws the same grid. A follow-up's comes from its origin's seed and its input, and
+    from how many such follow-ups the origin already has: asking the same thing again
+    gives a new result, as on Midjourney, yet every run of a test sees the same bytes.
+    A reroll whose prompt names a --seed draws with it, as Midjourney does.
+    """
+    prompt = str(task_input.get("prompt") or "")
+    if task_type == "imagine":
+        return prompts.seed(prompt)
+    if origin is None:  # describe, blend: from what they were asked
+        return art.derived_seed(task_type, _canonical(task_input))
+    if task_type == "seed":
+        return origin.seed
+    if task_type == "reroll":
+        effective = prompt or origin.effective_prompt()
+        if prompts.SEED_FLAG.search(effective):
+            return prompts.seed(effective)
+    earlier = origin.follow_ups.filter(task_type=task_type).count()
+    return art.derived_seed(task_type, origin.seed, _canonical(task_input), earlier)
+
+
+def _canonical(task_input: dict[str, Any]) -> str:
+    # The process mode changes the price, not the picture.
+    asked = {name: value for name, value in task_input.items() if name != "process_mode"}
+    return json.dumps(asked, sort_keys=True)
+
+
+def _model_version(prompt: str, origin: Task | None) -> str:
+    version = prompts.model_version(prompt)
+    if version == "unknown" and origin is not None:
+        return origin.model_version
+    return version
 
 
 def task_cancel(*, task: Task) -> None:
     """Cancel a task that is still pending; InvalidRequest otherwise."""
     moment = timeline.now()
     step = timeline.step_at(task, moment)
+    # Every task type alike: only a task that has not started can be canceled.
     if step.status != TaskStatus.PENDING:
         raise validation.InvalidRequest(
             f"task {task.task_id} is {step.status}; only a pending task can be canceled"

@@ -4,9 +4,13 @@ Step 0 is pending, steps 1-5 processing (progress 0, 25, 50, 75, 90), step 6 com
 each step lasts the task's ``step_seconds``. Nothing moves a task along: every reader
 (a GET in any process, the webhook thread) computes the same state from the clock, so
 a dead thread or a second web process never leaves a task stuck.
+
+Describe and blend first fetch their input images (fetching.py): they stay at progress 0
+until the fetch is recorded on the task, then go on at the same pace from there (or
+fail, "failed to fetch image"). What the fetch recorded is stored data like the
+behaviours, so the state stays a function of the clock and the row.
 """
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,6 +55,12 @@ MODERATION_ERROR = TaskError(
     ),
 )
 CANCELED_ERROR = TaskError(code=10000, message="task canceled", raw_message="task canceled")
+# The first step that needs the fetched input images of a describe or blend.
+NEEDS_INPUTS_FROM_STEP = 2
+
+
+def fetch_error(detail: str) -> TaskError:
+    return TaskError(code=10000, message=f"failed to fetch image: {detail}", raw_message=detail)
 
 
 @dataclass(frozen=True)
@@ -71,14 +81,17 @@ CANCELED_STEP = Step(
 )
 
 
-def plan(behaviours: Sequence[str]) -> list[Step]:
-    """Every state a task with these behaviours goes through, in order; step i begins
-    i × step_seconds after creation and the last one lasts forever."""
+def plan(behaviours: Sequence[str], input_error: str = "") -> list[Step]:
+    """Every state a task with these behaviours (and this failure to fetch its inputs)
+    goes through, in order; step i begins i × step_seconds after creation (see
+    step_begins_at) and the last one lasts forever."""
     steps = [Step(0, TaskStatus.PENDING, 0)]
     if Behaviour.MODERATE in behaviours:
         return [*steps, Step(1, TaskStatus.FAILED, 0, MODERATION_ERROR)]
     for progress in PROGRESS_STEPS:
         steps.append(Step(len(steps), TaskStatus.PROCESSING, progress))
+        if input_error and len(steps) == NEEDS_INPUTS_FROM_STEP:
+            return [*steps, Step(len(steps), TaskStatus.FAILED, progress, fetch_error(input_error))]
         if Behaviour.NEVER_FINISH in behaviours and progress == NEVER_FINISH_PROGRESS:
             return steps
         if Behaviour.FAIL in behaviours and progress == FAIL_AFTER_PROGRESS:
@@ -86,23 +99,36 @@ def plan(behaviours: Sequence[str]) -> list[Step]:
     return [*steps, Step(len(steps), TaskStatus.COMPLETED, 100)]
 
 
+def plan_for(task: Task) -> list[Step]:
+    return plan(task.behaviours, task.input_error)
+
+
 def step_at(task: Task, moment: datetime) -> Step:
     if task.canceled_at is not None and moment >= task.canceled_at:
         return CANCELED_STEP
-    steps = plan(task.behaviours)
-    if task.step_seconds <= 0:
-        return steps[-1]
-    elapsed = (moment - task.created_at).total_seconds()
-    index = math.floor(elapsed / task.step_seconds) if elapsed > 0 else 0
-    return steps[min(index, len(steps) - 1)]
+    steps = plan_for(task)
+    current = steps[0]
+    for step in steps[1:]:
+        begins = step_begins_at(task, step)
+        if begins is None or (task.step_seconds > 0 and begins > moment):
+            break
+        current = step
+    return current
 
 
 def current_step(task: Task) -> Step:
     return step_at(task, now())
 
 
-def step_begins_at(task: Task, step: Step) -> datetime:
-    return task.created_at + timedelta(seconds=step.index * task.step_seconds)
+def step_begins_at(task: Task, step: Step) -> datetime | None:
+    """When the step begins; None while it waits for input images still being fetched."""
+    normally = task.created_at + timedelta(seconds=step.index * task.step_seconds)
+    if not task.fetches_inputs or step.index < NEEDS_INPUTS_FROM_STEP:
+        return normally
+    if task.inputs_ready_at is None:
+        return None
+    since_fetched = (step.index - NEEDS_INPUTS_FROM_STEP) * task.step_seconds
+    return max(normally, task.inputs_ready_at + timedelta(seconds=since_fetched))
 
 
 def started_at(task: Task, step: Step) -> datetime | None:

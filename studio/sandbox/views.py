@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from studio.sandbox import images, services, timeline
+from studio.sandbox import fetching, images, recipes, services, timeline
 from studio.sandbox.models import Task
 from studio.sandbox.payloads import envelope, error_envelope, task_object
 from studio.sandbox.validation import InvalidRequest
@@ -70,7 +70,7 @@ def task_create(request: HttpRequest, *, api_key: str) -> JsonResponse:
         raise InvalidRequest("the request body is not valid JSON") from None
     task = services.task_create(api_key=api_key, body=body, base_url=base_url_of(request))
     # The creation answer is always the first step, however short the steps are.
-    first_step = timeline.plan(task.behaviours)[0]
+    first_step = timeline.plan_for(task)[0]
     return JsonResponse(envelope(task_object(task, first_step)))
 
 
@@ -82,6 +82,7 @@ def task_detail(request: HttpRequest, task_id: str, *, api_key: str) -> JsonResp
     if request.method == "DELETE":
         services.task_cancel(task=task)
         return JsonResponse(envelope({}, message=f"task {task.task_id} canceled"))
+    fetching.resume_if_stalled(task)
     return JsonResponse(envelope(task_object(task, timeline.current_step(task))))
 
 
@@ -104,9 +105,10 @@ def image(request: HttpRequest, task_id: str, name: str) -> HttpResponse:
     if int(expires) <= timeline.now().timestamp():
         return api_error(403, "Forbidden: this link has expired")
     task = Task.objects.filter(task_id=task_id).first()
-    if task is None or name not in images.IMAGE_NAMES:
+    result = recipes.result_for(task) if task is not None else None
+    if result is None or name not in images.names_for(result):
         return api_error(404, "image not found")
-    png = images.render_png(images.Art.for_input(task.input), name)
+    png = images.render_png(result, name)
     response = HttpResponse(png, content_type="image/png")
     # The bytes behind a URL never change, so a browser may keep them.
     response["Cache-Control"] = "public, max-age=86400, immutable"

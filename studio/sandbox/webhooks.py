@@ -31,6 +31,9 @@ INSTANT_BACKOFF_SCALE = 0.1
 TIMEOUT_SECONDS = 5.0
 # How often a pending task is re-read while waiting, to notice a cancel quickly.
 CANCEL_CHECK_SECONDS = 0.25
+# How long deliveries wait for a describe's or blend's input images to be fetched
+# (fetching.py restarts a fetch that its process lost, on the next GET).
+INPUTS_WAIT_SECONDS = 600.0
 
 
 def start(task_id: uuid.UUID) -> threading.Thread:
@@ -58,11 +61,14 @@ def _deliver_timeline(task_id: uuid.UUID) -> None:
     if task is None:
         return
     held: list[dict[str, Any]] = []
-    for step in timeline.plan(task.behaviours):
-        refreshed = _wait_for_step(task, step)
-        if refreshed is None:  # deleted meanwhile
+    index = 0
+    while index < len(steps := timeline.plan_for(task)):
+        refreshed = _wait_for_step(task, steps[index])
+        if refreshed is None:  # deleted meanwhile, or its input images never came
             return
         task = refreshed
+        # Read again: a failed fetch of input images changes the rest of the plan.
+        step = timeline.plan_for(task)[index]
         if task.canceled_at is not None:
             step = timeline.CANCELED_STEP
         data = payloads.task_object(task, step)
@@ -70,8 +76,9 @@ def _deliver_timeline(task_id: uuid.UUID) -> None:
             held.append(data)
         else:
             _send(task, data)
-        if step.canceled:
+        if step.canceled or step.is_final:
             break
+        index += 1
     for data in reversed(held):
         _send(task, data)
 
@@ -80,9 +87,22 @@ def _wait_for_step(task: Task, step: timeline.Step) -> Task | None:
     """Sleep until the step begins; the task as read afterwards, or None if gone.
 
     The wait is measured on the monotonic clock from one reading of the sandbox clock,
-    so a frozen clock in a test cannot make it wait forever.
+    so a frozen clock in a test cannot make it wait forever. A step that waits for input
+    images being fetched is re-read until it knows when it begins.
     """
-    delay = (timeline.step_begins_at(task, step) - timeline.now()).total_seconds()
+    begins = timeline.step_begins_at(task, step)
+    given_up_at = time.monotonic() + INPUTS_WAIT_SECONDS
+    while begins is None:
+        if time.monotonic() > given_up_at:
+            logger.warning("sandbox webhooks for task %s gave up waiting for inputs", task.pk)
+            return None
+        time.sleep(CANCEL_CHECK_SECONDS / 5)
+        refreshed = Task.objects.filter(pk=task.pk).first()
+        if refreshed is None:
+            return None
+        task = refreshed
+        begins = timeline.step_begins_at(task, step)
+    delay = (begins - timeline.now()).total_seconds()
     deadline = time.monotonic() + max(0.0, delay)
     while (remaining := deadline - time.monotonic()) > 0:
         time.sleep(min(remaining, CANCEL_CHECK_SECONDS))

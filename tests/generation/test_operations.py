@@ -96,7 +96,8 @@ def test_upscale_pan_zoom_and_vary_region_make_a_family(
     assert region.operation == "inpaint" and region.grid_image is not None
 
     page = session.get(f"{server.url}/jobs/{region.pk}/", timeout=10).text
-    lineage = page[page.index('class="lineage"') : page.index("</nav>")]
+    start = page.index('class="lineage"')
+    lineage = page[start : page.index("</nav>", start)]
     for label in ("Imagine", "U2", "Zoom Out 2×", "U1", "Vary (Region)"):
         assert label in lineage
     assert page.count('class="tree-row') >= 6  # the whole family, with the pan branch

@@ -17,18 +17,21 @@ def api(client) -> SandboxApi:
     return SandboxApi(client)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def fresh_image_cache() -> None:
+    """Forget every rendered image. Not needed for correctness (the caches are keyed by
+    everything a picture depends on, and drawing is deterministic), so tests share them
+    and only a test about redrawing clears them."""
     images.clear_cache()
 
 
 @pytest.fixture(autouse=True)
 def webhook_threads_finish() -> Iterator[None]:
-    """A delivery thread must not outlive its test: the next test may forbid the
-    database, or have flushed it."""
+    """A delivery or fetch thread must not outlive its test: the next test may forbid
+    the database, or have flushed it."""
     yield
     for thread in threading.enumerate():
-        if thread.name.startswith("sandbox-webhooks-"):
+        if thread.name.startswith(("sandbox-webhooks-", "sandbox-fetch-")):
             thread.join(timeout=5)
 
 
@@ -102,8 +105,59 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/piapi"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits for it.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield receiver
+    server.shutdown()
+    server.server_close()
+
+
+@dataclass
+class ImageServer:
+    """Serves whatever bytes a test puts at a path; anything else is a 404."""
+
+    base_url: str = ""
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+
+    def put(self, path: str, body: bytes, content_type: str = "image/png") -> str:
+        self.files[path] = (content_type, body)
+        return self.base_url + path
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+@pytest.fixture
+def image_server() -> Iterator[ImageServer]:
+    """A real HTTP server on 127.0.0.1 for the images describe and blend fetch."""
+    served = ImageServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            served.requests.append(self.path)
+            found = served.files.get(self.path)
+            if found is None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            content_type, body = found
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    served.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    # A short poll: shutdown() waits for it.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield served
     server.shutdown()
     server.server_close()

@@ -1,9 +1,13 @@
 """Talking to the sandbox the way a PiAPI client does, through Django's test client."""
 
+import base64
+import io
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.test import Client
+from PIL import Image, ImageChops, ImageStat
 
 ALICE_KEY = "sk-sandbox-alice"
 CHARLIE_KEY = "sk-sandbox-charlie"
@@ -15,6 +19,15 @@ def create_body(prompt: str = "a lighthouse in a storm", **input_fields: Any) ->
         "model": "midjourney",
         "task_type": "imagine",
         "input": {"prompt": prompt, **input_fields},
+        "config": {"service_mode": "public"},
+    }
+
+
+def follow_up_body(task_type: str, **input_fields: Any) -> dict[str, Any]:
+    return {
+        "model": "midjourney",
+        "task_type": task_type,
+        "input": input_fields,
         "config": {"service_mode": "public"},
     }
 
@@ -36,6 +49,45 @@ class SandboxApi:
         response = self.post(create_body(prompt, **input_fields))
         assert response.status_code == 200, response.json()
         return response.json()["data"]
+
+    def follow(self, task_type: str, **input_fields: Any) -> dict:
+        """Create a follow-up (or describe / blend) task; its creation answer."""
+        response = self.post(follow_up_body(task_type, **input_fields))
+        assert response.status_code == 200, response.json()
+        return response.json()["data"]
+
+    def refused(self, task_type: str, **input_fields: Any) -> str:
+        """The message of the 400 a follow-up is refused with."""
+        response = self.post(follow_up_body(task_type, **input_fields))
+        assert response.status_code == 400, response.json()
+        assert response.json()["code"] == 400
+        message = response.json()["data"]["error"]["message"]
+        assert message == response.json()["message"]
+        return message
+
+    def completed(self, task_id: str) -> dict:
+        task = self.task(task_id)
+        assert task["status"] == "completed", task["error"]
+        return task
+
+    def wait(self, task_id: str, timeout: float = 10.0) -> dict:
+        """The task once it is completed or failed (describe and blend fetch first)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            task = self.task(task_id)
+            if task["status"] in ("completed", "failed") or time.monotonic() > deadline:
+                return task
+            time.sleep(0.02)
+
+    def image(self, url: str) -> Image.Image:
+        response = self.client.get(path_of(url))
+        assert response.status_code == 200
+        assert response["Content-Type"] == "image/png"
+        return Image.open(io.BytesIO(response.content)).convert("RGB")
+
+    def grid_of(self, task: dict) -> list[Image.Image]:
+        """The four quadrants of a completed grid task."""
+        return [self.image(url) for url in task["output"]["temporary_image_urls"]]
 
     def get(self, task_id: str, *, api_key: str | None = None):
         return self.client.get(
@@ -59,3 +111,21 @@ def path_of(url: str) -> str:
     """The path and query of an absolute URL, for Django's test client."""
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def mean_difference(first: Image.Image, second: Image.Image) -> float:
+    """Mean absolute difference per channel, 0-255; images of another size are scaled
+    to the first's."""
+    if second.size != first.size:
+        second = second.resize(first.size, Image.Resampling.LANCZOS)
+    return sum(ImageStat.Stat(ImageChops.difference(first, second)).mean) / 3
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def base64_png(image: Image.Image) -> str:
+    return base64.b64encode(png_bytes(image)).decode()

@@ -7,7 +7,7 @@ import pytest
 from django.test import override_settings
 from PIL import Image
 
-from studio.sandbox import images
+from studio.sandbox import art, images
 from tests.sandbox.helpers import path_of
 
 pytestmark = pytest.mark.django_db
@@ -78,17 +78,18 @@ def test_different_prompts_draw_different_pictures(api, client):
 
 
 def test_a_different_seed_draws_a_different_picture():
-    same_words = [images.Art("a koi pond", seed, "1:1") for seed in (1, 2)]
+    same_words = [art.Art("a koi pond", seed, "1:1") for seed in (1, 2)]
 
-    assert images.render_png(same_words[0], "1") != images.render_png(same_words[1], "1")
+    assert images.render_png(images.imagine_grid(same_words[0]), "1") != images.render_png(
+        images.imagine_grid(same_words[1]), "1"
+    )
 
 
 def test_the_seed_comes_from_the_prompt_flag_or_else_from_its_words():
-    assert images.Art.for_input({"prompt": "a cat --seed 77"}).seed == 77
-    assert images.Art.for_input({"prompt": "a cat"}) == images.Art.for_input({"prompt": "a cat"})
+    assert art.Art.for_input({"prompt": "a cat --seed 77"}).seed == 77
+    assert art.Art.for_input({"prompt": "a cat"}) == art.Art.for_input({"prompt": "a cat"})
     assert (
-        images.Art.for_input({"prompt": "a cat"}).seed
-        != images.Art.for_input({"prompt": "a dog"}).seed
+        art.Art.for_input({"prompt": "a cat"}).seed != art.Art.for_input({"prompt": "a dog"}).seed
     )
 
 

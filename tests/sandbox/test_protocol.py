@@ -47,7 +47,7 @@ def test_creating_a_task_answers_the_envelope_with_a_pending_task_object(api):
     assert task["input"] == {
         "prompt": "a red fox in the snow --v 6.1",
         "aspect_ratio": "1:1",
-        "mode": "fast",
+        "process_mode": "fast",
         "skip_prompt_check": False,
         "bot_id": 0,
     }
@@ -231,7 +231,7 @@ def test_a_wrong_method_answers_the_envelope(client):
     [
         (lambda body: body.update(model="flux"), "model"),
         (lambda body: body.update(task_type="paint"), "task_type"),
-        (lambda body: body.update(task_type="upscale"), "not emulated"),
+        (lambda body: body.update(task_type="upscale"), "origin_task_id"),
         (lambda body: body.pop("input"), "input"),
         (lambda body: body["input"].pop("prompt"), "prompt"),
         (lambda body: body["input"].update(prompt="   "), "prompt"),
