@@ -14,6 +14,8 @@ Outcome of the task:
   moderator rejecting the prompt ("Banned prompt detected by moderation").
 - ``slow``: every step takes 5× ``SANDBOX_STEP_SECONDS``.
 - ``never-finish``: stays processing at progress 50 forever.
+- ``stay-pending``: stays pending until canceled (a cancel is always possible), and the
+  cancel is delivered by webhook like any other.
 
 Answer of the create call (nothing is created when it fires):
 
@@ -46,6 +48,7 @@ class Behaviour(StrEnum):
     MODERATE = "moderate"
     SLOW = "slow"
     NEVER_FINISH = "never-finish"
+    STAY_PENDING = "stay-pending"
     HTTP_401 = "http-401"
     HTTP_429 = "http-429"
     HTTP_500 = "http-500"

@@ -35,7 +35,6 @@ GRID_LONG_SIDE = 512
 UPSCALE_LONG_SIDE = 2 * GRID_LONG_SIDE
 # A pan adds half the picture's width (or height): 1:1 panned left becomes 3:2.
 PAN_GROWTH = 0.5
-DIRECTIONS = ("up", "down", "left", "right")
 # Mask pixels at least this light are repainted.
 MASK_THRESHOLD = 128
 

@@ -39,9 +39,11 @@ class Refused(Exception):
 def task_create(*, api_key: str, body: object, base_url: str) -> Task:
     """Validate a create-task body and store the task; its timeline starts now.
 
-    Raises validation.InvalidRequest for a body the provider would reject, and Refused
-    when a behaviour tells the call to fail. Webhooks start after the commit, so that
-    the delivery thread (and any other process) can read the task.
+    Raises validation.InvalidRequest for a body the provider would reject (a follow-up
+    of a task that is not this key's, not completed, or of the wrong kind included), and
+    Refused when a behaviour tells the call to fail. Webhooks, and the fetch of a
+    describe's or blend's images, start after the commit, so that their threads (and any
+    other process) can read the task.
     """
     request = validation.normalise_create(
         body, find_origin=partial(origin_for_follow_up, api_key=api_key)

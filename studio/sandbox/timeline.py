@@ -86,6 +86,8 @@ def plan(behaviours: Sequence[str], input_error: str = "") -> list[Step]:
     goes through, in order; step i begins i × step_seconds after creation (see
     step_begins_at) and the last one lasts forever."""
     steps = [Step(0, TaskStatus.PENDING, 0)]
+    if Behaviour.STAY_PENDING in behaviours:
+        return steps
     if Behaviour.MODERATE in behaviours:
         return [*steps, Step(1, TaskStatus.FAILED, 0, MODERATION_ERROR)]
     for progress in PROGRESS_STEPS:

@@ -20,7 +20,7 @@ from django.db import connection
 
 from studio.sandbox import payloads, timeline
 from studio.sandbox.behaviours import Behaviour
-from studio.sandbox.models import Task
+from studio.sandbox.models import Task, TaskStatus
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,9 @@ INSTANT_BACKOFF_SCALE = 0.1
 TIMEOUT_SECONDS = 5.0
 # How often a pending task is re-read while waiting, to notice a cancel quickly.
 CANCEL_CHECK_SECONDS = 0.25
+# How long, and how often, a stay-pending task is watched for the cancel to deliver.
+STAY_PENDING_WATCH_SECONDS = 600.0
+STAY_PENDING_CHECK_SECONDS = 0.5
 # How long deliveries wait for a describe's or blend's input images to be fetched
 # (fetching.py restarts a fetch that its process lost, on the next GET).
 INPUTS_WAIT_SECONDS = 600.0
@@ -61,6 +64,14 @@ def _deliver_timeline(task_id: uuid.UUID) -> None:
     if task is None:
         return
     held: list[dict[str, Any]] = []
+
+    def deliver(task: Task, step: timeline.Step) -> None:
+        data = payloads.task_object(task, step)
+        if Behaviour.REORDER_WEBHOOKS in task.behaviours:
+            held.append(data)
+        else:
+            _send(task, data)
+
     index = 0
     while index < len(steps := timeline.plan_for(task)):
         refreshed = _wait_for_step(task, steps[index])
@@ -71,16 +82,30 @@ def _deliver_timeline(task_id: uuid.UUID) -> None:
         step = timeline.plan_for(task)[index]
         if task.canceled_at is not None:
             step = timeline.CANCELED_STEP
-        data = payloads.task_object(task, step)
-        if Behaviour.REORDER_WEBHOOKS in task.behaviours:
-            held.append(data)
-        else:
-            _send(task, data)
+        deliver(task, step)
         if step.canceled or step.is_final:
             break
         index += 1
+        if index == len(steps) and step.status == TaskStatus.PENDING:
+            # stay-pending: the only way on is a cancel.
+            canceled = _wait_for_cancel(task)
+            if canceled is not None:
+                deliver(canceled, timeline.CANCELED_STEP)
     for data in reversed(held):
         _send(task, data)
+
+
+def _wait_for_cancel(task: Task) -> Task | None:
+    """The task once it is canceled, or None if it is not within the watch."""
+    deadline = time.monotonic() + STAY_PENDING_WATCH_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(STAY_PENDING_CHECK_SECONDS)
+        refreshed = Task.objects.filter(pk=task.pk).first()
+        if refreshed is None:
+            return None
+        if refreshed.canceled_at is not None:
+            return refreshed
+    return None
 
 
 def _wait_for_step(task: Task, step: timeline.Step) -> Task | None:

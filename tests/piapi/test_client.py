@@ -22,7 +22,7 @@ def test_create_task_sends_the_documented_body_and_key() -> None:
 
     task = make_client().create_task(
         task_type="imagine",
-        input={"prompt": "a lighthouse", "aspect_ratio": "16:9", "mode": "fast"},
+        input={"prompt": "a lighthouse", "aspect_ratio": "16:9", "process_mode": "fast"},
         webhook_url="https://studio.example/webhooks/piapi/1/",
         webhook_secret="per-job-secret",
     )

@@ -88,6 +88,16 @@ def test_never_finish_stays_processing_at_half_way(api, clock):
     assert len(task["output"]["intermediate_image_urls"]) == 1
 
 
+@override_settings(SANDBOX_STEP_SECONDS=1)
+def test_stay_pending_stays_pending_until_canceled(api, clock):
+    task_id = api.create("wait for me [sandbox:stay-pending]")["task_id"]
+    clock.advance(3600)
+
+    assert api.task(task_id)["status"] == "pending"
+    assert api.delete(task_id).status_code == 200
+    assert api.task(task_id)["error"]["message"] == "task canceled"
+
+
 @pytest.mark.parametrize("status", [401, 429, 500])
 def test_http_markers_answer_that_status_every_time(api, status):
     body = create_body(f"a bridge [sandbox:http-{status}]")

@@ -130,3 +130,14 @@ def test_an_unreachable_endpoint_does_not_break_the_sandbox(api):
 
     assert response.status_code == 200
     assert api.task(response.json()["data"]["task_id"])["status"] == "completed"
+
+
+def test_a_task_that_stays_pending_delivers_its_cancel(api, webhook_receiver):
+    task = create_with_webhook(api, webhook_receiver, "wait [sandbox:stay-pending]")
+    webhook_receiver.wait_for(1)
+
+    assert api.delete(task["task_id"]).status_code == 200
+    deliveries = webhook_receiver.wait_for(2)
+
+    assert [delivery.status for delivery in deliveries] == ["pending", "failed"]
+    assert deliveries[1].body["data"]["error"]["message"] == "task canceled"

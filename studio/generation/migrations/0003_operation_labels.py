@@ -4,15 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generation', '0002_job_cancel_note_job_inputs_job_prompt_parameters_and_more'),
+        ("generation", "0002_job_cancel_note_job_inputs_job_prompt_parameters_and_more"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='job',
-            name='operation',
-            field=models.CharField(choices=[('imagine', 'Imagine'), ('upscale', 'Upscale'), ('variation', 'Variation'), ('reroll', 'Reroll'), ('describe', 'Describe'), ('blend', 'Blend'), ('inpaint', 'Vary (Region)'), ('outpaint', 'Zoom Out'), ('pan', 'Pan'), ('seed', 'Seed')], max_length=12),
+            model_name="job",
+            name="operation",
+            field=models.CharField(
+                choices=[
+                    ("imagine", "Imagine"),
+                    ("upscale", "Upscale"),
+                    ("variation", "Variation"),
+                    ("reroll", "Reroll"),
+                    ("describe", "Describe"),
+                    ("blend", "Blend"),
+                    ("inpaint", "Vary (Region)"),
+                    ("outpaint", "Zoom Out"),
+                    ("pan", "Pan"),
+                    ("seed", "Seed"),
+                ],
+                max_length=12,
+            ),
         ),
     ]
