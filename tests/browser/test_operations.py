@@ -80,3 +80,27 @@ def test_a_member_draws_a_vary_region_mask(
     expect(page.locator(f"#job-{job.pk} img.job-image")).to_be_visible()
     expect(page.locator(".lineage")).to_contain_text("Vary (Region)")
     screenshot(page, "operations-vary-region-result")
+
+
+def test_imagine_this_puts_a_described_prompt_into_the_composer(
+    server: StudioServer, page: Page, project: Any, bob: Any, tmp_path: Any
+) -> None:
+    from tests.factories import make_png
+
+    picture = tmp_path / "wide.png"
+    picture.write_bytes(make_png(size=(900, 600), color="#2f6fdf"))
+    log_in(page, server, "bob")
+    page.wait_for_url(f"**/projects/{project.pk}/")
+    page.click("label[for=tab-describe]")
+    page.set_input_files("#describe-form input[name=image]", str(picture))
+    page.click("#describe-form button[type=submit]")
+
+    first = page.locator(".job-card.op-describe [data-imagine]").first
+    expect(first).to_be_visible()
+    described = first.get_attribute("data-imagine")
+    first.click()
+
+    expect(page.locator("textarea[name=prompt]")).to_have_value(described or "")
+    # The panel reads the prompt's --ar back (the sandbox describes a 3:2 image).
+    expect(page.locator("select[name=aspect_ratio]")).to_have_value("3:2")
+    expect(page.locator("#final-prompt")).to_be_visible()
