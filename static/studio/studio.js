@@ -51,7 +51,8 @@
       // "Imagine this": the prompt goes into the composer, whose panel then reads it.
       var tab = document.getElementById("tab-imagine");
       var prompt = document.getElementById("id_prompt");
-      if (!prompt) return;
+      if (!prompt) return; // no composer on this page: the link opens the project's
+      event.preventDefault();
       if (tab) tab.checked = true;
       prompt.value = target.getAttribute("data-imagine");
       prompt.dispatchEvent(new Event("input", { bubbles: true }));

@@ -73,6 +73,12 @@ def composer_context(project: Project, membership: Membership, **extra: Any) -> 
 def project_detail(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     project, membership = project_for_user(request.user, project_id)
     context = composer_context(project, membership, jobs=live.jobs_for_display(project.pk))
+    if membership.can_generate and (prompt := request.GET.get("prompt", "")):
+        # "Imagine this" from a job's page: the composer starts with that prompt.
+        context.update(
+            form=ImagineForm(initial={"prompt": prompt[:2500]}),
+            panel=Panel.read(prompt[:2500], {}),
+        )
     return render(request, PAGE, context)
 
 

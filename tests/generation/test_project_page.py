@@ -198,3 +198,13 @@ def test_an_out_of_range_or_unknown_flag_is_refused_before_anything_is_sent(
     assert "must be from 0 to 100; got 500." in body
     assert "Unknown parameter --hd" in body
     assert not Job.objects.exists()
+
+
+def test_imagine_this_from_elsewhere_opens_the_composer_with_the_prompt(
+    bob_client: Client, project: Any
+) -> None:
+    page = bob_client.get(f"/projects/{project.pk}/", {"prompt": "a barn at dusk --ar 3:2"})
+
+    body = page.content.decode()
+    assert ">a barn at dusk --ar 3:2</textarea>" in body
+    assert '<option value="3:2" selected>' in body
