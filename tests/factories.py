@@ -1,11 +1,13 @@
 """Plain factories: keyword-only `make_*` functions."""
 
 import io
+from decimal import Decimal
 from typing import Any
 
 from PIL import Image
 
 from studio.accounts.models import Membership, ProviderKey, Role, Team, User
+from studio.billing.models import Budget
 from studio.generation.models import Job
 from studio.projects.models import Project
 
@@ -16,8 +18,17 @@ def make_user(*, username: str, password: str = PASSWORD) -> User:
     return User.objects.create_user(username=username, password=password)
 
 
-def make_team(*, name: str, api_key: str = "sandbox-test-key") -> Team:
-    team = Team.objects.create(name=name)
+def make_team(
+    *,
+    name: str,
+    api_key: str = "sandbox-test-key",
+    budget: Decimal | None = Decimal("100"),
+    concurrency_limit: int = 3,
+) -> Team:
+    """A team with a provider key and, unless `budget` is None, a monthly budget."""
+    team = Team.objects.create(name=name, concurrency_limit=concurrency_limit)
+    if budget is not None:
+        Budget.objects.create(team=team, amount=budget)
     if api_key:
         key = ProviderKey(team=team, label="Default")
         key.set_key(api_key)

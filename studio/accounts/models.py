@@ -21,12 +21,19 @@ class TeamQuerySet(models.QuerySet["Team"]):
 
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
+    # Jobs at the provider at once (its plans allow 3, 10 or 30); more wait in Studio.
+    concurrency_limit = models.PositiveSmallIntegerField(default=3)
+    # Roles allowed to run Turbo jobs (comma-separated role names).
+    turbo_roles = models.CharField(max_length=40, default="admin")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TeamQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.name
+
+    def may_use_turbo(self, role: str) -> bool:
+        return role in self.turbo_roles.split(",")
 
     def default_provider_key(self) -> "ProviderKey | None":
         return self.provider_keys.filter(is_active=True).order_by("created_at").first()

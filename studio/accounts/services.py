@@ -1,10 +1,12 @@
 """Setting a team up: used by `manage.py provision` and by the demo."""
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import transaction
 
 from studio.accounts.models import Membership, ProviderKey, Role, Team, User
+from studio.billing.models import Budget
 from studio.projects.models import Project
 
 
@@ -24,6 +26,7 @@ def team_provision(
     password: str = "",
     role: str = Role.MEMBER,
     piapi_key: str = "",
+    budget: Decimal | None = None,
 ) -> ProvisionReport:
     """Create whatever of team, project, user, membership and provider key is missing.
     Running it twice changes nothing the second time."""
@@ -31,6 +34,12 @@ def team_provision(
     with transaction.atomic():
         team, created = Team.objects.get_or_create(name=team_name)
         report.say(f"{'Created' if created else 'Found'} team {team.name!r}.")
+        if budget is not None:
+            _, created = Budget.objects.get_or_create(
+                team=team, user=None, mode="", defaults={"amount": budget}
+            )
+            if created:
+                report.say(f"Set the team's monthly budget to ${budget}.")
         if project_name:
             project, created = Project.objects.get_or_create(team=team, name=project_name)
             report.say(f"{'Created' if created else 'Found'} project {project.name!r}.")

@@ -2,23 +2,55 @@
 project's group whenever a job changes. A fragment whose target is not on a page
 (a tree row on the project page, say) is ignored there by htmx."""
 
+from decimal import Decimal
+
 from django.template.loader import render_to_string
 
-from studio.generation.models import Job
+from studio.accounts.models import User
+from studio.billing import live as billing_live
+from studio.billing.services import price_table
+from studio.generation.models import Job, JobQuerySet
 from studio.generation.tree import family_of
+from studio.projects.models import Project
 from studio.realtime.groups import project_group, push_html
+
+
+def queue_positions(team_id: int) -> dict[int, int]:
+    from studio.generation.queue import queue_positions as positions
+
+    return positions(team_id)
+
 
 PAGE = "generation/project.html"
 JOB_PAGE = "generation/job.html"
 RECENT_JOBS = 60
 
 
-def _with_display_relations(jobs):  # type: ignore[no-untyped-def]
-    return jobs.select_related("created_by", "parent").prefetch_related("images", "inputs")
+def _with_display_relations(jobs: JobQuerySet) -> JobQuerySet:
+    return jobs.select_related("created_by", "parent", "project").prefetch_related(
+        "images", "inputs"
+    )
+
+
+def decorate(jobs: list[Job]) -> list[Job]:
+    """Give cards what they show beside the job itself: place in the team's queue and
+    what each follow-up costs (one query per team, not per card)."""
+    teams = {job.project.team_id for job in jobs}
+    positions: dict[int, int] = {}
+    prices: dict[int, dict[tuple[str, str], Decimal]] = {}
+    for team_id in teams:
+        if any(job.status == "queued" and job.project.team_id == team_id for job in jobs):
+            positions.update(queue_positions(team_id))
+        prices[team_id] = price_table(team_id)
+    for job in jobs:
+        job.queue_position = positions.get(job.pk)  # type: ignore[attr-defined]
+        job.price_table = prices[job.project.team_id]  # type: ignore[attr-defined]
+    return jobs
 
 
 def jobs_for_display(project_id: int) -> list[Job]:
-    return list(_with_display_relations(Job.objects.filter(project_id=project_id))[:RECENT_JOBS])
+    jobs = _with_display_relations(Job.objects.filter(project_id=project_id))
+    return decorate(list(jobs[:RECENT_JOBS]))
 
 
 def job_card_upsert_html(job: Job) -> str:
@@ -47,6 +79,7 @@ def push_job(job_id: int, *, created: bool = False) -> None:
     job = _with_display_relations(Job.objects.filter(pk=job_id)).first()
     if job is None:
         return
+    decorate([job])
     if created:
         html = job_card_upsert_html(job)
     else:
@@ -55,18 +88,38 @@ def push_job(job_id: int, *, created: bool = False) -> None:
     push_html(project_group(job.project_id), html)
 
 
-def project_snapshot_html(project_id: int, focus_job_id: int | None = None) -> str:
-    """What a (re)connecting browser may have missed: the job list, or, on a job's page,
-    that job's card and its family tree."""
+def push_queue(team_id: int) -> None:
+    """The waiting jobs' cards, whose places in line just changed."""
+    waiting = _with_display_relations(
+        Job.objects.filter(project__team_id=team_id).waiting_for_a_slot()
+    )
+    by_project: dict[int, list[str]] = {}
+    for job in decorate(list(waiting[:200])):
+        html = render_to_string(f"{PAGE}#job-card", {"job": job, "oob": True})
+        by_project.setdefault(job.project_id, []).append(html)
+    for project_id, cards in by_project.items():
+        push_html(project_group(project_id), "".join(cards))
+
+
+def project_snapshot_html(
+    project_id: int, focus_job_id: int | None = None, user_id: int | None = None
+) -> str:
+    """What a (re)connecting browser may have missed: the job list (or, on a job's page,
+    that job's card and its family tree) and the viewer's budget meters."""
+    project = Project.objects.select_related("team").get(pk=project_id)
+    meters = ""
+    if user_id is not None:
+        user = User.objects.get(pk=user_id)
+        meters = billing_live.meters_html(team=project.team, user=user, oob=True)
     if focus_job_id is None:
-        return render_to_string(
-            f"{PAGE}#job-list", {"jobs": jobs_for_display(project_id), "oob": True}
-        )
+        jobs = jobs_for_display(project_id)
+        return meters + render_to_string(f"{PAGE}#job-list", {"jobs": jobs, "oob": True})
     job = _with_display_relations(
         Job.objects.filter(pk=focus_job_id, project_id=project_id)
     ).first()
     if job is None:
-        return ""
+        return meters
+    decorate([job])
     card = render_to_string(f"{PAGE}#job-card", {"job": job, "oob": True})
     tree = render_to_string(f"{JOB_PAGE}#family-tree", {"family": family_of(job), "oob": True})
-    return card + tree
+    return meters + card + tree

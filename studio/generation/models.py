@@ -71,6 +71,16 @@ class JobQuerySet(models.QuerySet["Job"]):
         """Jobs that have not reached an end (queued, waiting or processing)."""
         return self.filter(status__in=ACTIVE_STATUSES)
 
+    def holding_a_slot(self) -> "JobQuerySet":
+        """Active jobs that count against the team's concurrency limit."""
+        return self.active().filter(dispatched_at__isnull=False)
+
+    def waiting_for_a_slot(self) -> "JobQuerySet":
+        """Queued jobs not yet given one of the team's slots, oldest first."""
+        return self.filter(status=Status.QUEUED, dispatched_at__isnull=True).order_by(
+            "created_at", "pk"
+        )
+
     def can_advance_to(self, status: str, progress: int | None = None) -> "JobQuerySet":
         """Jobs whose status may move to `status`: strictly up the ladder, or, while
         processing, to a higher progress."""
@@ -126,6 +136,8 @@ class Job(models.Model):
     provider_task_id = models.CharField(max_length=64, blank=True, db_index=True)
     webhook_secret = models.CharField(max_length=64, default=new_webhook_secret)
     dispatch_attempts = models.PositiveSmallIntegerField(default=0)
+    # When the job took one of the team's concurrency slots (it is sent right after).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     # What the provider said at the end: actions offered, upstream URLs (temporary).
     output = models.JSONField(default=dict, blank=True)
     preview = models.ImageField(upload_to="previews/", blank=True)

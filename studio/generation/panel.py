@@ -93,7 +93,9 @@ class Panel:
 
     @property
     def mode(self) -> str:
-        return self.parameters.mode or ProcessMode.FAST
+        """The mode the job runs (and is billed) in; a bad value is an error already."""
+        mode = self.parameters.mode
+        return mode if mode in ProcessMode.values else ProcessMode.FAST
 
     @property
     def values(self) -> dict[str, str]:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from PIL import Image
 
 from studio.accounts.models import User
+from studio.billing import services as billing
 from studio.generation import live, tasks
 from studio.generation.actions import action_from_name
 from studio.generation.models import (
@@ -83,7 +84,9 @@ def _job_create(
         job.save(update_fields=["root", "last_event_at"])
         if inputs:
             job.inputs.set(inputs)
-        tasks.send_job.enqueue(job.pk)
+        # Money first: over budget, the whole transaction (job included) is undone.
+        billing.job_hold(job=job)
+        tasks.dispatch_team.enqueue(project.team_id)
         transaction.on_commit(partial(live.push_job, job.pk, created=True))
     return job
 
@@ -276,8 +279,17 @@ def job_advance(job: Job, *, status: str, progress: int | None = None, **changes
             return False
         for name, value in values.items():
             setattr(job, name, value)
-        if status == Status.COMPLETED and job.makes_images:
-            tasks.store_results.enqueue(job.pk, 1)
+        if status == Status.COMPLETED:
+            billing.job_settle(
+                job=job, charge=True, provider_usage=(job.output or {}).get("usage") or {}
+            )
+            if job.makes_images:
+                tasks.store_results.enqueue(job.pk, 1)
+        elif status in (Status.FAILED, Status.CANCELED):
+            billing.job_settle(job=job, charge=False, reason=values.get("error") or status)
+        if status in (Status.COMPLETED, Status.FAILED, Status.CANCELED):
+            # A slot is free: the next job in line may go.
+            tasks.dispatch_team.enqueue(job.project.team_id)
         transaction.on_commit(partial(live.push_job, job.pk))
     return True
 
@@ -331,6 +343,8 @@ def job_dispatch(*, job_id: int) -> None:
     """Send a queued job to the provider. Retryable refusals (429, 5xx, network) are
     retried later with backoff; others fail the job with the provider's reason."""
     job = Job.objects.select_related("project__team", "parent").get(pk=job_id)
+    if job.dispatched_at is None:
+        return  # it has no slot yet; team_dispatch sends it when one frees
     attempt = job.dispatch_attempts + 1
     # Claim the attempt, so that two dispatchers never both send the same job.
     claimed = Job.objects.filter(
@@ -402,7 +416,11 @@ def job_refresh(*, job_id: int) -> None:
 
 
 def jobs_sweep() -> None:
-    """Poll jobs whose webhook is late, and fail jobs past the deadline."""
+    """Poll jobs whose webhook is late, fail jobs past the deadline, and keep the
+    teams' queues moving."""
+    from studio.generation.queue import queues_sweep
+
+    queues_sweep()
     now = timezone.now()
     deadline = now - timedelta(seconds=settings.JOB_DEADLINE_SECONDS)
     for job in Job.objects.active().filter(created_at__lt=deadline):

@@ -37,3 +37,10 @@ def cancel_job(job_id: int) -> None:
     from studio.generation.services import job_cancel_at_provider
 
     job_cancel_at_provider(job_id=job_id)
+
+
+@task
+def dispatch_team(team_id: int) -> None:
+    from studio.generation.queue import team_dispatch
+
+    team_dispatch(team_id=team_id)

@@ -16,6 +16,8 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from studio.accounts.models import AuthenticatedRequest, Membership
+from studio.billing import live as billing_live
+from studio.billing import services as billing
 from studio.generation import live, services, tasks
 from studio.generation.forms import QUALITIES, VERSIONS, BlendForm, DescribeForm, ImagineForm
 from studio.generation.models import Job, ProcessMode, ResultImage, WebhookDelivery
@@ -64,6 +66,15 @@ def composer_context(project: Project, membership: Membership, **extra: Any) -> 
             ).order_by("-created_at")[:BLEND_CHOICES],
         )
     context.update(extra)
+    context["meters"] = billing_live.meters_html(team=project.team, user=membership.user)
+    if membership.can_generate:
+        prices = billing.prices_by_mode(project.team)
+        context["generate_cost"] = billing.dollars(
+            billing.price_for(team=project.team, mode=context["panel"].mode, operation="imagine")
+        )
+        context["price_line"] = " · ".join(
+            f"{label} {billing.dollars(prices[mode])}" for mode, label in ProcessMode.choices
+        )
     return context
 
 
@@ -100,17 +111,21 @@ def job_create(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     project, membership = project_for_generating(request.user, project_id)
     form = ImagineForm(request.POST)
     panel = Panel.read(request.POST.get("prompt", ""), request.POST)
+    if form.is_valid() and panel.is_valid:
+        try:
+            job = services.job_submit(
+                project=project,
+                user=request.user,
+                prompt=panel.compiled,
+                aspect_ratio=panel.aspect_ratio,
+                process_mode=panel.mode,
+                prompt_parameters=panel.values,
+            )
+        except billing.BudgetExceeded as refused:
+            form.add_error(None, str(refused))
     if not form.is_valid() or not panel.is_valid:
         context = composer_context(project, membership, form=form, panel=panel)
         return render(request, f"{PAGE}#prompt-form", context, status=422)
-    job = services.job_submit(
-        project=project,
-        user=request.user,
-        prompt=panel.compiled,
-        aspect_ratio=panel.aspect_ratio,
-        process_mode=panel.mode,
-        prompt_parameters=panel.values,
-    )
     # A fresh form keeps the panel (ratio, mode, parameters); the new card lands on top.
     context = composer_context(project, membership, panel=Panel.read("", panel.values_without_text))
     response = render(request, f"{PAGE}#prompt-form", context, status=201)
@@ -132,7 +147,7 @@ def job_follow_up(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
             prompt=request.POST.get("prompt", ""),
             mask=request.POST.get("mask", ""),
         )
-    except services.FollowUpRefused as refused:
+    except (services.FollowUpRefused, billing.BudgetExceeded) as refused:
         return refusal(request, str(refused))
     if request.POST.get("open"):
         # From the Vary Region editor: go and watch the new job.
@@ -154,7 +169,7 @@ def job_seed(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     project_for_generating(request.user, job.project_id)
     try:
         child = services.job_seed(parent=job, user=request.user)
-    except services.FollowUpRefused as refused:
+    except (services.FollowUpRefused, billing.BudgetExceeded) as refused:
         return refusal(request, str(refused))
     return created(request, child)
 
@@ -187,15 +202,15 @@ def describe(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
                 image = input_image_from_url(
                     project=project, user=request.user, url=form.cleaned_data["url"]
                 )
-        except InputImageError as refused:
-            form.add_error(None, str(refused))
-        else:
             job = services.job_describe(
                 project=project,
                 user=request.user,
                 image=image,
                 process_mode=form.cleaned_data["mode"],
             )
+        except (InputImageError, billing.BudgetExceeded) as refused:
+            form.add_error(None, str(refused))
+        else:
             context = composer_context(project, membership)
             response = render(request, f"{PAGE}#describe-form", context, status=201)
             response.write(live.job_card_upsert_html(job))
@@ -220,7 +235,7 @@ def blend(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
                 dimension=form.cleaned_data["dimension"],
                 process_mode=form.cleaned_data["mode"],
             )
-        except (InputImageError, services.FollowUpRefused) as refused:
+        except (InputImageError, services.FollowUpRefused, billing.BudgetExceeded) as refused:
             form.add_error(None, str(refused))
         else:
             context = composer_context(project, membership)

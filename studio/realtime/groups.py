@@ -27,6 +27,15 @@ def project_group(project_id: int) -> str:
     return f"project-{project_id}"
 
 
+def team_group(team_id: int) -> str:
+    return f"team-{team_id}"
+
+
+def user_group(user_id: int) -> str:
+    """One person's own things (their budget meter), wherever they are looking."""
+    return f"user-{user_id}"
+
+
 def push_html(group: str, html: str) -> None:
     """Send an HTML fragment to every browser in `group` (swapped in by htmx's ws
     extension, by element id)."""

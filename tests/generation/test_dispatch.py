@@ -19,7 +19,9 @@ def test_a_dispatched_job_waits_at_the_provider_with_its_task_id(
     project: Any, bob: Any, settings: Any
 ) -> None:
     settings.STUDIO_PUBLIC_URL = "https://studio.example"
-    job = make_job(project=project, user=bob, prompt="a fox", aspect_ratio="3:2")
+    job = make_job(
+        project=project, user=bob, prompt="a fox", aspect_ratio="3:2", dispatched_at=timezone.now()
+    )
     with mock.patch.object(
         PiAPIClient, "create_task", autospec=True, return_value=pending_task()
     ) as create:
@@ -39,7 +41,7 @@ def test_without_a_public_url_no_webhook_is_asked_for(
     project: Any, bob: Any, settings: Any
 ) -> None:
     settings.STUDIO_PUBLIC_URL = ""
-    job = make_job(project=project, user=bob)
+    job = make_job(project=project, user=bob, dispatched_at=timezone.now())
     with mock.patch.object(
         PiAPIClient, "create_task", autospec=True, return_value=pending_task()
     ) as create:
@@ -49,7 +51,7 @@ def test_without_a_public_url_no_webhook_is_asked_for(
 
 
 def test_a_job_is_sent_only_once_even_if_dispatched_twice(project: Any, bob: Any) -> None:
-    job = make_job(project=project, user=bob)
+    job = make_job(project=project, user=bob, dispatched_at=timezone.now())
     with mock.patch.object(
         PiAPIClient, "create_task", autospec=True, return_value=pending_task()
     ) as create:
@@ -62,7 +64,7 @@ def test_a_job_is_sent_only_once_even_if_dispatched_twice(project: Any, bob: Any
 def test_a_team_without_a_key_gets_a_job_failed_with_what_to_do(bob: Any) -> None:
     team = make_team(name="Keyless", api_key="")
     project = make_project(team=team)
-    job = make_job(project=project, user=bob)
+    job = make_job(project=project, user=bob, dispatched_at=timezone.now())
 
     job_dispatch(job_id=job.pk)
 
@@ -72,7 +74,7 @@ def test_a_team_without_a_key_gets_a_job_failed_with_what_to_do(bob: Any) -> Non
 
 
 def test_a_rejected_key_fails_the_job_with_the_reason(project: Any, bob: Any) -> None:
-    job = make_job(project=project, user=bob)
+    job = make_job(project=project, user=bob, dispatched_at=timezone.now())
     refusal = ProviderError("The provider rejected the API key (invalid api key).", status_code=401)
     with mock.patch.object(PiAPIClient, "create_task", autospec=True, side_effect=refusal):
         job_dispatch(job_id=job.pk)
@@ -83,7 +85,7 @@ def test_a_rejected_key_fails_the_job_with_the_reason(project: Any, bob: Any) ->
 
 
 def test_a_rate_limited_dispatch_is_tried_again_later(project: Any, bob: Any) -> None:
-    job = make_job(project=project, user=bob)
+    job = make_job(project=project, user=bob, dispatched_at=timezone.now())
     busy = ProviderError("rate limited", status_code=429, retryable=True)
     with mock.patch.object(PiAPIClient, "create_task", autospec=True, side_effect=busy):
         job_dispatch(job_id=job.pk)
@@ -95,7 +97,7 @@ def test_a_rate_limited_dispatch_is_tried_again_later(project: Any, bob: Any) ->
 
 
 def test_after_the_last_attempt_a_rate_limited_job_fails(project: Any, bob: Any) -> None:
-    job = make_job(project=project, user=bob, dispatch_attempts=4)
+    job = make_job(project=project, user=bob, dispatch_attempts=4, dispatched_at=timezone.now())
     busy = ProviderError("The provider is rate-limiting Studio.", status_code=429, retryable=True)
     with mock.patch.object(PiAPIClient, "create_task", autospec=True, side_effect=busy):
         job_dispatch(job_id=job.pk)

@@ -1,4 +1,5 @@
 import secrets
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ DEMO_TEAM = "Demo"
 DEMO_PROJECT = "First project"
 DEMO_USER = "admin"
 DEMO_KEY = "sandbox-demo-key"
+DEMO_BUDGET = Decimal("25.00")
 
 
 class Command(BaseCommand):
@@ -27,6 +29,12 @@ class Command(BaseCommand):
         parser.add_argument("--password", default="", help="Password for a new user.")
         parser.add_argument("--role", default=Role.MEMBER, choices=Role.values)
         parser.add_argument("--piapi-key", default="", help="The team's provider API key.")
+        parser.add_argument(
+            "--budget",
+            type=Decimal,
+            default=None,
+            help="The team's monthly budget in dollars, if it has none yet.",
+        )
         parser.add_argument(
             "--demo",
             action="store_true",
@@ -47,6 +55,7 @@ class Command(BaseCommand):
                 password=options["password"],
                 role=options["role"],
                 piapi_key=options["piapi_key"],
+                budget=options["budget"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
@@ -73,6 +82,7 @@ class Command(BaseCommand):
             password=password,
             role=Role.ADMIN,
             piapi_key=DEMO_KEY,
+            budget=DEMO_BUDGET,
         )
         url = f"http://127.0.0.1:{settings.PORT}/"
         bar = "─" * 60

@@ -1,0 +1,21 @@
+from decimal import Decimal
+from typing import Any
+
+from django import template
+
+from studio.billing.services import dollars as format_dollars
+from studio.billing.services import price_table, table_price
+
+register = template.Library()
+
+
+@register.filter
+def dollars(amount: Decimal | None) -> str:
+    return "" if amount is None else format_dollars(amount)
+
+
+@register.simple_tag
+def cost(job: Any, operation: str) -> str:
+    """What a follow-up of this job costs (the job's mode, the team's prices)."""
+    table = getattr(job, "price_table", None) or price_table(job.project.team_id)
+    return format_dollars(table_price(table, job.process_mode, operation))

@@ -1,0 +1,87 @@
+"""The team's queue: at most `concurrency_limit` jobs at the provider at once; the rest
+wait in Studio and get slots round-robin across members, so one member's batch of 40
+does not starve the others."""
+
+import datetime
+from collections import deque
+from functools import partial
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from studio.accounts.models import Team
+from studio.generation import live, tasks
+from studio.generation.models import Job
+
+# A dispatched job still unsent after this long lost its send task (a crashed worker).
+RESEND_AFTER = datetime.timedelta(minutes=2)
+
+
+def fair_order(team: Team) -> list[Job]:
+    """The waiting jobs in the order they will get slots: members take turns, starting
+    with the member whose last job got a slot longest ago (or never), each member's own
+    jobs oldest first."""
+    waiting = list(Job.objects.filter(project__team=team).waiting_for_a_slot())
+    if not waiting:
+        return []
+    last_slot = dict(
+        Job.objects.filter(project__team=team, dispatched_at__isnull=False)
+        .values_list("created_by")
+        .annotate(last=Max("dispatched_at"))
+    )
+    queues: dict[int, deque[Job]] = {}
+    for job in waiting:
+        queues.setdefault(job.created_by_id, deque()).append(job)
+    never = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+    turns = sorted(
+        queues, key=lambda member: (last_slot.get(member) or never, queues[member][0].created_at)
+    )
+    order: list[Job] = []
+    while turns:
+        for member in list(turns):
+            order.append(queues[member].popleft())
+            if not queues[member]:
+                turns.remove(member)
+    return order
+
+
+def queue_positions(team_id: int) -> dict[int, int]:
+    """Each waiting job's place in line (1 = next)."""
+    team = Team.objects.get(pk=team_id)
+    return {job.pk: place for place, job in enumerate(fair_order(team), start=1)}
+
+
+def team_dispatch(*, team_id: int) -> list[int]:
+    """Give free slots to the next jobs in fair order and enqueue their sending.
+    Returns the ids of the jobs that got a slot."""
+    with transaction.atomic():
+        # One dispatcher per team at a time: the team row is the lock.
+        team = Team.objects.select_for_update().get(pk=team_id)
+        busy = Job.objects.filter(project__team=team).holding_a_slot().count()
+        free = team.concurrency_limit - busy
+        picked = [job.pk for job in fair_order(team)[: max(free, 0)]]
+        if picked:
+            Job.objects.filter(pk__in=picked, dispatched_at__isnull=True).update(
+                dispatched_at=timezone.now()
+            )
+            for job_id in picked:
+                tasks.send_job.enqueue(job_id)
+        transaction.on_commit(partial(live.push_queue, team_id))
+    return picked
+
+
+def queues_sweep() -> None:
+    """Fill slots a lost dispatch left free, and resend jobs whose send task was lost."""
+    teams = (
+        Job.objects.filter(dispatched_at__isnull=True, status="queued")
+        .values_list("project__team", flat=True)
+        .distinct()
+    )
+    for team_id in teams:
+        team_dispatch(team_id=team_id)
+    stuck = Job.objects.filter(
+        status="queued", dispatched_at__lt=timezone.now() - RESEND_AFTER
+    ).values_list("pk", flat=True)
+    for job_id in stuck:
+        tasks.send_job.enqueue(job_id)
