@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("studio.generation.urls")),
     path("accounts/", include("studio.accounts.urls")),
     path("inputs/", include("studio.inputs.urls")),
+    path("", include("studio.billing.urls")),
     path("admin/", admin.site.urls),
 ]
 
