@@ -18,7 +18,7 @@ from studio.generation.services import job_apply_provider_task, job_refresh, job
 from studio.generation.worker import StudioWorker
 from studio.piapi.client import PiAPIClient, ProviderTask
 from tests.billing.helpers import set_budget, settlements, usage
-from tests.factories import make_job, make_membership, make_project, make_team, make_user
+from tests.factories import make_membership, make_project, make_team, make_user
 from tests.payloads import load
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,7 +33,7 @@ def race(calls: list[Callable[[], Any]]) -> list[Any]:
         barrier.wait()
         try:
             results[index] = call()
-        except Exception as problem:  # noqa: BLE001 - the test inspects what each got
+        except Exception as problem:
             results[index] = problem
         finally:
             connection.close()
@@ -181,3 +181,18 @@ def test_a_failed_job_raced_by_webhook_poller_and_deadline_is_released_once(
     assert settlements(job) == ["release"]
     member = usage(job.project.team, job.created_by)
     assert (member.spent(), member.held()) == (Decimal("0"), Decimal("0"))
+
+
+def test_dispatchers_racing_never_start_more_jobs_than_the_limit() -> None:
+    team = make_team(name="Dispatchers", budget=Decimal("100"), concurrency_limit=3)
+    project = make_project(team=team)
+    gus = make_user(username="gus")
+    make_membership(team=team, user=gus)
+    for i in range(12):
+        job_submit(project=project, user=gus, prompt=f"p{i}")
+
+    from studio.generation.queue import team_dispatch
+
+    race([lambda: team_dispatch(team_id=team.pk) for _ in range(8)])
+
+    assert Job.objects.filter(dispatched_at__isnull=False).count() == 3
