@@ -41,7 +41,19 @@
   function tooltip(series) {
     return {
       callbacks: {
-        label: function (item) { return " " + money(item.parsed.x !== undefined && item.chart.options.indexAxis === "y" ? item.parsed.x : (typeof item.parsed === "number" ? item.parsed : item.parsed.y)) + " · " + jobsOf(series, item.dataIndex); },
+        title: function (items) {
+          // Days are labelled 1…31 under the bars; the tooltip names the date.
+          var key = series.keys[items[0].dataIndex];
+          if (/^\d{4}-\d{2}-\d{2}$/.test(key)) {
+            return new Date(key + "T00:00:00Z").toLocaleDateString(undefined, { month: "long", day: "numeric", timeZone: "UTC" });
+          }
+          return items[0].label;
+        },
+        label: function (item) {
+          var value = typeof item.parsed === "number" ? item.parsed
+            : item.chart.options.indexAxis === "y" ? item.parsed.x : item.parsed.y;
+          return " " + money(value) + " · " + jobsOf(series, item.dataIndex);
+        },
       },
     };
   }
@@ -65,14 +77,13 @@
       // One bar per row: the box grows with the list instead of squeezing the bars.
       box.style.height = Math.max(140, series.labels.length * 38 + 48) + "px";
     }
-    var fill = horizontal ? colors.accent : colors.accent;
     return new window.Chart(canvas, {
       type: "bar",
       data: {
         labels: series.labels,
         datasets: [{
           data: numbers(series),
-          backgroundColor: fill,
+          backgroundColor: colors.accent,
           hoverBackgroundColor: colors.accent2,
           borderRadius: 5,
           maxBarThickness: horizontal ? 26 : 22,

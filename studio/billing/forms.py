@@ -81,8 +81,13 @@ def budget_field() -> MoneyField:
 
 
 def plain(amount: Decimal | None) -> str:
-    """An amount as an admin would type it: 0.045, 250, 12.5 (no trailing zeros)."""
-    return "" if amount is None else f"{amount.normalize():f}"
+    """An amount as an admin would type it: 0.045, 0.10, 12.50, 250."""
+    if amount is None:
+        return ""
+    amount = amount.normalize()
+    if amount.as_tuple().exponent == -1:
+        amount = amount.quantize(Decimal("0.01"))
+    return f"{amount:f}"
 
 
 # --- prices -----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.db.models import Q
 
 from studio.accounts.models import Team
 
-MONEY = {"max_digits": 12, "decimal_places": 4}
+
 ZERO = Decimal("0")
 
 
@@ -44,7 +44,7 @@ class Price(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="prices")
     mode = models.CharField(max_length=5, choices=Mode.choices)
     operation = models.CharField(max_length=12, blank=True, help_text="Blank: every operation.")
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(max_digits=12, decimal_places=4)
 
     class Meta:
         constraints = [
@@ -71,7 +71,7 @@ class Budget(models.Model):
         related_name="budgets",
     )
     mode = models.CharField(max_length=5, choices=Mode.choices, blank=True)
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(max_digits=12, decimal_places=4)
 
     class Meta:
         constraints = [
@@ -107,12 +107,12 @@ class Usage(models.Model):
         related_name="usage",
     )
     month = models.DateField()
-    spent_relax = models.DecimalField(**MONEY, default=ZERO)
-    spent_fast = models.DecimalField(**MONEY, default=ZERO)
-    spent_turbo = models.DecimalField(**MONEY, default=ZERO)
-    held_relax = models.DecimalField(**MONEY, default=ZERO)
-    held_fast = models.DecimalField(**MONEY, default=ZERO)
-    held_turbo = models.DecimalField(**MONEY, default=ZERO)
+    spent_relax = models.DecimalField(max_digits=12, decimal_places=4, default=ZERO)
+    spent_fast = models.DecimalField(max_digits=12, decimal_places=4, default=ZERO)
+    spent_turbo = models.DecimalField(max_digits=12, decimal_places=4, default=ZERO)
+    held_relax = models.DecimalField(max_digits=12, decimal_places=4, default=ZERO)
+    held_fast = models.DecimalField(max_digits=12, decimal_places=4, default=ZERO)
+    held_turbo = models.DecimalField(max_digits=12, decimal_places=4, default=ZERO)
 
     class Meta:
         constraints = [
@@ -166,7 +166,7 @@ class LedgerEntry(models.Model):
     kind = models.CharField(max_length=7, choices=EntryKind.choices)
     mode = models.CharField(max_length=5, choices=Mode.choices)
     operation = models.CharField(max_length=12)
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(max_digits=12, decimal_places=4)
     month = models.DateField()
     # What the provider reported (meta.usage: points frozen and consumed), beside our price.
     provider_usage = models.JSONField(default=dict, blank=True)

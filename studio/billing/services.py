@@ -51,7 +51,9 @@ def price_for(*, team: Team, mode: str, operation: str) -> Decimal:
 
 def price_table(team_id: int) -> dict[tuple[str, str], Decimal]:
     """Every price of the team by (mode, operation); operation "" is the mode's price."""
-    table = {(mode, ""): amount for mode, amount in DEFAULT_PRICES.items()}
+    table: dict[tuple[str, str], Decimal] = {
+        (str(mode), ""): amount for mode, amount in DEFAULT_PRICES.items()
+    }
     table.update({(p.mode, p.operation): p.amount for p in Price.objects.filter(team_id=team_id)})
     return table
 
