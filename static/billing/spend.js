@@ -63,12 +63,20 @@
       beginAtZero: true,
       grid: { color: colors.grid },
       border: { display: false },
-      ticks: { color: colors.muted, callback: function (value) { return money(Number(value)); }, maxTicksLimit: 6 },
+      ticks: { color: colors.muted, callback: function (value) { return money(Number(value)); }, maxTicksLimit: 5, maxRotation: 0 },
     };
   }
 
-  function labelAxis(colors) {
-    return { grid: { display: false }, border: { color: colors.grid }, ticks: { color: colors.muted, autoSkip: true } };
+  function short(text) {
+    return text.length > 18 ? text.slice(0, 17) + "…" : text;
+  }
+
+  function labelAxis(colors, shorten) {
+    var ticks = { color: colors.muted, autoSkip: true, maxRotation: 0 };
+    if (shorten) {
+      ticks.callback = function (value) { return short(String(this.getLabelForValue(value))); };
+    }
+    return { grid: { display: false }, border: { color: colors.grid }, ticks: ticks };
   }
 
   function bars(canvas, series, colors, horizontal) {
@@ -95,8 +103,8 @@
         animation: reducedMotion() ? false : { duration: 500 },
         plugins: { legend: { display: false }, tooltip: tooltip(series) },
         scales: horizontal
-          ? { x: moneyAxis(colors), y: labelAxis(colors) }
-          : { x: labelAxis(colors), y: moneyAxis(colors) },
+          ? { x: moneyAxis(colors), y: labelAxis(colors, true) }
+          : { x: labelAxis(colors, false), y: moneyAxis(colors) },
       },
     });
   }

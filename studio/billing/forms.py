@@ -230,9 +230,7 @@ class LedgerFilterForm(forms.Form):
     def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         members = (
-            Membership.objects.filter(team=team)
-            .select_related("user")
-            .order_by("user__username")
+            Membership.objects.filter(team=team).select_related("user").order_by("user__username")
         )
         member_field = self.fields["member"]
         assert isinstance(member_field, forms.TypedChoiceField)
@@ -241,9 +239,8 @@ class LedgerFilterForm(forms.Form):
         ]
         project_field = self.fields["project"]
         assert isinstance(project_field, forms.TypedChoiceField)
-        project_field.choices = [("", "Any project")] + list(
-            Project.objects.filter(team=team).order_by("name").values_list("pk", "name")
-        )
+        projects = Project.objects.filter(team=team).order_by("name").values_list("pk", "name")
+        project_field.choices = [("", "Any project"), *projects]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -14,7 +14,6 @@ from django.db.models import Q
 
 from studio.accounts.models import Team
 
-
 ZERO = Decimal("0")
 
 

@@ -68,11 +68,23 @@ CSV_COLUMNS = [
 # injection); a leading apostrophe makes it text.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MONTH_PATTERN = re.compile(r"(?P<year>\d{4})-(?P<month>\d{2})")
+CENTI_CENTS = Decimal("0.0001")
+
+
+def exact(amount: Decimal | float | None) -> Decimal:
+    """A sum of money at the ledger's precision. SQLite adds decimals as floats (a sum
+    of 0.1 and 0.2 comes back as 0.30000000000000004); every amount in the ledger has
+    at most 4 places, so rounding to them restores the exact sum."""
+    if amount is None:
+        return ZERO
+    return Decimal(str(amount)).quantize(CENTI_CENTS)
 
 
 def team_for_admin(user: User, team_id: int) -> Team:
     """The team, if the user administers it: 404 for outsiders, 403 for other roles."""
-    membership = Membership.objects.select_related("team").filter(user=user, team_id=team_id).first()
+    membership = (
+        Membership.objects.select_related("team").filter(user=user, team_id=team_id).first()
+    )
     if membership is None:
         raise Http404("No such team.")
     if membership.role != Role.ADMIN:
@@ -148,8 +160,8 @@ def member_row(
     return MemberRow(
         membership=membership,
         form=form,
-        spent=usage.spent(),
-        held=usage.held(),
+        spent=exact(usage.spent()),
+        held=exact(usage.held()),
         budget=budgets.get(""),
     )
 
@@ -161,8 +173,8 @@ def team_budget_context(team: Team, form: BudgetForm | None = None) -> dict[str,
         "team": team,
         "team_budget_form": form or BudgetForm(initial=BudgetForm.initial_for(budgets)),
         "team_has_budget": "" in budgets,
-        "team_spent": usage.spent(),
-        "team_held": usage.held(),
+        "team_spent": exact(usage.spent()),
+        "team_held": exact(usage.held()),
         "month_label": f"{timezone.now():%B %Y}",
     }
 
@@ -225,9 +237,7 @@ def saved_or_refused(
     if not request.htmx:
         if ok:
             return redirect("billing:settings", team.pk)
-        return render(
-            request, SETTINGS_PAGE, settings_context(team, **(bound or {})), status=422
-        )
+        return render(request, SETTINGS_PAGE, settings_context(team, **(bound or {})), status=422)
     return render(request, f"{SETTINGS_PAGE}#{partial}", context, status=200 if ok else 422)
 
 
@@ -437,7 +447,7 @@ def spend_for(team: Team, month: datetime.date) -> Spend:
             key=row["user__username"],
             label=" ".join(filter(None, [row["user__first_name"], row["user__last_name"]]))
             or row["user__username"],
-            amount=row["total"],
+            amount=exact(row["total"]),
             jobs=row["jobs"],
         )
         for row in charges.values(
@@ -447,8 +457,12 @@ def spend_for(team: Team, month: datetime.date) -> Spend:
         .order_by("-total", "user__username")
     ]
     by_project = [
-        SpendRow(key=str(row["project_id"]), label=row["project__name"], amount=row["total"],
-                 jobs=row["jobs"])
+        SpendRow(
+            key=str(row["project_id"]),
+            label=row["project__name"],
+            amount=exact(row["total"]),
+            jobs=row["jobs"],
+        )
         for row in charges.values("project_id", "project__name")
         .annotate(total=Sum("amount"), jobs=Count("id"))
         .order_by("-total", "project__name")
@@ -461,7 +475,7 @@ def spend_for(team: Team, month: datetime.date) -> Spend:
         SpendRow(
             key=mode,
             label=label,
-            amount=modes[mode]["total"] if mode in modes else ZERO,
+            amount=exact(modes[mode]["total"]) if mode in modes else ZERO,
             jobs=modes[mode]["jobs"] if mode in modes else 0,
         )
         for mode, label in Mode.choices
@@ -480,19 +494,20 @@ def spend_for(team: Team, month: datetime.date) -> Spend:
         # that month's money (the budget it was held against): it counts on the last day.
         day = min(max(row["day"], month), last_day)
         amount, jobs = daily.get(day, (ZERO, 0))
-        daily[day] = (amount + row["total"], jobs + row["jobs"])
+        daily[day] = (amount + exact(row["total"]), jobs + row["jobs"])
     by_day = []
     for number in range(1, days_in_month + 1):
         day = month.replace(day=number)
         amount, jobs = daily.get(day, (ZERO, 0))
         by_day.append(SpendRow(key=day.isoformat(), label=str(number), amount=amount, jobs=jobs))
 
+    held, charged, released = (exact(totals[k]) for k in ("held", "charged", "released"))
     return Spend(
         month=month,
-        charged=totals["charged"],
+        charged=charged,
         charged_jobs=totals["charged_jobs"],
-        held=totals["held"] - totals["charged"] - totals["released"],
-        released=totals["released"],
+        held=held - charged - released,
+        released=released,
         released_jobs=totals["released_jobs"],
         by_member=by_member,
         by_project=by_project,
@@ -520,7 +535,8 @@ def spend_page(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
             "month": month,
             "is_this_month": month == this_month,
             "previous_month": previous_month,
-            "next_month": next_month if next_month <= this_month else None,
+            "next_month": next_month,
+            "has_next_month": next_month <= this_month,
             "this_month": this_month,
         },
     )
@@ -575,8 +591,10 @@ def ledger_page(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
     filters = filter_form.filters()
     paginator = Paginator(ledger_entries(team, filters), LEDGER_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
+    operations = dict(Operation.choices)
     for entry in page.object_list:
         entry.points = points_consumed(entry)  # type: ignore[attr-defined]
+        entry.operation_label = operations.get(entry.operation, entry.operation)  # type: ignore[attr-defined]
     query = filter_query(filter_form)
     context = {
         "team": team,
