@@ -210,3 +210,13 @@ def test_imagine_this_from_elsewhere_opens_the_composer_with_the_prompt(
     body = page.content.decode()
     assert ">a barn at dusk --ar 3:2</textarea>" in body
     assert '<option value="3:2" selected>' in body
+
+
+def test_only_admins_see_the_way_to_the_money_pages(
+    client: Client, project: Any, alice: Any, bob: Any
+) -> None:
+    money = f'href="/teams/{project.team_id}/money/"'
+    client.force_login(alice)
+    assert money in client.get(f"/projects/{project.pk}/").content.decode()
+    client.force_login(bob)
+    assert money not in client.get(f"/projects/{project.pk}/").content.decode()
