@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "studio.generation",
     "studio.inputs",
     "studio.billing",
+    "studio.security",
     "studio.piapi",
     "studio.sandbox",
     "studio.realtime",
@@ -132,6 +133,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "studio.security.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -198,6 +200,12 @@ else:
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
+AUTHENTICATION_BACKENDS = ["studio.security.throttle.ThrottledModelBackend"]
+# Five failed logins for an account (or twenty from one address) lock it for 15 minutes.
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
+LOGIN_LOCK_SECONDS = env_int("LOGIN_LOCK_SECONDS", 15 * 60)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -224,7 +232,9 @@ STORAGES = {
     },
 }
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Form fields (a Vary Region mask is the largest) and whole requests (uploads included).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+REQUEST_MAX_BYTES = INPUT_IMAGE_MAX_BYTES * 5 + 1024 * 1024  # a blend of five images
 
 SECURE_CSP = {
     "default-src": [CSP.SELF],
@@ -252,7 +262,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact": {"()": "studio.security.logging.RedactSecrets"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.channels.server": {"level": "WARNING"},

@@ -1,0 +1,42 @@
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.files.base import ContentFile
+
+from studio.billing.models import Price
+from studio.generation.models import ResultImage, Status
+from tests.factories import make_job, make_png
+
+
+@pytest.fixture
+def acme_things(project: Any, alice: Any, bob: Any, vera: Any, acme: Any) -> dict[str, Any]:
+    """One of everything in Acme, as the URL parameters that name them."""
+    job = make_job(
+        project=project,
+        user=bob,
+        status=Status.COMPLETED,
+        output={"actions": ["upscale1", "inpaint"]},
+    )
+    image = ResultImage(job=job, index=0, width=512, height=512)
+    image.file.save("x.png", ContentFile(make_png()), save=False)
+    image.thumbnail.save("x.webp", ContentFile(make_png()), save=False)
+    image.save()
+    price = Price.objects.create(
+        team=acme, mode="fast", operation="describe", amount=Decimal("0.01")
+    )
+    key = acme.provider_keys.first()
+    values: dict[str, Any] = {
+        "project_id": project.pk,
+        "job_id": job.pk,
+        "image_id": image.pk,
+        "team_id": acme.pk,
+        "membership_id": bob.memberships.get().pk,
+        "price_id": price.pk,
+        "key_id": key.pk if key else 1,
+        "user_id": bob.pk,
+        "invite_id": 1,
+        "entry_id": 1,
+        "share_id": 1,
+    }
+    return values
