@@ -20,6 +20,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Including the database checks: a wrong encryption key stops start-up here.
+        self.check(databases=["default"], display_num_errors=False)
         from studio.asgi import application
 
         worker = None

@@ -10,6 +10,8 @@ class Command(BaseCommand):
     help = "Run Studio's background worker (dispatch, webhooks' follow-up, downloads, polling)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Including the database checks: a wrong encryption key stops start-up here.
+        self.check(databases=["default"], display_num_errors=False)
         worker = StudioWorker()
         signal.signal(signal.SIGTERM, lambda *_: worker.stop())
         signal.signal(signal.SIGINT, lambda *_: worker.stop())

@@ -1,0 +1,53 @@
+"""The encryption key of secrets at rest: rotation, and a start-up check that the
+configured key can read what is stored."""
+
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core import checks
+from django.db import transaction
+from django.db.utils import DatabaseError
+
+from studio.accounts.models import ProviderKey
+
+
+def _fernet() -> MultiFernet:
+    return MultiFernet([Fernet(key.encode()) for key in settings.STUDIO_ENCRYPTION_KEYS])
+
+
+def reencrypt_all() -> int:
+    """Re-encrypt every stored secret with the first key of STUDIO_ENCRYPTION_KEY (the
+    others only need to decrypt). Returns how many were rewritten."""
+    fernet = _fernet()
+    with transaction.atomic():
+        keys = list(ProviderKey.objects.select_for_update())
+        for key in keys:
+            key.encrypted_key = fernet.rotate(key.encrypted_key.encode()).decode()
+            key.save(update_fields=["encrypted_key"])
+    return len(keys)
+
+
+@checks.register(checks.Tags.database)
+def check_encryption_key(**kwargs: Any) -> list[checks.CheckMessage]:
+    """A wrong STUDIO_ENCRYPTION_KEY would leave every stored API key unreadable: refuse
+    to start (migrate and Studio's own commands run this check)."""
+    try:
+        stored = ProviderKey.objects.values_list("encrypted_key", flat=True).first()
+    except DatabaseError:
+        return []  # no table yet: nothing stored that could be unreadable
+    if stored is None:
+        return []
+    try:
+        _fernet().decrypt(stored.encode())
+    except InvalidToken:
+        return [
+            checks.Error(
+                "STUDIO_ENCRYPTION_KEY cannot decrypt the provider keys stored in the database.",
+                hint="Set it back to the key they were saved with, or list the new key first "
+                "and the old one after it (comma-separated), then run "
+                "`manage.py rotate_encryption_key`.",
+                id="studio.E001",
+            )
+        ]
+    return []
