@@ -134,6 +134,10 @@ class Job(models.Model):
     progress = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     provider_task_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # The key that created the task (the provider shows a task only to its own key).
+    provider_key = models.ForeignKey(
+        "accounts.ProviderKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     webhook_secret = models.CharField(max_length=64, default=new_webhook_secret)
     dispatch_attempts = models.PositiveSmallIntegerField(default=0)
     # When the job took one of the team's concurrency slots (it is sent right after).

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from studio.accounts.models import User
+from studio.accounts.models import ProviderKey, User
 from studio.billing import services as billing
 from studio.generation import live, tasks
 from studio.generation.actions import action_from_name
@@ -248,7 +248,7 @@ def job_cancel(*, job: Job) -> None:
 
 
 def job_cancel_at_provider(*, job_id: int) -> None:
-    job = Job.objects.select_related("project__team").get(pk=job_id)
+    job = Job.objects.select_related("project__team", "provider_key").get(pk=job_id)
     if job.status != Status.SUBMITTED or not job.provider_task_id:
         return
     try:
@@ -324,13 +324,47 @@ def job_apply_provider_task(job: Job, task: ProviderTask) -> bool:
     return won
 
 
+NO_KEY = "The team has no provider API key yet; a team admin must add one before jobs can run."
+
+
 def provider_client(job: Job) -> PiAPIClient:
-    key = job.project.team.default_provider_key()
+    """A client for the job's task: with the key that created it (the provider shows a
+    task only to its own key), else the team's default key."""
+    key = job.provider_key or job.project.team.default_provider_key()
     if key is None:
-        raise NoProviderKey(
-            "The team has no provider API key yet; a team admin must add one before jobs can run."
-        )
+        raise NoProviderKey(NO_KEY)
     return PiAPIClient(api_key=key.reveal())
+
+
+def key_refused(error: ProviderError) -> bool:
+    """The provider refused the key itself (unknown key, no credits left): the team's
+    next key may work."""
+    return error.status_code in (401, 402, 403) or "credit" in error.message.lower()
+
+
+def _create_with_failover(job: Job) -> tuple[ProviderTask, ProviderKey]:
+    """Create the job's task with the team's first active key, failing over to the next
+    key while keys are refused. Raises the last ProviderError, or NoProviderKey."""
+    keys = list(job.project.team.active_provider_keys())
+    if not keys:
+        raise NoProviderKey(NO_KEY)
+    for position, key in enumerate(keys, start=1):
+        try:
+            task = PiAPIClient(api_key=key.reveal()).create_task(
+                task_type=job.operation,
+                input=job_provider_input(job),
+                webhook_url=webhook_url(job),
+                webhook_secret=job.webhook_secret,
+            )
+        except ProviderError as exc:
+            if key_refused(exc) and position < len(keys):
+                logger.warning(
+                    "job %s: key %s refused (%s); trying the next key", job.pk, key, exc.message
+                )
+                continue
+            raise
+        return task, key
+    raise AssertionError("unreachable: the loop returns or raises")
 
 
 def webhook_url(job: Job) -> str:
@@ -353,13 +387,7 @@ def job_dispatch(*, job_id: int) -> None:
     if not claimed:
         return
     try:
-        client = provider_client(job)
-        task = client.create_task(
-            task_type=job.operation,
-            input=job_provider_input(job),
-            webhook_url=webhook_url(job),
-            webhook_secret=job.webhook_secret,
-        )
+        task, key = _create_with_failover(job)
     except NoProviderKey as exc:
         job_advance(job, status=Status.FAILED, error=str(exc))
         return
@@ -375,8 +403,10 @@ def job_dispatch(*, job_id: int) -> None:
         return
     now = timezone.now()
     # Stored apart from the status move: a webhook may already have moved the status.
-    Job.objects.filter(pk=job.pk).update(provider_task_id=task.task_id, submitted_at=now)
-    job.provider_task_id, job.submitted_at = task.task_id, now
+    Job.objects.filter(pk=job.pk).update(
+        provider_task_id=task.task_id, submitted_at=now, provider_key=key
+    )
+    job.provider_task_id, job.submitted_at, job.provider_key = task.task_id, now, key
     job_apply_provider_task(job, task)
 
 
@@ -403,7 +433,7 @@ def job_provider_input(job: Job) -> dict[str, Any]:
 
 def job_refresh(*, job_id: int) -> None:
     """Read the job's task with GET (the truth; webhooks are hints) and apply it."""
-    job = Job.objects.select_related("project__team").get(pk=job_id)
+    job = Job.objects.select_related("project__team", "provider_key").get(pk=job_id)
     if job.is_finished or not job.provider_task_id:
         return
     try:
@@ -440,7 +470,7 @@ def jobs_sweep() -> None:
 
 def job_store_results(*, job_id: int, attempt: int) -> None:
     """Copy a completed job's images into Studio's storage, with thumbnails."""
-    job = Job.objects.select_related("project__team").get(pk=job_id)
+    job = Job.objects.select_related("project__team", "provider_key").get(pk=job_id)
     if job.status != Status.COMPLETED:
         return
     output = job.output or {}
@@ -488,7 +518,7 @@ def _store_image(job: Job, index: int, data: bytes) -> None:
 
 def job_store_preview(*, job_id: int, url: str) -> None:
     """Keep the provider's intermediate preview, so the page shows progress as images."""
-    job = Job.objects.select_related("project__team").get(pk=job_id)
+    job = Job.objects.select_related("project__team", "provider_key").get(pk=job_id)
     if job.status != Status.PROCESSING:
         return
     try:

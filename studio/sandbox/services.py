@@ -160,6 +160,15 @@ def task_cancel(*, task: Task) -> None:
     Task.objects.filter(pk=task.pk, canceled_at__isnull=True).update(canceled_at=moment)
 
 
+NO_CREDITS_PREFIX = "nocredits"
+
+
+def has_no_credits(api_key: str) -> bool:
+    """Keys starting with "nocredits" belong to an account with nothing left to spend,
+    so failover to a team's next key can be tried."""
+    return api_key.startswith(NO_CREDITS_PREFIX)
+
+
 def account_info(*, api_key: str) -> dict[str, Any]:
     """The account's credits: completed tasks are charged, running ones held."""
     moment = timeline.now()
@@ -170,7 +179,8 @@ def account_info(*, api_key: str) -> dict[str, Any]:
             used += points_for(task)
         elif not step.is_final:
             frozen += points_for(task)
-    available = TOTAL_CREDITS - used - frozen
+    total = 0 if has_no_credits(api_key) else TOTAL_CREDITS
+    available = total - used - frozen
     key_hash = hash_api_key(api_key)
     return {
         "account_id": int(key_hash[:8], 16),
@@ -178,7 +188,7 @@ def account_info(*, api_key: str) -> dict[str, Any]:
         "credit_pack_info": {
             "available_credits": available,
             "used_credits": used,
-            "total_credits": TOTAL_CREDITS,
+            "total_credits": total,
             "frozen_credits": frozen,
         },
         "equivalent_in_usd": round(available / POINTS_PER_USD, 2),

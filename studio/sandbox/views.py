@@ -68,6 +68,8 @@ def task_create(request: HttpRequest, *, api_key: str) -> JsonResponse:
         body = json.loads(request.body or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InvalidRequest("the request body is not valid JSON") from None
+    if services.has_no_credits(api_key):
+        return api_error(400, "insufficient credits: this account has no credits left")
     task = services.task_create(api_key=api_key, body=body, base_url=base_url_of(request))
     # The creation answer is always the first step, however short the steps are.
     first_step = timeline.plan_for(task)[0]
