@@ -112,6 +112,9 @@ class ProviderKey(models.Model):
     def __str__(self) -> str:
         return f"{self.label} (…{self.last4})"
 
+    def __repr__(self) -> str:
+        return f"<ProviderKey {self.pk} …{self.last4}>"
+
     @property
     def described(self) -> str:
         """How the key appears anywhere but its form: label and last four characters."""
@@ -129,9 +132,6 @@ class ProviderKey(models.Model):
         self.last_tested_at = None
         self.last_test_ok = None
         self.last_test_message = ""
-
-    def __repr__(self) -> str:
-        return f"<ProviderKey {self.pk} …{self.last4}>"
 
     def set_key(self, raw_key: str) -> None:
         self.encrypted_key = crypto.encrypt(raw_key)

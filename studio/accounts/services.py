@@ -1,13 +1,31 @@
-"""Setting a team up: used by `manage.py provision` and by the demo."""
+"""Setting a team up (`manage.py provision`, the demo) and running it: its settings,
+provider keys, members and invites. Each change is written with its audit entry, in one
+transaction."""
 
+import datetime
+import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
 
-from studio.accounts.models import Membership, ProviderKey, Role, Team, User
+from studio.accounts import audit
+from studio.accounts.crypto import DecryptionError
+from studio.accounts.models import (
+    Invite,
+    Membership,
+    ProviderKey,
+    Role,
+    Team,
+    User,
+)
 from studio.billing.models import Budget
+from studio.piapi.client import AccountInfo, PiAPIClient, ProviderError
 from studio.projects.models import Project
+
+LAST_ADMIN_MESSAGE = "A team needs at least one admin."
 
 
 @dataclass
@@ -67,8 +85,377 @@ def team_provision(
             if any(key.reveal() == piapi_key for key in team.provider_keys.all()):
                 report.say(f"The provider key …{piapi_key[-4:]} is already stored.")
             else:
-                key = ProviderKey(team=team, label="Default")
+                key = ProviderKey(team=team, label="Default", position=_next_position(team))
                 key.set_key(piapi_key)
                 key.save()
                 report.say(f"Stored the provider key …{key.last4} (encrypted).")
     return report
+
+
+# --- the team's settings ----------------------------------------------------------------
+
+
+def team_update(*, team: Team, actor: User, name: str, default_mode: str) -> None:
+    """Rename the team and set the composer's default mode; each change is audited."""
+    with transaction.atomic():
+        old_name, old_mode = team.name, team.default_mode
+        team.name, team.default_mode = name, default_mode
+        team.save(update_fields=["name", "default_mode"])
+        if old_name != name:
+            audit.record(
+                team=team,
+                actor=actor,
+                action="team.renamed",
+                target=name,
+                changes={"name": (old_name, name)},
+            )
+        if old_mode != default_mode:
+            audit.record(
+                team=team,
+                actor=actor,
+                action="team.settings_changed",
+                target=name,
+                changes={"default_mode": (old_mode, default_mode)},
+            )
+
+
+# --- provider keys ----------------------------------------------------------------------
+
+
+def _next_position(team: Team) -> int:
+    highest = team.provider_keys.aggregate(highest=Max("position"))["highest"]
+    return 0 if highest is None else highest + 1
+
+
+def provider_key_add(*, team: Team, actor: User, label: str, raw_key: str) -> ProviderKey:
+    """Store a new key, encrypted, after the team's other keys (so the first key a team
+    adds is its default)."""
+    with transaction.atomic():
+        key = ProviderKey(team=team, label=label, position=_next_position(team))
+        key.set_key(raw_key)
+        key.save()
+        audit.record(
+            team=team,
+            actor=actor,
+            action="key.added",
+            target=key.described,
+            changes={"label": (None, label)},
+        )
+    return key
+
+
+def provider_key_rotate(*, key: ProviderKey, actor: User, raw_key: str) -> None:
+    """Replace the key's secret; its label and place in the order stay. What the old
+    secret's test said no longer holds, so it is cleared."""
+    with transaction.atomic():
+        old_last4 = key.last4
+        key.set_key(raw_key)
+        key.rotated_at = timezone.now()
+        key.forget_test()
+        key.save()
+        audit.record(
+            team=key.team,
+            actor=actor,
+            action="key.rotated",
+            target=f"{key.label} …{old_last4}",
+            changes={"last4": (old_last4, key.last4)},
+        )
+
+
+def provider_key_set_active(*, key: ProviderKey, actor: User, active: bool) -> None:
+    if key.is_active == active:
+        return
+    with transaction.atomic():
+        key.is_active = active
+        key.save(update_fields=["is_active"])
+        audit.record(
+            team=key.team,
+            actor=actor,
+            action="key.enabled" if active else "key.disabled",
+            target=key.described,
+            changes={"is_active": (not active, active)},
+        )
+
+
+def provider_key_delete(*, key: ProviderKey, actor: User) -> None:
+    with transaction.atomic():
+        audit.record(
+            team=key.team,
+            actor=actor,
+            action="key.deleted",
+            target=key.described,
+            changes={"label": (key.label, None)},
+        )
+        key.delete()
+
+
+class Direction(enum.StrEnum):
+    UP = "up"
+    DOWN = "down"
+    FIRST = "first"
+
+
+def provider_key_move(*, key: ProviderKey, actor: User, direction: str) -> None:
+    """Move a key up, down or to the top of the team's order; jobs use the first active
+    key and fail over down the list. Positions are renumbered 0, 1, 2… every time."""
+    with transaction.atomic():
+        keys = list(
+            ProviderKey.objects.select_for_update().filter(team=key.team).order_by("position", "pk")
+        )
+        old = next(index for index, each in enumerate(keys) if each.pk == key.pk)
+        if direction == Direction.FIRST:
+            new = 0
+        elif direction == Direction.UP:
+            new = max(old - 1, 0)
+        else:
+            new = min(old + 1, len(keys) - 1)
+        if new == old:
+            return
+        keys.insert(new, keys.pop(old))
+        for position, each in enumerate(keys):
+            if each.position != position:
+                each.position = position
+                each.save(update_fields=["position"])
+        audit.record(
+            team=key.team,
+            actor=actor,
+            action="key.reordered",
+            target=key.described,
+            changes={"position": (old + 1, new + 1)},
+        )
+
+
+def provider_key_test_request(*, key: ProviderKey, actor: User) -> None:
+    """Ask, in the background, whether the provider accepts the key (a request never
+    waits on the provider); the key's row shows "Testing…" until the answer is stored."""
+    from studio.accounts import tasks
+
+    with transaction.atomic():
+        key.test_requested_at = timezone.now()
+        key.save(update_fields=["test_requested_at"])
+        key_id, actor_id = key.pk, actor.pk
+        transaction.on_commit(lambda: tasks.check_provider_key.enqueue(key_id, actor_id))
+
+
+def describe_account(info: AccountInfo) -> str:
+    """E.g. "Plan creator · 9,300,000 credits ≈ $9.30"."""
+    credits = f"{info.available_credits:,} credits ≈ ${info.equivalent_in_usd:,.2f}"
+    return f"Plan {info.plan} · {credits}" if info.plan else credits
+
+
+def provider_key_test(*, key_id: int, actor_id: int | None) -> None:
+    """Ask the provider for the key's account and store what it said on the key: its
+    plan and credits, or its refusal. Run by the `check_provider_key` task."""
+    key = ProviderKey.objects.select_related("team").filter(pk=key_id).first()
+    if key is None:
+        return  # deleted while the test waited
+    stored_secret = key.encrypted_key
+    try:
+        secret = key.reveal()
+    except DecryptionError as error:
+        ok, message = False, str(error)
+    else:
+        try:
+            info = PiAPIClient(api_key=secret).account_info()
+        except ProviderError as error:
+            ok, message = False, error.message or "The provider refused the key."
+        else:
+            ok, message = True, describe_account(info)
+        # Whatever the provider echoes back, the key itself is never stored or shown.
+        message = message.replace(secret, f"…{key.last4}")
+    message = message[:300]
+    with transaction.atomic():
+        # Only for the secret that was tested: a rotation meanwhile made this moot.
+        stored = ProviderKey.objects.filter(pk=key.pk, encrypted_key=stored_secret).update(
+            last_tested_at=timezone.now(), last_test_ok=ok, last_test_message=message
+        )
+        if stored:
+            audit.record(
+                team=key.team,
+                actor=User.objects.filter(pk=actor_id).first() if actor_id else None,
+                action="key.tested",
+                target=key.described,
+                changes={"result": (key.last_test_message or None, message)},
+            )
+
+
+# --- members ----------------------------------------------------------------------------
+
+
+class LastAdminError(Exception):
+    """The change would leave the team without an admin."""
+
+
+def _is_last_admin(membership: Membership) -> bool:
+    # Locks the team's admin rows, so two admins demoting each other cannot both win.
+    admins = list(
+        Membership.objects.select_for_update()
+        .filter(team_id=membership.team_id, role=Role.ADMIN)
+        .values_list("pk", flat=True)
+    )
+    return admins == [membership.pk]
+
+
+def member_role_change(*, membership: Membership, actor: User, role: str) -> None:
+    """Give a member another role; refused (LastAdminError) if it would leave the team
+    without an admin."""
+    with transaction.atomic():
+        membership = Membership.objects.select_related("user", "team").get(pk=membership.pk)
+        if membership.role == role:
+            return
+        if membership.role == Role.ADMIN and _is_last_admin(membership):
+            raise LastAdminError(LAST_ADMIN_MESSAGE)
+        old_role = membership.role
+        membership.role = role
+        membership.save(update_fields=["role"])
+        audit.record(
+            team=membership.team,
+            actor=actor,
+            action="member.role_changed",
+            target=membership.user.display_name,
+            changes={"role": (old_role, role)},
+        )
+
+
+def member_remove(*, membership: Membership, actor: User) -> None:
+    """Take someone out of the team (their account stays); refused (LastAdminError) for
+    the last admin."""
+    with transaction.atomic():
+        membership = Membership.objects.select_related("user", "team").get(pk=membership.pk)
+        if membership.role == Role.ADMIN and _is_last_admin(membership):
+            raise LastAdminError(LAST_ADMIN_MESSAGE)
+        audit.record(
+            team=membership.team,
+            actor=actor,
+            action="member.removed",
+            target=membership.user.display_name,
+            changes={"role": (membership.role, None)},
+        )
+        membership.delete()
+
+
+def member_create(
+    *,
+    team: Team,
+    actor: User,
+    username: str,
+    password: str,
+    role: str,
+    name: str = "",
+    email: str = "",
+) -> Membership:
+    """A new account, made by an admin, in the team with the given role."""
+    first, _, last = name.strip().partition(" ")
+    with transaction.atomic():
+        user = User.objects.create_user(
+            username=username,
+            password=password,
+            email=email,
+            first_name=first,
+            last_name=last.strip(),
+        )
+        membership = Membership.objects.create(team=team, user=user, role=role)
+        audit.record(
+            team=team,
+            actor=actor,
+            action="member.created",
+            target=user.display_name,
+            changes={"username": (None, username), "email": (None, email), "role": (None, role)}
+            if email
+            else {"username": (None, username), "role": (None, role)},
+        )
+    return membership
+
+
+# --- invites ----------------------------------------------------------------------------
+
+
+def invite_create(*, team: Team, actor: User, role: str, days: int) -> Invite:
+    """A single-use link to join the team in `role`, valid for `days`."""
+    with transaction.atomic():
+        invite = Invite.objects.create(
+            team=team,
+            role=role,
+            created_by=actor,
+            expires_at=timezone.now() + datetime.timedelta(days=days),
+        )
+        audit.record(
+            team=team,
+            actor=actor,
+            action="invite.created",
+            target=f"a new {invite.get_role_display().lower()}",
+            changes={"role": (None, role), "expires_at": (None, invite.expires_at)},
+        )
+    return invite
+
+
+def invite_revoke(*, invite: Invite, actor: User) -> bool:
+    """Close an open invite; False if it was used or revoked meanwhile."""
+    with transaction.atomic():
+        now = timezone.now()
+        revoked = Invite.objects.filter(
+            pk=invite.pk, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=now)
+        if revoked:
+            invite.revoked_at = now
+            audit.record(
+                team=invite.team,
+                actor=actor,
+                action="invite.revoked",
+                target=f"a new {invite.get_role_display().lower()}",
+                changes={"role": (invite.role, None)},
+            )
+    return bool(revoked)
+
+
+class InviteOutcome(enum.StrEnum):
+    JOINED = "joined"
+    ALREADY_MEMBER = "already-member"
+    GONE = "gone"  # used, revoked or expired before this accept could take it
+
+
+class _InviteGone(Exception):
+    pass
+
+
+def _join(invite: Invite, user: User) -> None:
+    """Inside a transaction: claim the invite, or raise _InviteGone; then join."""
+    if not invite.claim(user):
+        raise _InviteGone
+    Membership.objects.create(team=invite.team, user=user, role=invite.role)
+    audit.record(
+        team=invite.team,
+        actor=user,
+        action="invite.accepted",
+        target=user.display_name,
+        changes={"role": (None, invite.role)},
+    )
+
+
+def invite_accept(*, invite: Invite, user: User) -> InviteOutcome:
+    """Join the invite's team with its role. Single use: of two accepts racing, one
+    joins and the other finds the invite gone. A member already is told so, and the
+    invite stays open for someone else."""
+    if Membership.objects.filter(team_id=invite.team_id, user=user).exists():
+        return InviteOutcome.ALREADY_MEMBER
+    try:
+        with transaction.atomic():
+            _join(invite, user)
+    except _InviteGone:
+        return InviteOutcome.GONE
+    except IntegrityError:
+        # Joined by another invite at the same moment; this one stays unused.
+        return InviteOutcome.ALREADY_MEMBER
+    return InviteOutcome.JOINED
+
+
+def invite_sign_up(*, invite: Invite, username: str, password: str) -> User | None:
+    """A new account that joins the invite's team; None (and no account) if the invite
+    was taken, revoked or expired meanwhile."""
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, password=password)
+            _join(invite, user)
+    except _InviteGone:
+        return None
+    return user

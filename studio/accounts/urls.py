@@ -1,6 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from studio.accounts import views
+
 app_name = "accounts"
 urlpatterns = [
     path(
@@ -9,4 +11,37 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The team's administration (its admins only).
+    path("teams/<int:team_id>/", views.team_page, name="team"),
+    path("teams/<int:team_id>/settings/", views.team_save, name="team-save"),
+    path("teams/<int:team_id>/keys/", views.keys_page, name="keys"),
+    path("teams/<int:team_id>/keys/add/", views.key_add, name="key-add"),
+    path("teams/<int:team_id>/keys/<int:key_id>/", views.key_row, name="key-row"),
+    path("teams/<int:team_id>/keys/<int:key_id>/test/", views.key_test, name="key-test"),
+    path("teams/<int:team_id>/keys/<int:key_id>/rotate/", views.key_rotate, name="key-rotate"),
+    path("teams/<int:team_id>/keys/<int:key_id>/disable/", views.key_disable, name="key-disable"),
+    path("teams/<int:team_id>/keys/<int:key_id>/enable/", views.key_enable, name="key-enable"),
+    path("teams/<int:team_id>/keys/<int:key_id>/delete/", views.key_delete, name="key-delete"),
+    path("teams/<int:team_id>/keys/<int:key_id>/move/", views.key_move, name="key-move"),
+    path("teams/<int:team_id>/members/", views.members_page, name="members"),
+    path("teams/<int:team_id>/members/add/", views.member_create, name="member-create"),
+    path(
+        "teams/<int:team_id>/members/<int:membership_id>/role/",
+        views.member_role,
+        name="member-role",
+    ),
+    path(
+        "teams/<int:team_id>/members/<int:membership_id>/remove/",
+        views.member_remove,
+        name="member-remove",
+    ),
+    path("teams/<int:team_id>/invites/", views.invite_create, name="invite-create"),
+    path(
+        "teams/<int:team_id>/invites/<int:invite_id>/revoke/",
+        views.invite_revoke,
+        name="invite-revoke",
+    ),
+    path("teams/<int:team_id>/audit/", views.audit_page, name="audit"),
+    # The invite link: anyone who holds it (GET shows it, POST joins).
+    path("invites/<str:token>/", views.invite_page, name="invite"),
 ]

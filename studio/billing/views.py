@@ -19,8 +19,10 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from studio.accounts import audit
 from studio.accounts.models import AuthenticatedRequest, Membership, Role, Team, User
 from studio.billing.forms import (
+    TURBO_ROLE_CHOICES,
     BudgetForm,
     LedgerFilterForm,
     ModePricesForm,
@@ -44,6 +46,7 @@ from studio.billing.reports import (
     shift_month,
     spend_for,
 )
+from studio.billing.services import dollars, prices_by_mode
 from studio.generation import tasks as generation_tasks
 from studio.generation.models import Operation
 
@@ -63,6 +66,33 @@ def team_for_admin(user: User, team_id: int) -> Team:
     if membership.role != Role.ADMIN:
         raise PermissionDenied("Only the team's admins can see and change its money.")
     return membership.team
+
+
+# --- the audit log ----------------------------------------------------------------------
+# Every save below writes an entry when it changed something: {field: [before, after]},
+# money as dollars, "—" for no cap.
+
+
+def _money(amount: Decimal | None) -> str | None:
+    return None if amount is None else dollars(amount)
+
+
+def _budget_changes(
+    before: dict[str, Decimal], after: dict[str, Decimal]
+) -> dict[str, tuple[Any, Any]]:
+    return audit.changed(
+        {field: _money(before.get(mode)) for field, mode in BudgetForm.LEVELS.items()},
+        {field: _money(after.get(mode)) for field, mode in BudgetForm.LEVELS.items()},
+    )
+
+
+def _turbo_roles(stored: str) -> str:
+    labels = dict(TURBO_ROLE_CHOICES)
+    return ", ".join(labels.get(role, role) for role in stored.split(",") if role) or "Nobody"
+
+
+def _override_target(operation: str, mode: str) -> str:
+    return f"{dict(Operation.choices).get(operation, operation)} in {Mode(mode).label}"
 
 
 # --- settings ---------------------------------------------------------------------------
@@ -228,7 +258,21 @@ def prices_save(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
     form = ModePricesForm(request.POST)
     ok = form.is_valid()
     if ok:
-        form.save(team)
+        with transaction.atomic():
+            before = prices_by_mode(team)
+            form.save(team)
+            changes = audit.changed(
+                {mode: _money(amount) for mode, amount in before.items()},
+                {mode: _money(amount) for mode, amount in prices_by_mode(team).items()},
+            )
+            if changes:
+                audit.record(
+                    team=team,
+                    actor=request.user,
+                    action="price.changed",
+                    target="prices by mode",
+                    changes=changes,
+                )
     context = prices_context(team, None if ok else form)
     context["saved"] = ok
     return saved_or_refused(
@@ -248,7 +292,22 @@ def override_add(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
     form = PriceOverrideForm(request.POST)
     ok = form.is_valid()
     if ok:
-        form.save(team)
+        with transaction.atomic():
+            operation, mode = form.cleaned_data["operation"], form.cleaned_data["mode"]
+            previous = Price.objects.filter(team=team, mode=mode, operation=operation).first()
+            price = form.save(team)
+            changes = audit.changed(
+                {"amount": _money(previous.amount) if previous else None},
+                {"amount": _money(price.amount)},
+            )
+            if changes:
+                audit.record(
+                    team=team,
+                    actor=request.user,
+                    action="price_override.added",
+                    target=_override_target(operation, mode),
+                    changes=changes,
+                )
     context = overrides_context(team, None if ok else form)
     context["saved"] = ok
     return saved_or_refused(
@@ -262,6 +321,13 @@ def override_delete(request: AuthenticatedRequest, team_id: int, price_id: int) 
     team = team_for_admin(request.user, team_id)
     with transaction.atomic():
         price = get_object_or_404(Price, pk=price_id, team=team, operation__gt="")
+        audit.record(
+            team=team,
+            actor=request.user,
+            action="price_override.removed",
+            target=_override_target(price.operation, price.mode),
+            changes={"amount": (_money(price.amount), None)},
+        )
         price.delete()
     context = overrides_context(team)
     context["removed"] = True
@@ -275,7 +341,18 @@ def team_budget_save(request: AuthenticatedRequest, team_id: int) -> HttpRespons
     form = BudgetForm(request.POST)
     ok = form.is_valid()
     if ok:
-        form.save(team, None)
+        with transaction.atomic():
+            before = _budgets_by_owner(team).get(None, {})
+            form.save(team, None)
+            changes = _budget_changes(before, _budgets_by_owner(team).get(None, {}))
+            if changes:
+                audit.record(
+                    team=team,
+                    actor=request.user,
+                    action="budget.changed",
+                    target="the whole team",
+                    changes=changes,
+                )
     context = team_budget_context(team, None if ok else form)
     context["saved"] = ok
     return saved_or_refused(
@@ -303,7 +380,19 @@ def member_budget_save(
     form = BudgetForm(request.POST)
     ok = form.is_valid()
     if ok:
-        form.save(team, membership.user)
+        with transaction.atomic():
+            before = _budgets_by_owner(team).get(membership.user_id, {})
+            form.save(team, membership.user)
+            after = _budgets_by_owner(team).get(membership.user_id, {})
+            changes = _budget_changes(before, after)
+            if changes:
+                audit.record(
+                    team=team,
+                    actor=request.user,
+                    action="budget.changed",
+                    target=membership.user.display_name,
+                    changes=changes,
+                )
     budgets = _budgets_by_owner(team).get(membership.user_id, {})
     usage = _usage_by_owner(team).get(membership.user_id)
     row = member_row(membership, budgets, usage, None if ok else form)
@@ -326,7 +415,24 @@ def limits_save(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
     ok = form.is_valid()
     if ok:
         raised = form.cleaned_data["concurrency_limit"] > team.concurrency_limit
-        form.save(team)
+        before = {"turbo_roles": _turbo_roles(team.turbo_roles), "limit": team.concurrency_limit}
+        with transaction.atomic():
+            form.save(team)
+            changes = audit.changed(
+                before,
+                {"turbo_roles": _turbo_roles(team.turbo_roles), "limit": team.concurrency_limit},
+            )
+            if changes:
+                audit.record(
+                    team=team,
+                    actor=request.user,
+                    action="limits.changed",
+                    target=team.name,
+                    changes={
+                        "concurrency_limit" if field == "limit" else field: change
+                        for field, change in changes.items()
+                    },
+                )
         if raised:
             # More slots: jobs waiting in Studio may start now rather than at the next sweep.
             transaction.on_commit(lambda: generation_tasks.dispatch_team.enqueue(team.pk))

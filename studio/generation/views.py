@@ -58,7 +58,7 @@ def composer_context(project: Project, membership: Membership, **extra: Any) -> 
             versions=VERSIONS,
             qualities=QUALITIES,
             form=ImagineForm(),
-            panel=Panel.empty(),
+            panel=Panel.read("", {"mode": project.team.default_mode}),
             describe_form=DescribeForm(),
             blend_form=BlendForm(),
             blend_choices=ResultImage.objects.filter(

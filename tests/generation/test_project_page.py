@@ -220,3 +220,14 @@ def test_only_admins_see_the_way_to_the_money_pages(
     assert money in client.get(f"/projects/{project.pk}/").content.decode()
     client.force_login(bob)
     assert money not in client.get(f"/projects/{project.pk}/").content.decode()
+
+
+def test_the_composer_starts_in_the_teams_default_mode(
+    bob_client: Client, project: Any, acme: Any
+) -> None:
+    acme.default_mode = "relax"
+    acme.save()
+
+    page = bob_client.get(f"/projects/{project.pk}/").content.decode()
+
+    assert '<option value="relax" selected>' in page

@@ -2,93 +2,174 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import studio.accounts.models
 from django.conf import settings
 from django.db import migrations, models
 
+import studio.accounts.models
+
+
+def number_keys_in_their_old_order(apps, schema_editor):
+    """Before positions, the oldest active key was the default: keep that order."""
+    ProviderKey = apps.get_model("accounts", "ProviderKey")
+    position_by_team = {}
+    for key in ProviderKey.objects.order_by("team_id", "created_at", "pk"):
+        key.position = position_by_team.get(key.team_id, 0)
+        position_by_team[key.team_id] = key.position + 1
+        key.save(update_fields=["position"])
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_team_concurrency_limit_team_turbo_roles'),
+        ("accounts", "0002_team_concurrency_limit_team_turbo_roles"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='providerkey',
-            options={'ordering': ['position', 'pk']},
+            name="providerkey",
+            options={"ordering": ["position", "pk"]},
         ),
         migrations.AddField(
-            model_name='providerkey',
-            name='last_test_message',
+            model_name="providerkey",
+            name="last_test_message",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AddField(
-            model_name='providerkey',
-            name='last_test_ok',
+            model_name="providerkey",
+            name="last_test_ok",
             field=models.BooleanField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='providerkey',
-            name='last_tested_at',
+            model_name="providerkey",
+            name="last_tested_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='providerkey',
-            name='position',
+            model_name="providerkey",
+            name="position",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='providerkey',
-            name='rotated_at',
+            model_name="providerkey",
+            name="rotated_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='providerkey',
-            name='test_requested_at',
+            model_name="providerkey",
+            name="test_requested_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='team',
-            name='default_mode',
-            field=models.CharField(choices=[('relax', 'Relax'), ('fast', 'Fast'), ('turbo', 'Turbo')], default='fast', max_length=5),
+            model_name="team",
+            name="default_mode",
+            field=models.CharField(
+                choices=[("relax", "Relax"), ("fast", "Fast"), ("turbo", "Turbo")],
+                default="fast",
+                max_length=5,
+            ),
         ),
         migrations.AlterField(
-            model_name='team',
-            name='name',
-            field=models.CharField(error_messages={'unique': 'Another team has this name.'}, max_length=100, unique=True),
+            model_name="team",
+            name="name",
+            field=models.CharField(
+                error_messages={"unique": "Another team has this name."},
+                max_length=100,
+                unique=True,
+            ),
         ),
         migrations.CreateModel(
-            name='Invite',
+            name="Invite",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('admin', 'Admin'), ('member', 'Member'), ('viewer', 'Viewer')], default='member', max_length=10)),
-                ('token', models.CharField(default=studio.accounts.models.new_invite_token, max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField(default=studio.accounts.models.invite_expiry)),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('accepted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invites', to='accounts.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("admin", "Admin"), ("member", "Member"), ("viewer", "Viewer")],
+                        default="member",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "token",
+                    models.CharField(
+                        default=studio.accounts.models.new_invite_token, max_length=64, unique=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField(default=studio.accounts.models.invite_expiry)),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "accepted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="invites",
+                        to="accounts.team",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor_name', models.CharField(blank=True, max_length=150)),
-                ('action', models.CharField(max_length=40)),
-                ('target', models.CharField(blank=True, max_length=200)),
-                ('changes', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='audit_entries', to='accounts.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("actor_name", models.CharField(blank=True, max_length=150)),
+                ("action", models.CharField(max_length=40)),
+                ("target", models.CharField(blank=True, max_length=200)),
+                ("changes", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="audit_entries",
+                        to="accounts.team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'audit entries',
-                'ordering': ['-created_at', '-pk'],
-                'indexes': [models.Index(fields=['team', '-created_at'], name='audit_team_newest')],
+                "verbose_name_plural": "audit entries",
+                "ordering": ["-created_at", "-pk"],
+                "indexes": [models.Index(fields=["team", "-created_at"], name="audit_team_newest")],
             },
         ),
+        migrations.RunPython(number_keys_in_their_old_order, migrations.RunPython.noop),
     ]

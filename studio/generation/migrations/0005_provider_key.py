@@ -5,16 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_team_admin'),
-        ('generation', '0004_dispatched_at'),
+        ("accounts", "0003_team_admin"),
+        ("generation", "0004_dispatched_at"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='job',
-            name='provider_key',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.providerkey'),
+            model_name="job",
+            name="provider_key",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="accounts.providerkey",
+            ),
         ),
     ]

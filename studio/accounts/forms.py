@@ -1,0 +1,215 @@
+"""The team admin's forms: the team's settings, provider keys, members and invites, the
+audit log's filters, and signing up through an invite.
+
+A provider key is read from the form and never written back into it: its widget never
+renders a value, so a refused form shows an empty field, not the key.
+"""
+
+import re
+from typing import Any
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import ValidationError
+
+from studio.accounts.audit import ACTION_GROUPS
+from studio.accounts.models import (
+    INVITE_DAYS_CHOICES,
+    INVITE_DEFAULT_DAYS,
+    AuditEntry,
+    Role,
+    Team,
+    User,
+)
+
+KEY_MIN_LENGTH = 8
+KEY_MAX_LENGTH = 200
+WHITESPACE = re.compile(r"\s")
+
+
+class TeamSettingsForm(forms.ModelForm[Team]):
+    class Meta:
+        model = Team
+        fields = ["name", "default_mode"]
+        error_messages = {
+            "name": {"required": "Give the team a name."},
+        }
+
+    def clean_name(self) -> str:
+        return str(self.cleaned_data["name"]).strip()
+
+
+# --- provider keys ------------------------------------------------------------------
+
+
+class SecretKeyField(forms.CharField):
+    """The provider's API key: stripped, 8–200 characters, no whitespace inside. Its
+    messages never quote what was typed."""
+
+    widget = forms.PasswordInput(render_value=False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            strip=True,
+            error_messages={"required": "Paste the API key from your PiAPI workspace."},
+            **kwargs,
+        )
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if WHITESPACE.search(value):
+            raise ValidationError(
+                "An API key has no spaces or line breaks inside; copy it again.", code="spaces"
+            )
+        if not KEY_MIN_LENGTH <= len(value) <= KEY_MAX_LENGTH:
+            raise ValidationError(
+                f"An API key is {KEY_MIN_LENGTH} to {KEY_MAX_LENGTH} characters long; "
+                f"this one has {len(value)}.",
+                code="length",
+            )
+
+
+class ProviderKeyForm(forms.Form):
+    label = forms.CharField(
+        max_length=100,
+        error_messages={
+            "required": "Name the key, e.g. Production.",
+            "max_length": "At most 100 characters.",
+        },
+    )
+    key = SecretKeyField()
+
+    def clean_label(self) -> str:
+        return str(self.cleaned_data["label"]).strip()
+
+
+class RotateKeyForm(forms.Form):
+    key = SecretKeyField()
+
+
+class MoveKeyForm(forms.Form):
+    direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down"), ("first", "First")])
+
+
+# --- members ------------------------------------------------------------------------
+
+
+ROLE_ERRORS = {"invalid_choice": "Choose admin, member or viewer."}
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices, error_messages=ROLE_ERRORS)
+
+
+class MemberCreateForm(forms.Form):
+    """A new account made by an admin, who passes the password on."""
+
+    username = forms.CharField(
+        max_length=150,
+        error_messages={"required": "Choose a username."},
+        validators=[User.username_validator],
+    )
+    name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(required=False, error_messages={"invalid": "Enter a valid email."})
+    password = forms.CharField(
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        error_messages={"required": "Choose a password."},
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER, error_messages=ROLE_ERRORS)
+
+    def clean_username(self) -> str:
+        username = str(self.cleaned_data["username"]).strip()
+        if User.objects.filter(username__iexact=username).exists():
+            raise ValidationError("That username is taken.", code="taken")
+        return username
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        password = cleaned.get("password")
+        if password:
+            first, _, last = str(cleaned.get("name") or "").strip().partition(" ")
+            # The validators compare the password with the account it will belong to.
+            user = User(
+                username=cleaned.get("username") or "",
+                email=cleaned.get("email") or "",
+                first_name=first,
+                last_name=last.strip(),
+            )
+            try:
+                password_validation.validate_password(password, user)
+            except ValidationError as error:
+                self.add_error("password", error)
+        return cleaned
+
+
+class InviteForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER, error_messages=ROLE_ERRORS)
+    days = forms.TypedChoiceField(
+        choices=INVITE_DAYS_CHOICES,
+        coerce=int,
+        initial=INVITE_DEFAULT_DAYS,
+        error_messages={"invalid_choice": "Choose 1, 7 or 30 days."},
+    )
+
+
+class InviteSignUpForm(UserCreationForm[User]):
+    """Username and password twice, checked by AUTH_PASSWORD_VALIDATORS."""
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username",)
+
+
+# --- the audit log's filters --------------------------------------------------------
+
+
+class AuditFilterForm(forms.Form):
+    """Read from the query string. A filter that does not read shows its error and is
+    ignored; the others still apply."""
+
+    actor = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    action = forms.ChoiceField(choices=[("", "Anything"), *ACTION_GROUPS], required=False)
+    date_from = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter a date like 2026-01-31."},
+    )
+    date_to = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter a date like 2026-01-31."},
+    )
+
+    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Everyone who ever acted on the team, including people who have since left.
+        actors = (
+            AuditEntry.objects.filter(team=team, actor__isnull=False)
+            .values_list("actor_id", "actor__username", "actor__first_name", "actor__last_name")
+            .distinct()
+        )
+        names = {
+            actor_id: f"{first} {last}".strip() or username
+            for actor_id, username, first, last in actors
+        }
+        actor_field = self.fields["actor"]
+        assert isinstance(actor_field, forms.TypedChoiceField)
+        actor_field.choices = [
+            ("", "Anyone"),
+            *sorted(names.items(), key=lambda item: item[1].lower()),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date comes before the start date.")
+        return cleaned
+
+    def filters(self) -> dict[str, Any]:
+        """The filters that read, whatever else did not."""
+        self.is_valid()
+        return {name: value for name, value in self.cleaned_data.items() if value}
