@@ -126,6 +126,8 @@ INSTALLED_APPS = [
     "studio.inputs",
     "studio.billing",
     "studio.security",
+    "studio.gallery",
+    "studio.sharing",
     "studio.piapi",
     "studio.sandbox",
     "studio.realtime",

@@ -8,6 +8,8 @@ urlpatterns = [
     path("accounts/", include("studio.accounts.urls")),
     path("inputs/", include("studio.inputs.urls")),
     path("", include("studio.billing.urls")),
+    path("", include("studio.gallery.urls")),
+    path("", include("studio.sharing.urls")),
     path("admin/", admin.site.urls),
 ]
 

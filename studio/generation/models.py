@@ -145,6 +145,8 @@ class Job(models.Model):
     # What the provider said at the end: actions offered, upstream URLs (temporary).
     output = models.JSONField(default=dict, blank=True)
     preview = models.ImageField(upload_to="previews/", blank=True)
+    # The provider finished, but its images could not be downloaded after retries.
+    result_lost_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -222,6 +224,15 @@ class Job(models.Model):
         return (width, height)
 
 
+class ResultImageQuerySet(models.QuerySet["ResultImage"]):
+    def in_gallery(self) -> "ResultImageQuerySet":
+        """What a gallery shows: the four tiles of every grid and every upscale (not the
+        whole grids), unless archived."""
+        return self.filter(archived_at__isnull=True).filter(
+            Q(index__gte=1) | Q(index=0, job__operation=Operation.UPSCALE)
+        )
+
+
 class ResultImage(models.Model):
     """An image a job produced, copied into Studio's storage (upstream URLs expire)."""
 
@@ -230,13 +241,20 @@ class ResultImage(models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="images")
     index = models.PositiveSmallIntegerField()
     file = models.ImageField(upload_to="results/%Y/%m/")
-    thumbnail = models.ImageField(upload_to="thumbnails/%Y/%m/")
+    thumbnail = models.ImageField(upload_to="thumbnails/%Y/%m/")  # WebP, 1024 px: cards
+    # WebP, 480 px: gallery tiles, tree nodes. Empty for images stored before it existed.
+    thumbnail_small = models.ImageField(upload_to="thumbnails/%Y/%m/", blank=True)
+    # Hidden from the gallery by someone on the team (the image itself is kept).
+    archived_at = models.DateTimeField(null=True, blank=True)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = ResultImageQuerySet.as_manager()
+
     class Meta:
         ordering = ["index"]
+        indexes = [models.Index(fields=["-created_at", "-id"], name="result_newest_first")]
         constraints = [
             models.UniqueConstraint(fields=["job", "index"], name="one_image_per_job_index")
         ]

@@ -490,7 +490,19 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
                 job.pk, attempt + 1
             )
             return
-        Job.objects.filter(pk=job.pk).update(error=f"The result images could not be saved: {exc}")
+        Job.objects.filter(pk=job.pk).update(
+            result_lost_at=timezone.now(),
+            error=f"The images could not be downloaded from the provider ({exc}).",
+        )
+    live.push_job(job.pk)
+
+
+def job_retry_results(*, job: Job) -> None:
+    """Try the download of a lost result again (the provider keeps its URLs for days)."""
+    if job.result_lost_at is None:
+        raise FollowUpRefused("This job's images are not lost.")
+    Job.objects.filter(pk=job.pk).update(result_lost_at=None, error="")
+    tasks.store_results.enqueue(job.pk, 1)
     live.push_job(job.pk)
 
 
@@ -498,22 +510,30 @@ def _store_image(job: Job, index: int, data: bytes) -> None:
     image = Image.open(io.BytesIO(data))
     image.load()  # a truncated or corrupt download fails here, before anything is saved
     extension = (image.format or "png").lower()
-    thumbnail = image.convert("RGB")
-    thumbnail.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-    thumb_bytes = io.BytesIO()
-    thumbnail.save(thumb_bytes, "WEBP", quality=82)
     result = ResultImage(job=job, index=index, width=image.width, height=image.height)
     result.file.save(f"job-{job.pk}-{index}.{extension}", ContentFile(data), save=False)
     result.thumbnail.save(
-        f"job-{job.pk}-{index}.webp", ContentFile(thumb_bytes.getvalue()), save=False
+        f"job-{job.pk}-{index}.webp", ContentFile(webp(image, THUMBNAIL_SIZE)), save=False
+    )
+    result.thumbnail_small.save(
+        f"job-{job.pk}-{index}-s.webp", ContentFile(webp(image, SMALL_THUMBNAIL_SIZE)), save=False
     )
     try:
         with transaction.atomic():
             result.save()
     except IntegrityError:
         # Another worker stored this image first: keep theirs, leave no stray files.
-        result.file.delete(save=False)
-        result.thumbnail.delete(save=False)
+        for field in (result.file, result.thumbnail, result.thumbnail_small):
+            field.delete(save=False)
+
+
+def webp(image: Image.Image, longest_side: int) -> bytes:
+    """A WebP copy no larger than `longest_side`, for pages to load."""
+    copy = image.convert("RGB")
+    copy.thumbnail((longest_side, longest_side))
+    buffer = io.BytesIO()
+    copy.save(buffer, "WEBP", quality=82)
+    return buffer.getvalue()
 
 
 def job_store_preview(*, job_id: int, url: str) -> None:

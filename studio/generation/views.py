@@ -189,6 +189,18 @@ def job_cancel(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
+def job_retry_results(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
+    job, _ = job_for_user(request.user, job_id)
+    project_for_generating(request.user, job.project_id)
+    try:
+        services.job_retry_results(job=job)
+    except services.FollowUpRefused as refused:
+        return refusal(request, str(refused))
+    return HttpResponse(status=204)
+
+
+@require_POST
+@login_required
 def describe(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     project, membership = project_for_generating(request.user, project_id)
     form = DescribeForm(request.POST, request.FILES)
