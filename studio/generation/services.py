@@ -41,7 +41,8 @@ logger = logging.getLogger(__name__)
 
 MAX_DISPATCH_ATTEMPTS = 5
 MAX_STORE_ATTEMPTS = 5
-THUMBNAIL_SIZE = 640
+THUMBNAIL_SIZE = 1024  # cards, crisp on 2× screens
+SMALL_THUMBNAIL_SIZE = 480  # gallery tiles
 
 
 class NoProviderKey(Exception):
