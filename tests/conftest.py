@@ -202,7 +202,23 @@ def studio_server(
 
 
 @pytest.fixture
-def server(studio_server: StudioServer, transactional_db: None, settings: Any) -> StudioServer:
+def server(
+    studio_server: StudioServer, transactional_db: None, settings: Any
+) -> Iterator[StudioServer]:
     # The test process reads the files the server wrote.
     settings.MEDIA_ROOT = studio_server.media_root
-    return studio_server
+    yield studio_server
+    quiesce()
+
+
+def quiesce() -> None:
+    """Leave the shared server idle before the database is emptied for the next test:
+    a worker transaction still touching several tables while PostgreSQL truncates them
+    all would deadlock the truncation."""
+    from django_tasks_db.models import DBTaskResult
+
+    from studio.generation.models import ACTIVE_STATUSES, Job
+
+    Job.objects.filter(status__in=ACTIVE_STATUSES).update(status="failed")
+    DBTaskResult.objects.all().delete()
+    time.sleep(0.4)  # longer than a worker turn
