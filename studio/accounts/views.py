@@ -14,10 +14,9 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import IntegrityError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -30,6 +29,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from studio.accounts import audit, services
+from studio.accounts.access import team_for_admin
 from studio.accounts.forms import (
     AuditFilterForm,
     InviteForm,
@@ -63,18 +63,6 @@ AUDIT_PAGE_SIZE = 50
 # A key test the worker has not answered in this long is shown as stuck, and the row
 # stops polling.
 KEY_TEST_PATIENCE = datetime.timedelta(minutes=2)
-
-
-def team_for_admin(user: User, team_id: int) -> Team:
-    """The team, if the user administers it: 404 for outsiders, 403 for other roles."""
-    membership = (
-        Membership.objects.select_related("team").filter(user=user, team_id=team_id).first()
-    )
-    if membership is None:
-        raise Http404("No such team.")
-    if membership.role != Role.ADMIN:
-        raise PermissionDenied("Only the team's admins can manage the team.")
-    return membership.team
 
 
 def answer(

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +20,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from studio.accounts import audit
-from studio.accounts.models import AuthenticatedRequest, Membership, Role, Team, User
+from studio.accounts.access import team_for_admin
+from studio.accounts.models import AuthenticatedRequest, Membership, Role, Team
 from studio.billing.forms import (
     TURBO_ROLE_CHOICES,
     BudgetForm,
@@ -54,18 +55,6 @@ SETTINGS_PAGE = "billing/settings.html"
 SPEND_PAGE = "billing/spend.html"
 LEDGER_PAGE = "billing/ledger.html"
 LEDGER_PAGE_SIZE = 50
-
-
-def team_for_admin(user: User, team_id: int) -> Team:
-    """The team, if the user administers it: 404 for outsiders, 403 for other roles."""
-    membership = (
-        Membership.objects.select_related("team").filter(user=user, team_id=team_id).first()
-    )
-    if membership is None:
-        raise Http404("No such team.")
-    if membership.role != Role.ADMIN:
-        raise PermissionDenied("Only the team's admins can see and change its money.")
-    return membership.team
 
 
 # --- the audit log ----------------------------------------------------------------------
