@@ -22,6 +22,7 @@ from studio.accounts.models import (
     Team,
     User,
 )
+from studio.forms import date_filter_field
 
 KEY_MIN_LENGTH = 8
 KEY_MAX_LENGTH = 200
@@ -172,16 +173,8 @@ class AuditFilterForm(forms.Form):
 
     actor = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     action = forms.ChoiceField(choices=[("", "Anything"), *ACTION_GROUPS], required=False)
-    date_from = forms.DateField(
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter a date like 2026-01-31."},
-    )
-    date_to = forms.DateField(
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter a date like 2026-01-31."},
-    )
+    date_from = date_filter_field()
+    date_to = date_filter_field()
 
     def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

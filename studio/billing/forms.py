@@ -16,6 +16,7 @@ from django.db import transaction
 from studio.accounts.models import Membership, Role, Team, User
 from studio.billing.models import Budget, EntryKind, Mode, Price
 from studio.billing.services import prices_by_mode
+from studio.forms import date_filter_field
 from studio.generation.models import Operation
 from studio.projects.models import Project
 
@@ -216,16 +217,8 @@ class LedgerFilterForm(forms.Form):
     project = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     mode = forms.ChoiceField(choices=[("", "Any mode"), *Mode.choices], required=False)
     kind = forms.ChoiceField(choices=[("", "Any kind"), *EntryKind.choices], required=False)
-    date_from = forms.DateField(
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter a date like 2026-01-31."},
-    )
-    date_to = forms.DateField(
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter a date like 2026-01-31."},
-    )
+    date_from = date_filter_field()
+    date_to = date_filter_field()
 
     def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
