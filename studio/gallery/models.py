@@ -3,6 +3,7 @@ The images themselves are `generation.ResultImage`."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 from studio.generation.models import ResultImage
 from studio.projects.models import Project
@@ -32,7 +33,11 @@ class Tag(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "name"], name="one_tag_name_per_project")
+            models.UniqueConstraint(fields=["project", "name"], name="one_tag_name_per_project"),
+            # "Sunset" and "sunset" are one tag.
+            models.UniqueConstraint(
+                "project", Lower("name"), name="one_tag_name_per_project_any_case"
+            ),
         ]
 
     def __str__(self) -> str:

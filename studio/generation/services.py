@@ -23,6 +23,7 @@ from PIL import Image
 
 from studio.accounts.models import ProviderKey, User
 from studio.billing import services as billing
+from studio.gallery.live import push_new_tiles
 from studio.generation import live, tasks
 from studio.generation.actions import action_from_name
 from studio.generation.models import (
@@ -496,6 +497,7 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
             error=f"The images could not be downloaded from the provider ({exc}).",
         )
     live.push_job(job.pk)
+    push_new_tiles(job.pk)
 
 
 def job_retry_results(*, job: Job) -> None:

@@ -38,5 +38,6 @@ def acme_things(project: Any, alice: Any, bob: Any, vera: Any, acme: Any) -> dic
         "invite_id": 1,
         "entry_id": 1,
         "share_id": 1,
+        "tag_id": 1,
     }
     return values

@@ -19,6 +19,9 @@ PUBLIC = {
     "inputs:public",  # input images for the provider: an unguessable token (tests/inputs)
     "inputs:thumbnail",
     "accounts:invite",  # an invite link: its token (tests/accounts)
+    "sharing:public",  # public share links: their token, live or not (tests/sharing)
+    "sharing:public-image",
+    "sharing:image",
 }
 OUTSIDER_OK = {403, 404, 405}
 LOGIN = "/accounts/login/"

@@ -1,0 +1,435 @@
+"""What a gallery shows: the project's tiles and upscales, found and ordered newest first,
+a page at a time by a keyset cursor (created_at, id) so that page 200 costs what page 1
+does and a new image arriving meanwhile never shifts a page.
+
+Every page costs the same number of queries whatever its size: one for the images (with
+their jobs and makers), one for the viewer's favourites among them, one for their tags.
+"""
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import Q
+
+from studio.accounts.models import User
+from studio.billing.models import EntryKind, LedgerEntry
+from studio.billing.services import dollars
+from studio.gallery.models import Favourite, ImageTag, Tag
+from studio.generation.actions import Action
+from studio.generation.models import (
+    Job,
+    Operation,
+    ResultImage,
+    ResultImageQuerySet,
+    Status,
+)
+from studio.projects.models import Project
+
+PAGE_SIZE = 48  # divides into rows of 2, 3, 4 and 6
+SEARCH_WORDS = 12  # more words than this in a search are ignored
+
+# What `ResultImage.objects.in_gallery()` shows, archived or not: grid tiles and upscales.
+GALLERY_KINDS = Q(index__gte=1) | Q(index=ResultImage.GRID, job__operation=Operation.UPSCALE)
+
+# The operations whose results land in a gallery, in the order a filter lists them.
+GALLERY_OPERATIONS = [
+    Operation.IMAGINE,
+    Operation.VARIATION,
+    Operation.REROLL,
+    Operation.UPSCALE,
+    Operation.BLEND,
+    Operation.INPAINT,
+    Operation.OUTPAINT,
+    Operation.PAN,
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR = re.compile(r"(\d{1,20})\.(\d{1,20})")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the newest-first order: the last image a page showed."""
+
+    created_at: datetime
+    pk: int
+
+    @classmethod
+    def after_image(cls, image: ResultImage) -> "Cursor":
+        return cls(image.created_at, image.pk)
+
+    @classmethod
+    def parse(cls, token: str) -> "Cursor | None":
+        """The cursor a token names, or None for anything else (a page starts at the top)."""
+        match = _CURSOR.fullmatch(token or "")
+        if match is None:
+            return None
+        try:
+            moment = _EPOCH + timedelta(microseconds=int(match[1]))
+        except OverflowError:
+            return None
+        return cls(moment, int(match[2]))
+
+    @property
+    def token(self) -> str:
+        # Whole microseconds since the epoch: exact, unlike a float timestamp.
+        micros = (self.created_at - _EPOCH) // timedelta(microseconds=1)
+        return f"{micros}.{self.pk}"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the viewer asked to see; the empty filter is the whole (live) gallery."""
+
+    words: tuple[str, ...] = ()
+    member: int | None = None
+    operation: str = ""
+    mode: str = ""
+    aspect: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    favourites: bool = False
+    tags: tuple[int, ...] = ()
+    archived: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        return self == Filters()
+
+    @property
+    def count(self) -> int:
+        """How many of the drawer's filters are set (search, favourites and archived show
+        on their own)."""
+        return sum(
+            bool(value)
+            for value in (
+                self.member,
+                self.operation,
+                self.mode,
+                self.aspect,
+                self.date_from,
+                self.date_to,
+                self.tags,
+            )
+        )
+
+    @property
+    def only_archived(self) -> bool:
+        return self == Filters(archived=True)
+
+    def query_string(self) -> str:
+        """The filters as a URL's query ("?q=fox&tag=3"), "" when there are none; the same
+        filters always give the same string, so a shared link reproduces the view."""
+        pairs: list[tuple[str, Any]] = []
+        if self.words:
+            pairs.append(("q", " ".join(self.words)))
+        if self.member:
+            pairs.append(("member", self.member))
+        for name, value in [
+            ("operation", self.operation),
+            ("mode", self.mode),
+            ("aspect", self.aspect),
+        ]:
+            if value:
+                pairs.append((name, value))
+        if self.date_from:
+            pairs.append(("from", self.date_from.isoformat()))
+        if self.date_to:
+            pairs.append(("to", self.date_to.isoformat()))
+        if self.favourites:
+            pairs.append(("fav", "1"))
+        pairs += [("tag", tag) for tag in self.tags]
+        if self.archived:
+            pairs.append(("archived", "1"))
+        return "?" + urlencode(pairs) if pairs else ""
+
+
+def search_words(text: str) -> tuple[str, ...]:
+    """The distinct words of a search, in order (case is ignored when matching)."""
+    seen: dict[str, str] = {}
+    for word in text.split():
+        seen.setdefault(word.casefold(), word)
+    return tuple(seen.values())[:SEARCH_WORDS]
+
+
+def gallery_images(*, project: Project, user: User, filters: Filters) -> ResultImageQuerySet:
+    """The project's gallery images that match `filters`, newest first.
+
+    Search: every word must appear in the prompt, case-insensitively (a plain LIKE per
+    word, so SQLite and PostgreSQL give the same results).
+    """
+    images = ResultImage.objects.filter(job__project=project)
+    if filters.archived:
+        images = images.filter(GALLERY_KINDS, archived_at__isnull=False)
+    else:
+        images = images.in_gallery()
+    for word in filters.words:
+        images = images.filter(job__prompt__icontains=word)
+    if filters.member:
+        images = images.filter(job__created_by_id=filters.member)
+    if filters.operation:
+        images = images.filter(job__operation=filters.operation)
+    if filters.mode:
+        images = images.filter(job__process_mode=filters.mode)
+    if filters.aspect:
+        images = images.filter(job__aspect_ratio=filters.aspect)
+    if filters.date_from:
+        images = images.filter(created_at__gte=_start_of(filters.date_from))
+    if filters.date_to:
+        images = images.filter(created_at__lt=_start_of(filters.date_to + timedelta(days=1)))
+    if filters.favourites:
+        images = images.filter(favourites__user=user)
+    if filters.tags:
+        # Any of the chosen tags; a subquery, so an image with two of them shows once.
+        tagged = ImageTag.objects.filter(tag_id__in=filters.tags, tag__project=project)
+        images = images.filter(pk__in=tagged.values("image_id"))
+    return images.order_by("-created_at", "-id")
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def older_than(images: ResultImageQuerySet, cursor: Cursor) -> ResultImageQuerySet:
+    """The images after `cursor` in the newest-first order.
+
+    Written as a range on created_at minus the cursor's own instant, rather than
+    `a < t OR (a = t AND id < pk)`, so that the database walks the (created_at, id)
+    index from the cursor instead of from the top.
+    """
+    return images.filter(created_at__lte=cursor.created_at).exclude(
+        created_at=cursor.created_at, pk__gte=cursor.pk
+    )
+
+
+def newer_than(images: ResultImageQuerySet, cursor: Cursor) -> ResultImageQuerySet:
+    return images.filter(created_at__gte=cursor.created_at).exclude(
+        created_at=cursor.created_at, pk__lte=cursor.pk
+    )
+
+
+@dataclass
+class GalleryItem:
+    """An image as a tile shows it to one viewer."""
+
+    image: ResultImage
+    favourite: bool = False
+    tags: list[Tag] = field(default_factory=list)
+
+    @property
+    def pk(self) -> int:
+        return self.image.pk
+
+    @property
+    def job(self) -> Job:
+        return self.image.job
+
+    @property
+    def aspect_class(self) -> str:
+        """`ar-N`, N the width/height ratio in tenths (2–40): the tile's share of a row
+        (a class, since the page's CSP allows no inline styles)."""
+        width, height = self.image.width, self.image.height
+        if not width or not height:
+            return "ar-10"
+        return f"ar-{min(40, max(2, round(width / height * 10)))}"
+
+    @property
+    def width(self) -> int:
+        return self.image.width or 512
+
+    @property
+    def height(self) -> int:
+        return self.image.height or 512
+
+    @property
+    def label(self) -> str:
+        """ "Image 2 of the grid" or "Upscale": which part of its job this is."""
+        if self.image.index == ResultImage.GRID:
+            return self.job.step_label
+        return f"Image {self.image.index}"
+
+
+def items_for(images: list[ResultImage], *, user: User | None) -> list[GalleryItem]:
+    """Tiles for `images`: the viewer's favourites and the tags in one query each."""
+    ids = [image.pk for image in images]
+    favourites: set[int] = set()
+    if user is not None:
+        favourites = set(
+            Favourite.objects.filter(user=user, image_id__in=ids).values_list("image_id", flat=True)
+        )
+    tags: dict[int, list[Tag]] = defaultdict(list)
+    for image_tag in ImageTag.objects.filter(image_id__in=ids).select_related("tag"):
+        tags[image_tag.image_id].append(image_tag.tag)
+    return [
+        GalleryItem(
+            image,
+            favourite=image.pk in favourites,
+            tags=sorted(tags[image.pk], key=lambda tag: tag.name.casefold()),
+        )
+        for image in images
+    ]
+
+
+@dataclass
+class GalleryPage:
+    items: list[GalleryItem]
+    next_cursor: Cursor | None
+
+
+def gallery_page(
+    *,
+    project: Project,
+    user: User,
+    filters: Filters,
+    after: Cursor | None = None,
+    size: int = PAGE_SIZE,
+) -> GalleryPage:
+    """One page of the gallery, and where the next one starts (None at the end)."""
+    images = gallery_images(project=project, user=user, filters=filters)
+    if after is not None:
+        images = older_than(images, after)
+    rows = list(images.select_related("job__created_by")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = Cursor.after_image(rows[-1]) if more and rows else None
+    return GalleryPage(items_for(rows, user=user), next_cursor)
+
+
+def neighbours(
+    *, project: Project, user: User, filters: Filters, image: ResultImage
+) -> tuple[int | None, int | None]:
+    """The ids of the images before (newer) and after (older) `image` in the filtered
+    order, for the lightbox's ← and →."""
+    images = gallery_images(project=project, user=user, filters=filters)
+    here = Cursor.after_image(image)
+    newer = (
+        newer_than(images, here).order_by("created_at", "id").values_list("pk", flat=True).first()
+    )
+    older = older_than(images, here).values_list("pk", flat=True).first()
+    return newer, older
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    members: list[tuple[int, str]]
+    tags: list[Tag]
+    aspects: list[str]
+
+
+def filter_choices(project: Project) -> FilterChoices:
+    """What the filter form offers: the team's members, the project's tags and the aspect
+    ratios its jobs used (one query each)."""
+    members = [
+        (user.pk, user.display_name)
+        for user in User.objects.filter(memberships__team_id=project.team_id).order_by(
+            "first_name", "last_name", "username"
+        )
+    ]
+    aspects = set(
+        Job.objects.filter(project=project)
+        .order_by()  # or the jobs' default ordering would make every row distinct
+        .values_list("aspect_ratio", flat=True)
+        .distinct()
+    )
+    return FilterChoices(
+        members=members,
+        tags=list(project_tags(project)),
+        aspects=sorted(aspects, key=_aspect_sort_key),
+    )
+
+
+def project_tags(project: Project) -> list[Tag]:
+    return sorted(Tag.objects.filter(project=project), key=lambda tag: tag.name.casefold())
+
+
+def _aspect_sort_key(ratio: str) -> tuple[float, str]:
+    try:
+        width, height = (int(part) for part in ratio.split(":"))
+        return (width / height, ratio)
+    except (ValueError, ZeroDivisionError):
+        return (0.0, ratio)
+
+
+# --- what the lightbox shows beside the image ------------------------------------------
+
+PARAMETER_LABELS = {
+    "aspect_ratio": "Aspect ratio",
+    "version": "Version",
+    "stylize": "Stylize",
+    "chaos": "Chaos",
+    "quality": "Quality",
+    "seed": "Seed",
+    "style_raw": "Style raw",
+    "weird": "Weird",
+    "tile": "Tile",
+    "no": "Leave out",
+    "style_refs": "Style references",
+    "style_weight": "Style weight",
+    "character_refs": "Character references",
+    "character_weight": "Character weight",
+    "image_prompts": "Image prompts",
+}
+
+
+def shown_parameters(job: Job) -> list[tuple[str, list[str]]]:
+    """The job's panel parameters that were set, as (label, lines); the mode has a row of
+    its own."""
+    shown = []
+    for name, value in (job.prompt_parameters or {}).items():
+        if name == "mode" or value in ("", None, False, [], {}):
+            continue
+        text = "on" if value is True else str(value)
+        label = PARAMETER_LABELS.get(name, name.replace("_", " ").capitalize())
+        shown.append((label, [line for line in text.splitlines() if line.strip()]))
+    return shown
+
+
+def grid_job_of(image: ResultImage) -> Job | None:
+    """The 2×2 grid an image comes from: its own job for a tile, the parent of an upscale."""
+    if image.index != ResultImage.GRID:
+        return image.job
+    return image.job.parent
+
+
+def seed_of(image: ResultImage) -> str:
+    """The seed of the image's grid, if someone asked for it (a seed job of that grid) or
+    set it in the prompt; "" if not known."""
+    grid = grid_job_of(image)
+    if grid is not None:
+        seed_job = (
+            Job.objects.filter(parent=grid, operation=Operation.SEED, status=Status.COMPLETED)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if seed_job is not None and seed_job.seed_value:
+            return seed_job.seed_value
+    return str((image.job.prompt_parameters or {}).get("seed") or "")
+
+
+def cost_of(job: Job) -> str:
+    """What the job cost (its charge in the ledger), "$0.045 held" while it runs, or ""."""
+    entries = {entry.kind: entry.amount for entry in LedgerEntry.objects.filter(job=job)}
+    charge: Decimal | None = entries.get(EntryKind.CHARGE)
+    if charge is not None:
+        return dollars(charge)
+    hold = entries.get(EntryKind.HOLD)
+    if hold is not None and job.is_active:
+        return f"{dollars(hold)} held"
+    if EntryKind.RELEASE in entries:
+        return dollars(Decimal(0))
+    return ""
+
+
+def follow_ups_for(image: ResultImage) -> list[Action]:
+    """The follow-ups the lightbox offers for an image: U N and V N for tile N of a grid,
+    everything its job offers for an upscale."""
+    actions = image.job.actions
+    if image.index == ResultImage.GRID:
+        return actions
+    wanted = {f"upscale{image.index}", f"variation{image.index}"}
+    return [action for action in actions if action.name in wanted]

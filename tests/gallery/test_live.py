@@ -1,0 +1,86 @@
+"""New results land at the top of every open gallery: when a job's images are stored,
+their tiles are pushed to the project's group."""
+
+from typing import Any
+from unittest import mock
+
+from studio.gallery import live
+from studio.generation.models import ResultImage, Status
+from studio.generation.services import job_store_results
+from studio.piapi.client import PiAPIClient
+from studio.realtime.groups import project_group
+from tests.factories import make_job, make_png
+
+URLS = {
+    "image_url": "https://cdn.example/grid.png",
+    "quadrant_urls": [f"https://cdn.example/{n}.png" for n in range(1, 5)],
+}
+
+
+def test_storing_a_jobs_images_pushes_its_tiles_to_the_top_of_the_gallery(
+    project: Any, bob: Any
+) -> None:
+    job = make_job(
+        project=project,
+        user=bob,
+        prompt="a kite over dunes",
+        status=Status.COMPLETED,
+        output={**URLS, "actions": ["upscale1"]},
+    )
+    with (
+        mock.patch.object(
+            PiAPIClient, "download", autospec=True, return_value=make_png(size=(96, 64))
+        ),
+        mock.patch.object(live, "push_html", autospec=True) as push_html,
+    ):
+        job_store_results(job_id=job.pk, attempt=1)
+
+    push_html.assert_called_once()
+    group, html = push_html.call_args.args
+    assert group == project_group(project.pk)
+    assert html.startswith('<div hx-swap-oob="afterbegin:#gallery-grid">')
+    tiles = list(ResultImage.objects.in_gallery().order_by("-created_at", "-id"))
+    assert len(tiles) == 4
+    positions = [html.index(f'id="tile-{tile.pk}"') for tile in tiles]
+    assert positions == sorted(positions)  # newest first, as the page orders them
+    grid = ResultImage.objects.get(job=job, index=0)
+    assert f'id="tile-{grid.pk}"' not in html  # the whole grid is not a gallery image
+    assert "a kite over dunes" in html
+    assert 'class="tile ar-15"' in html  # 96×64: a 3:2 tile
+    assert 'aria-pressed="false"' in html  # nobody's favourite, whoever receives it
+
+
+def test_an_upscale_is_pushed_as_one_tile(project: Any, bob: Any) -> None:
+    parent = make_job(project=project, user=bob, status=Status.COMPLETED)
+    job = make_job(
+        project=project,
+        user=bob,
+        operation="upscale",
+        parent=parent,
+        parameters={"index": "2"},
+        status=Status.COMPLETED,
+        output={"image_url": "https://cdn.example/u.png"},
+    )
+    with (
+        mock.patch.object(PiAPIClient, "download", autospec=True, return_value=make_png()),
+        mock.patch.object(live, "push_html", autospec=True) as push_html,
+    ):
+        job_store_results(job_id=job.pk, attempt=1)
+
+    html = push_html.call_args.args[1]
+    upscale = ResultImage.objects.get(job=job)
+    assert html.count('<figure class="tile') == 1 and f'id="tile-{upscale.pk}"' in html
+
+
+def test_a_job_without_gallery_images_pushes_nothing(project: Any, bob: Any) -> None:
+    job = make_job(
+        project=project,
+        user=bob,
+        operation="describe",
+        status=Status.COMPLETED,
+        output={"description": "1️⃣ a cat"},
+    )
+    with mock.patch.object(live, "push_html", autospec=True) as push_html:
+        job_store_results(job_id=job.pk, attempt=1)
+
+    push_html.assert_not_called()
