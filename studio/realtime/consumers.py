@@ -42,6 +42,8 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         await self.accept()
         # A browser that (re)connects may have missed pushes: send the current state.
         query = parse_qs(self.scope.get("query_string", b"").decode())
+        if query.get("view", [""])[0] == "gallery":
+            return  # the gallery only takes new tiles; it has no job list to resync
         focus = query.get("job", [""])[0]
         snapshot = await database_sync_to_async(project_snapshot_html)(
             project_id, int(focus) if focus.isdigit() else None, user.pk

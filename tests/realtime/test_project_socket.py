@@ -126,3 +126,21 @@ def test_an_outsider_receives_nothing_pushed_to_a_project_they_are_not_in(
         return nothing
 
     assert async_to_sync(scenario)() is True
+
+
+def test_the_gallery_socket_gets_no_job_list_to_resync(project: Any, bob: Any) -> None:
+    make_job(project=project, user=bob)
+    headers = [(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")]
+    headers.append((b"cookie", session_cookie(bob)))
+    socket = WebsocketCommunicator(
+        application, f"/ws/projects/{project.pk}/?view=gallery", headers=headers
+    )
+
+    async def scenario() -> bool:
+        connected, _ = await socket.connect()
+        assert connected
+        nothing = await socket.receive_nothing(timeout=0.5)
+        await socket.disconnect()
+        return nothing
+
+    assert async_to_sync(scenario)() is True
