@@ -99,6 +99,20 @@ def record(
     )
 
 
+def record_changes(
+    *,
+    team: Team,
+    actor: User | None,
+    action: str,
+    target: str,
+    changes: Mapping[str, tuple[Any, Any] | list[Any]],
+) -> AuditEntry | None:
+    """`record`, for a save that may have changed nothing: then nothing is written."""
+    if not changes:
+        return None
+    return record(team=team, actor=actor, action=action, target=target, changes=changes)
+
+
 def changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
     """The fields whose value differs, as {field: (before, after)}; an empty dict when
     nothing changed (the caller then records nothing)."""

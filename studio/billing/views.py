@@ -254,14 +254,13 @@ def prices_save(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
                 {mode: _money(amount) for mode, amount in before.items()},
                 {mode: _money(amount) for mode, amount in prices_by_mode(team).items()},
             )
-            if changes:
-                audit.record(
-                    team=team,
-                    actor=request.user,
-                    action="price.changed",
-                    target="prices by mode",
-                    changes=changes,
-                )
+            audit.record_changes(
+                team=team,
+                actor=request.user,
+                action="price.changed",
+                target="prices by mode",
+                changes=changes,
+            )
     context = prices_context(team, None if ok else form)
     context["saved"] = ok
     return saved_or_refused(
@@ -289,14 +288,13 @@ def override_add(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
                 {"amount": _money(previous.amount) if previous else None},
                 {"amount": _money(price.amount)},
             )
-            if changes:
-                audit.record(
-                    team=team,
-                    actor=request.user,
-                    action="price_override.added",
-                    target=_override_target(operation, mode),
-                    changes=changes,
-                )
+            audit.record_changes(
+                team=team,
+                actor=request.user,
+                action="price_override.added",
+                target=_override_target(operation, mode),
+                changes=changes,
+            )
     context = overrides_context(team, None if ok else form)
     context["saved"] = ok
     return saved_or_refused(
@@ -334,14 +332,13 @@ def team_budget_save(request: AuthenticatedRequest, team_id: int) -> HttpRespons
             before = _budgets_by_owner(team).get(None, {})
             form.save(team, None)
             changes = _budget_changes(before, _budgets_by_owner(team).get(None, {}))
-            if changes:
-                audit.record(
-                    team=team,
-                    actor=request.user,
-                    action="budget.changed",
-                    target="the whole team",
-                    changes=changes,
-                )
+            audit.record_changes(
+                team=team,
+                actor=request.user,
+                action="budget.changed",
+                target="the whole team",
+                changes=changes,
+            )
     context = team_budget_context(team, None if ok else form)
     context["saved"] = ok
     return saved_or_refused(
@@ -374,14 +371,13 @@ def member_budget_save(
             form.save(team, membership.user)
             after = _budgets_by_owner(team).get(membership.user_id, {})
             changes = _budget_changes(before, after)
-            if changes:
-                audit.record(
-                    team=team,
-                    actor=request.user,
-                    action="budget.changed",
-                    target=membership.user.display_name,
-                    changes=changes,
-                )
+            audit.record_changes(
+                team=team,
+                actor=request.user,
+                action="budget.changed",
+                target=membership.user.display_name,
+                changes=changes,
+            )
     budgets = _budgets_by_owner(team).get(membership.user_id, {})
     usage = _usage_by_owner(team).get(membership.user_id)
     row = member_row(membership, budgets, usage, None if ok else form)
@@ -411,17 +407,16 @@ def limits_save(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
                 before,
                 {"turbo_roles": _turbo_roles(team.turbo_roles), "limit": team.concurrency_limit},
             )
-            if changes:
-                audit.record(
-                    team=team,
-                    actor=request.user,
-                    action="limits.changed",
-                    target=team.name,
-                    changes={
-                        "concurrency_limit" if field == "limit" else field: change
-                        for field, change in changes.items()
-                    },
-                )
+            audit.record_changes(
+                team=team,
+                actor=request.user,
+                action="limits.changed",
+                target=team.name,
+                changes={
+                    "concurrency_limit" if field == "limit" else field: change
+                    for field, change in changes.items()
+                },
+            )
         if raised:
             # More slots: jobs waiting in Studio may start now rather than at the next sweep.
             transaction.on_commit(lambda: generation_tasks.dispatch_team.enqueue(team.pk))

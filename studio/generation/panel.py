@@ -45,10 +45,6 @@ class Panel:
     errors: list[str] = field(default_factory=list)
 
     @classmethod
-    def empty(cls) -> "Panel":
-        return cls()
-
-    @classmethod
     def read(cls, prompt: str, data: Mapping[str, str]) -> "Panel":
         errors: list[str] = []
         try:
@@ -104,11 +100,6 @@ class Panel:
         values["aspect_ratio"] = self.aspect_ratio
         values["mode"] = self.mode
         return values
-
-    @property
-    def values_without_text(self) -> dict[str, str]:
-        """The panel after a submit: fields kept, inline flags folded into them."""
-        return self.values
 
     @property
     def has_advanced(self) -> bool:

@@ -126,8 +126,9 @@ def job_create(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     if not form.is_valid() or not panel.is_valid:
         context = composer_context(project, membership, form=form, panel=panel)
         return render(request, f"{PAGE}#prompt-form", context, status=422)
-    # A fresh form keeps the panel (ratio, mode, parameters); the new card lands on top.
-    context = composer_context(project, membership, panel=Panel.read("", panel.values_without_text))
+    # A fresh form keeps the panel (ratio, mode, parameters, inline flags folded into the
+    # fields); the new card lands on top.
+    context = composer_context(project, membership, panel=Panel.read("", panel.values))
     response = render(request, f"{PAGE}#prompt-form", context, status=201)
     response.write(live.job_card_upsert_html(job))
     return response
