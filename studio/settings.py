@@ -79,6 +79,8 @@ SANDBOX_STEP_SECONDS = env_float("SANDBOX_STEP_SECONDS", 1.0)
 SANDBOX_URL_TTL_SECONDS = env_int("SANDBOX_URL_TTL_SECONDS", 7 * 24 * 3600)
 # Behaviours applied to every sandbox task, e.g. "drop_webhooks" (see studio/sandbox).
 SANDBOX_BEHAVIOURS = env_list("SANDBOX_BEHAVIOURS", [])
+# How late the sandbox answers a create marked [sandbox:slow-create].
+SANDBOX_SLOW_CREATE_SECONDS = env_float("SANDBOX_SLOW_CREATE_SECONDS", 40.0)
 
 PIAPI_BASE_URL = env_str(
     "PIAPI_BASE_URL",
@@ -86,16 +88,26 @@ PIAPI_BASE_URL = env_str(
 ).rstrip("/")
 PIAPI_SERVICE_MODE = env_str("PIAPI_SERVICE_MODE", "public")
 PIAPI_TIMEOUT_SECONDS = env_float("PIAPI_TIMEOUT_SECONDS", 30.0)
-PIAPI_RETRIES = env_int("PIAPI_RETRIES", 3)
+# A call the provider refused for now (429, no connection) is tried again after this,
+# doubling up to PROVIDER_RETRY_MAX_SECONDS, through the task queue (never slept in a
+# worker), until the job's deadline.
 PIAPI_BACKOFF_SECONDS = env_float("PIAPI_BACKOFF_SECONDS", 1.0)
+PROVIDER_RETRY_MAX_SECONDS = env_float("PROVIDER_RETRY_MAX_SECONDS", 5.0)
 
 # A job with no news for this long is read with GET; a job not finished by the
 # deadline fails with a reason.
 JOB_POLL_AFTER_SECONDS = env_float("JOB_POLL_AFTER_SECONDS", 15.0)
 JOB_DEADLINE_SECONDS = env_float("JOB_DEADLINE_SECONDS", 30 * 60.0)
+# A job without news for this long gives its slot in the team's queue up.
+JOB_SLOT_TIMEOUT_SECONDS = env_float("JOB_SLOT_TIMEOUT_SECONDS", 300.0)
 # How often the worker looks for stale jobs.
 WORKER_SWEEP_SECONDS = env_float("WORKER_SWEEP_SECONDS", 5.0)
 WORKER_INTERVAL_SECONDS = env_float("WORKER_INTERVAL_SECONDS", 0.2)
+# Tasks one worker process runs at once (threads: most of their time is spent waiting
+# on the provider).
+WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 4)
+# A worker silent for this long is dead: the tasks it was running are run again.
+WORKER_DEAD_AFTER_SECONDS = env_float("WORKER_DEAD_AFTER_SECONDS", 30.0)
 
 PROMPT_MAX_LENGTH = 2500
 # Input images (describe, blend, references): Studio's own limits.

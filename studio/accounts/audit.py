@@ -37,6 +37,8 @@ ACTION_PHRASES: dict[str, str] = {
     "limits.changed": "changed Turbo and concurrency",
     "share.created": "created a share link for {target}",
     "share.revoked": "revoked the share link for {target}",
+    "hold.charged": "charged the hold of {target}, whose outcome was unknown",
+    "hold.released": "released the hold of {target}, whose outcome was unknown",
 }
 
 # The audit page's "what" filter: a prefix matches every action that starts with it.
@@ -49,6 +51,7 @@ ACTION_GROUPS: list[tuple[str, str]] = [
     ("budget", "Budgets"),
     ("limits", "Turbo and concurrency"),
     ("share", "Share links"),
+    ("hold", "Unknown outcomes settled"),
 ]
 
 # Field names in `changes` as people read them.
@@ -71,6 +74,7 @@ FIELD_LABELS: dict[str, str] = {
     "concurrency_limit": "Jobs at once",
     "username": "Username",
     "email": "Email",
+    "hold": "Hold",
 }
 
 Value = str | int | bool | None

@@ -148,6 +148,12 @@ def job_hold(*, job: "Job") -> Decimal:
     return price
 
 
+def held_amount(*, job: "Job") -> Decimal:
+    """What was held for the job (zero if nothing was)."""
+    hold = LedgerEntry.objects.filter(job=job, kind=EntryKind.HOLD).first()
+    return hold.amount if hold else ZERO
+
+
 def job_settle(
     *, job: "Job", charge: bool, provider_usage: dict[str, Any] | None = None, reason: str = ""
 ) -> bool:

@@ -22,4 +22,10 @@ urlpatterns = [
     path("teams/<int:team_id>/spend/", views.spend_page, name="spend"),
     path("teams/<int:team_id>/ledger/", views.ledger_page, name="ledger"),
     path("teams/<int:team_id>/ledger.csv", views.ledger_csv, name="ledger-csv"),
+    path("teams/<int:team_id>/money/unknown/", views.unknown_page, name="unknown"),
+    path(
+        "teams/<int:team_id>/money/unknown/<int:job_id>/settle/",
+        views.unknown_settle,
+        name="unknown-settle",
+    ),
 ]

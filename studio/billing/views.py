@@ -33,6 +33,8 @@ from studio.billing.forms import (
 from studio.billing.models import (
     DEFAULT_PRICES,
     Budget,
+    EntryKind,
+    LedgerEntry,
     Mode,
     Price,
     Usage,
@@ -49,11 +51,13 @@ from studio.billing.reports import (
 )
 from studio.billing.services import dollars, prices_by_mode
 from studio.generation import tasks as generation_tasks
-from studio.generation.models import Operation
+from studio.generation.models import Job, Operation
+from studio.generation.services import SettleRefused, job_settle_unknown
 
 SETTINGS_PAGE = "billing/settings.html"
 SPEND_PAGE = "billing/spend.html"
 LEDGER_PAGE = "billing/ledger.html"
+UNKNOWN_PAGE = "billing/unknown.html"
 LEDGER_PAGE_SIZE = 50
 
 
@@ -510,3 +514,51 @@ def ledger_csv(request: AuthenticatedRequest, team_id: int) -> StreamingHttpResp
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+# --- jobs whose outcome stayed unknown --------------------------------------------------
+
+
+def unknown_context(team: Team, **extra: Any) -> dict[str, Any]:
+    jobs = list(
+        Job.objects.filter(project__team=team)
+        .unsettled()
+        .select_related("created_by", "project")
+        .order_by("sent_at", "pk")
+    )
+    held = {
+        entry.job_id: entry.amount
+        for entry in LedgerEntry.objects.filter(job__in=jobs, kind=EntryKind.HOLD)
+    }
+    for job in jobs:
+        job.held = held.get(job.pk)  # type: ignore[attr-defined]
+    return {"team": team, "tab": "unknown", "jobs": jobs, **extra}
+
+
+@require_GET
+@login_required
+def unknown_page(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
+    team = team_for_admin(request.user, team_id)
+    return render(request, UNKNOWN_PAGE, unknown_context(team))
+
+
+@require_POST
+@login_required
+def unknown_settle(request: AuthenticatedRequest, team_id: int, job_id: int) -> HttpResponse:
+    """Charge or release the hold of a job the provider never confirmed."""
+    team = team_for_admin(request.user, team_id)
+    job = get_object_or_404(Job, pk=job_id, project__team=team)
+    decision = request.POST.get("decision", "")
+    if decision not in ("charge", "release"):
+        context = unknown_context(team, error="Choose to charge or to release the hold.")
+        return render(request, f"{UNKNOWN_PAGE}#unknown-list", context, status=422)
+    try:
+        job_settle_unknown(job=job, actor=request.user, charge=decision == "charge")
+    except SettleRefused as refused:
+        context = unknown_context(team, error=str(refused))
+        return render(request, f"{UNKNOWN_PAGE}#unknown-list", context, status=409)
+    verb = "charged" if decision == "charge" else "released"
+    context = unknown_context(team, done=f"The hold of job #{job.pk} is {verb}.")
+    if request.htmx:
+        return render(request, f"{UNKNOWN_PAGE}#unknown-list", context)
+    return redirect("billing:unknown", team.pk)

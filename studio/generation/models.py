@@ -1,4 +1,5 @@
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -29,7 +30,13 @@ class ProcessMode(models.TextChoices):
 
 
 class Status(models.TextChoices):
-    QUEUED = "queued", "Queued"  # in Studio, not yet sent to the provider
+    QUEUED = "queued", "Queued"  # in Studio, not yet sent to the provider (or being sent)
+    # The create was sent but its answer was lost: the provider may have the task. The
+    # job waits for the task's webhook, and is never sent again.
+    UNCONFIRMED = "unconfirmed", "Sent — waiting for the provider to confirm"
+    # Still unconfirmed at the deadline: an admin settles its hold (a late webhook still
+    # completes it).
+    UNKNOWN = "unknown", "Outcome unknown"
     SUBMITTED = "submitted", "Waiting"  # the provider has it (pending or staged)
     PROCESSING = "processing", "Processing"
     COMPLETED = "completed", "Completed"
@@ -37,16 +44,20 @@ class Status(models.TextChoices):
     CANCELED = "canceled", "Canceled"
 
 
-# A job's status only moves up this ladder; the last rung has three ends.
+# A job's status only moves up this ladder; the last rung has three ends. Unconfirmed
+# and unknown sit below "waiting", so the task's first webhook can still move them on.
 STATUS_RANK = {
     Status.QUEUED: 0,
-    Status.SUBMITTED: 1,
-    Status.PROCESSING: 2,
-    Status.COMPLETED: 3,
-    Status.FAILED: 3,
-    Status.CANCELED: 3,
+    Status.UNCONFIRMED: 1,
+    Status.UNKNOWN: 2,
+    Status.SUBMITTED: 3,
+    Status.PROCESSING: 4,
+    Status.COMPLETED: 5,
+    Status.FAILED: 5,
+    Status.CANCELED: 5,
 }
-ACTIVE_STATUSES = [Status.QUEUED, Status.SUBMITTED, Status.PROCESSING]
+# Jobs Studio is still working on (an unknown one waits for an admin instead).
+ACTIVE_STATUSES = [Status.QUEUED, Status.UNCONFIRMED, Status.SUBMITTED, Status.PROCESSING]
 FINISHED_STATUSES = [Status.COMPLETED, Status.FAILED, Status.CANCELED]
 
 # Provider statuses (lowercase on the wire) mapped to ours.
@@ -72,8 +83,12 @@ class JobQuerySet(models.QuerySet["Job"]):
         return self.filter(status__in=ACTIVE_STATUSES)
 
     def holding_a_slot(self) -> "JobQuerySet":
-        """Active jobs that count against the team's concurrency limit."""
-        return self.active().filter(dispatched_at__isnull=False)
+        """Active jobs that count against the team's concurrency limit: given a slot, and
+        with news in the last JOB_SLOT_TIMEOUT_SECONDS. A job stuck without news (an
+        unconfirmed create, a task that stopped moving) gives its slot up, so it can
+        never block the team's queue for long."""
+        alive_since = timezone.now() - timedelta(seconds=settings.JOB_SLOT_TIMEOUT_SECONDS)
+        return self.active().filter(dispatched_at__isnull=False, last_event_at__gte=alive_since)
 
     def waiting_for_a_slot(self) -> "JobQuerySet":
         """Queued jobs not yet given one of the team's slots, oldest first."""
@@ -95,9 +110,32 @@ class JobQuerySet(models.QuerySet["Job"]):
         return self.filter(root_id=job.root_id or job.pk)
 
     def stale(self, *, quiet_since: Any) -> "JobQuerySet":
-        """Jobs at the provider with no news since `quiet_since`."""
+        """Jobs at the provider with no news, and not polled, since `quiet_since`."""
         return self.filter(
-            status__in=[Status.SUBMITTED, Status.PROCESSING], last_event_at__lt=quiet_since
+            Q(polled_at__isnull=True) | Q(polled_at__lt=quiet_since),
+            status__in=[Status.SUBMITTED, Status.PROCESSING],
+            last_event_at__lt=quiet_since,
+        )
+
+    def overdue(self, deadline: Any) -> "JobQuerySet":
+        """Jobs past `deadline` that Studio may end by itself: queued ones never sent,
+        made before it, and ones at the provider, sent before it. A create on its way and
+        an unconfirmed one are not among them: the provider may have their task."""
+        at_provider = Q(status__in=[Status.SUBMITTED, Status.PROCESSING]) & (
+            Q(submitted_at__lt=deadline) | Q(submitted_at__isnull=True, created_at__lt=deadline)
+        )
+        unsent = Q(status=Status.QUEUED, sent_at__isnull=True, created_at__lt=deadline)
+        return self.filter(at_provider | unsent)
+
+    def sending_since(self, moment: Any) -> "JobQuerySet":
+        """Queued jobs whose create went out before `moment` and never came back: the
+        worker sending it stopped (or hangs), so the provider may have the task."""
+        return self.filter(status=Status.QUEUED, sent_at__lt=moment)
+
+    def unsettled(self) -> "JobQuerySet":
+        """Jobs whose outcome stayed unknown and whose hold no one has settled yet."""
+        return self.filter(status=Status.UNKNOWN).exclude(
+            ledger__kind__in=["charge", "release"]
         )
 
 
@@ -126,10 +164,12 @@ class Job(models.Model):
     # The panel's Midjourney parameters as given (for showing and re-using them).
     prompt_parameters = models.JSONField(default=dict, blank=True)
     inputs = models.ManyToManyField("inputs.InputImage", blank=True, related_name="jobs")
-    cancel_note = models.CharField(max_length=200, blank=True)
+    # What Studio last learned that the card should say while the job is not done:
+    # a refused cancel, a provider that is busy, an answer that was lost.
+    note = models.CharField(max_length=300, blank=True)
 
     status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
+        max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
     progress = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
@@ -142,6 +182,10 @@ class Job(models.Model):
     dispatch_attempts = models.PositiveSmallIntegerField(default=0)
     # When the job took one of the team's concurrency slots (it is sent right after).
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    # When its create went out, stored (and committed) before the request is sent: a
+    # job with a send in flight is never sent again. Cleared when the provider clearly
+    # refused (nothing was made).
+    sent_at = models.DateTimeField(null=True, blank=True)
     # What the provider said at the end: actions offered, upstream URLs (temporary).
     output = models.JSONField(default=dict, blank=True)
     preview = models.ImageField(upload_to="previews/", blank=True)
@@ -150,7 +194,9 @@ class Job(models.Model):
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # The last news of the job (a status or progress change); polls do not count.
     last_event_at = models.DateTimeField(null=True, blank=True)
+    polled_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = JobQuerySet.as_manager()
@@ -169,6 +215,19 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+    @property
+    def is_sending(self) -> bool:
+        """Its create is on the way: not yet clearly made, not clearly refused."""
+        return self.status == Status.QUEUED and self.sent_at is not None
+
+    @property
+    def may_cancel(self) -> bool:
+        """Cancel is offered while nothing can have been made (queued, not sent) or the
+        provider still holds the task unstarted (waiting)."""
+        return (self.status == Status.QUEUED and self.sent_at is None) or (
+            self.status == Status.SUBMITTED
+        )
 
     @property
     def has_grid(self) -> bool:
@@ -277,3 +336,14 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"webhook {self.digest[:8]} for {self.job_id}"
+
+
+class WorkerBeat(models.Model):
+    """A worker process's sign of life. Tasks left running by a worker silent for
+    WORKER_DEAD_AFTER_SECONDS (killed, say) are run again by the others."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} at {self.beat_at:%H:%M:%S}"

@@ -1,6 +1,7 @@
 """The team's queue: at most `concurrency_limit` jobs at the provider at once; the rest
 wait in Studio and get slots round-robin across members, so one member's batch of 40
-does not starve the others."""
+does not starve the others. A job without news for JOB_SLOT_TIMEOUT_SECONDS gives its
+slot up (see `JobQuerySet.holding_a_slot`), so a stuck job never blocks the queue."""
 
 import datetime
 from collections import deque
@@ -8,11 +9,13 @@ from functools import partial
 
 from django.db import transaction
 from django.db.models import Max
+from django.tasks import TaskResultStatus
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from studio.accounts.models import Team
 from studio.generation import live, tasks
-from studio.generation.models import Job
+from studio.generation.models import Job, Status
 
 # A dispatched job still unsent after this long lost its send task (a crashed worker).
 RESEND_AFTER = datetime.timedelta(minutes=2)
@@ -62,8 +65,9 @@ def team_dispatch(*, team_id: int) -> list[int]:
         free = team.concurrency_limit - busy
         picked = [job.pk for job in fair_order(team)[: max(free, 0)]]
         if picked:
+            now = timezone.now()
             Job.objects.filter(pk__in=picked, dispatched_at__isnull=True).update(
-                dispatched_at=timezone.now()
+                dispatched_at=now, last_event_at=now
             )
             for job_id in picked:
                 tasks.send_job.enqueue(job_id)
@@ -72,16 +76,29 @@ def team_dispatch(*, team_id: int) -> list[int]:
 
 
 def queues_sweep() -> None:
-    """Fill slots a lost dispatch left free, and resend jobs whose send task was lost."""
+    """Fill slots that freed without a dispatch (a lost task, a stuck job's timeout), and
+    enqueue again the sending of jobs whose send task was lost. Only a job with nothing on
+    its way can be sent again (`job_dispatch` claims it first)."""
     teams = (
-        Job.objects.filter(dispatched_at__isnull=True, status="queued")
+        Job.objects.filter(dispatched_at__isnull=True, status=Status.QUEUED)
         .values_list("project__team", flat=True)
         .distinct()
     )
     for team_id in teams:
         team_dispatch(team_id=team_id)
     stuck = Job.objects.filter(
-        status="queued", dispatched_at__lt=timezone.now() - RESEND_AFTER
+        status=Status.QUEUED,
+        sent_at__isnull=True,
+        dispatched_at__lt=timezone.now() - RESEND_AFTER,
     ).values_list("pk", flat=True)
+    if not stuck:
+        return
+    # A job waiting for a retry already has its send task (due later): leave it be.
+    pending = DBTaskResult.objects.filter(
+        task_path=tasks.send_job.module_path,
+        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
+    ).values_list("args_kwargs", flat=True)
+    waiting = {call["args"][0] for call in pending if call.get("args")}
     for job_id in stuck:
-        tasks.send_job.enqueue(job_id)
+        if job_id not in waiting:
+            tasks.send_job.enqueue(job_id)

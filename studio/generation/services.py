@@ -9,6 +9,7 @@ UPDATE, and only the call that wins schedules side effects.
 import base64
 import io
 import logging
+import math
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
@@ -17,16 +18,19 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from studio.accounts import audit
 from studio.accounts.models import ProviderKey, User
 from studio.billing import services as billing
 from studio.gallery.live import push_new_tiles
 from studio.generation import live, tasks
 from studio.generation.actions import action_from_name
 from studio.generation.models import (
+    FINISHED_STATUSES,
     PROVIDER_STATUS,
     Job,
     Operation,
@@ -35,12 +39,11 @@ from studio.generation.models import (
     Status,
 )
 from studio.inputs.models import InputImage
-from studio.piapi.client import PiAPIClient, ProviderError, ProviderTask
+from studio.piapi.client import OutcomeUnknown, PiAPIClient, ProviderError, ProviderTask
 from studio.projects.models import Project
 
 logger = logging.getLogger(__name__)
 
-MAX_DISPATCH_ATTEMPTS = 5
 MAX_STORE_ATTEMPTS = 5
 THUMBNAIL_SIZE = 1024  # cards, crisp on 2× screens
 SMALL_THUMBNAIL_SIZE = 480  # gallery tiles
@@ -238,14 +241,22 @@ def job_blend(
 
 def job_cancel(*, job: Job) -> None:
     """Cancel a job that has not started: at once if Studio still holds it, else by
-    asking the provider (which allows it only while the task is pending)."""
+    asking the provider (which allows it only while the task is pending). A job whose
+    create is on its way, or was never confirmed, cannot be canceled: the provider may
+    have made the task."""
     if job.status == Status.QUEUED:
-        if job_advance(job, status=Status.CANCELED, error=""):
+        # Only while nothing went out: a send in flight may already have made a task.
+        if job_advance(job, status=Status.CANCELED, error="", only_if_unsent=True):
             return
         job.refresh_from_db()
     if job.status == Status.SUBMITTED:
         tasks.cancel_job.enqueue(job.pk)
         return
+    if job.status in (Status.QUEUED, Status.UNCONFIRMED, Status.UNKNOWN):
+        raise FollowUpRefused(
+            "This job has already been sent and the provider has not confirmed it yet, so "
+            "it cannot be canceled now; it will not be sent twice."
+        )
     raise FollowUpRefused("Only a job that has not started yet can be canceled.")
 
 
@@ -257,18 +268,27 @@ def job_cancel_at_provider(*, job_id: int) -> None:
         provider_client(job).cancel_task(job.provider_task_id)
     except (ProviderError, NoProviderKey) as exc:
         Job.objects.filter(pk=job.pk).update(
-            cancel_note=f"Not canceled: {exc} (the provider only cancels jobs that wait)."[:200]
+            note=f"Not canceled: {exc} (the provider only cancels jobs that wait)."[:300]
         )
         live.push_job(job.pk)
         return
     job_advance(job, status=Status.CANCELED)
 
 
-def job_advance(job: Job, *, status: str, progress: int | None = None, **changes: Any) -> bool:
+def job_advance(
+    job: Job,
+    *,
+    status: str,
+    progress: int | None = None,
+    only_if_unsent: bool = False,
+    **changes: Any,
+) -> bool:
     """Move `job` to `status` if that is forward (or, while processing, to a higher
-    progress). Returns whether this call won; only then are side effects scheduled."""
+    progress). Returns whether this call won; only then are side effects scheduled.
+    `only_if_unsent` moves it only if it is still queued with no create on its way."""
     now = timezone.now()
-    values: dict[str, Any] = {"status": status, "last_event_at": now, **changes}
+    # A note explains a wait; news ends it, unless the move brings a note of its own.
+    values: dict[str, Any] = {"status": status, "last_event_at": now, "note": "", **changes}
     if progress is not None:
         values["progress"] = progress
     if status == Status.COMPLETED:
@@ -276,7 +296,10 @@ def job_advance(job: Job, *, status: str, progress: int | None = None, **changes
     if status in (Status.COMPLETED, Status.FAILED, Status.CANCELED):
         values.setdefault("finished_at", now)
     with transaction.atomic():
-        won = Job.objects.filter(pk=job.pk).can_advance_to(status, progress).update(**values) == 1
+        candidates = Job.objects.filter(pk=job.pk).can_advance_to(status, progress)
+        if only_if_unsent:
+            candidates = candidates.filter(status=Status.QUEUED, sent_at__isnull=True)
+        won = candidates.update(**values) == 1
         if not won:
             return False
         for name, value in values.items():
@@ -294,6 +317,51 @@ def job_advance(job: Job, *, status: str, progress: int | None = None, **changes
             tasks.dispatch_team.enqueue(job.project.team_id)
         transaction.on_commit(partial(live.push_job, job.pk))
     return True
+
+
+class SettleRefused(Exception):
+    """The hold cannot be settled (any more); the message is for people."""
+
+
+def job_settle_unknown(*, job: Job, actor: User, charge: bool) -> None:
+    """An admin settles the hold of a job whose outcome stayed unknown: charge it (the
+    provider made and billed the task, as its dashboard shows) or release it (it made
+    nothing; the job then fails and a result arriving later is ignored). Audited."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().select_related("project__team").get(pk=job.pk)
+        if job.status != Status.UNKNOWN:
+            raise SettleRefused(
+                f"Job #{job.pk} is {job.get_status_display().lower()} now; its hold was settled "
+                "with it."
+            )
+        if not Job.objects.unsettled().filter(pk=job.pk).exists():
+            raise SettleRefused(f"The hold of job #{job.pk} is settled already.")
+        amount = billing.held_amount(job=job)
+        if charge:
+            settled = billing.job_settle(
+                job=job, charge=True, reason="charged by an admin: the outcome stayed unknown"
+            )
+            if settled:
+                Job.objects.filter(pk=job.pk).update(
+                    note=f"An admin charged its hold of {billing.dollars(amount)}; if the result "
+                    "still arrives, the job completes."
+                )
+                transaction.on_commit(partial(live.push_job, job.pk))
+        else:
+            settled = job_advance(
+                job,
+                status=Status.FAILED,
+                error="The provider never confirmed this job; an admin released its hold.",
+            )
+        if not settled:
+            raise SettleRefused(f"The hold of job #{job.pk} is settled already.")
+        audit.record(
+            team=job.project.team,
+            actor=actor,
+            action="hold.charged" if charge else "hold.released",
+            target=f"job #{job.pk}",
+            changes={"hold": (billing.dollars(amount), "charged" if charge else "released")},
+        )
 
 
 def job_apply_provider_task(job: Job, task: ProviderTask) -> bool:
@@ -346,11 +414,14 @@ def key_refused(error: ProviderError) -> bool:
 
 def _create_with_failover(job: Job) -> tuple[ProviderTask, ProviderKey]:
     """Create the job's task with the team's first active key, failing over to the next
-    key while keys are refused. Raises the last ProviderError, or NoProviderKey."""
+    key while keys are refused (a refusal made nothing). Raises the last ProviderError,
+    NoProviderKey, or OutcomeUnknown — after which no other key is tried."""
     keys = list(job.project.team.active_provider_keys())
     if not keys:
         raise NoProviderKey(NO_KEY)
     for position, key in enumerate(keys, start=1):
+        # Kept before sending: a task learnt of later (by webhook) is read with this key.
+        Job.objects.filter(pk=job.pk).update(provider_key=key)
         try:
             task = PiAPIClient(api_key=key.reveal()).create_task(
                 task_type=job.operation,
@@ -375,41 +446,102 @@ def webhook_url(job: Job) -> str:
     return settings.STUDIO_PUBLIC_URL + reverse("generation:webhook", args=[job.pk])
 
 
+UNCONFIRMED_NOTE = (
+    "Sent, but {reason} The provider may have made it: Studio waits for the provider to "
+    "confirm and will not send it twice."
+)
+
+
 def job_dispatch(*, job_id: int) -> None:
-    """Send a queued job to the provider. Retryable refusals (429, 5xx, network) are
-    retried later with backoff; others fail the job with the provider's reason."""
+    """Send a job that has a slot to the provider, at most once per attempt.
+
+    The attempt is claimed, and the claim committed, before the POST goes out, so a job
+    whose create is on its way is never sent again, whatever becomes of this worker.
+    Then: the provider made the task → the job takes its id and moves on; it clearly
+    refused (nothing was made) → the job is sent again later through the queue while
+    the refusal may pass, else fails and its hold is released; the answer is unclear →
+    the job waits, unconfirmed, for the task's webhook (see `job_adopt_task`).
+    """
     job = Job.objects.select_related("project__team", "parent").get(pk=job_id)
     if job.dispatched_at is None:
         return  # it has no slot yet; team_dispatch sends it when one frees
-    attempt = job.dispatch_attempts + 1
-    # Claim the attempt, so that two dispatchers never both send the same job.
-    claimed = Job.objects.filter(
-        pk=job.pk, status=Status.QUEUED, dispatch_attempts=job.dispatch_attempts
-    ).update(dispatch_attempts=attempt)
+    claimed = Job.objects.filter(pk=job.pk, status=Status.QUEUED, sent_at__isnull=True).update(
+        sent_at=timezone.now(), dispatch_attempts=F("dispatch_attempts") + 1
+    )
     if not claimed:
-        return
+        return  # sent already, on its way, or no longer queued
+    job.refresh_from_db(fields=["sent_at", "dispatch_attempts"])
     try:
         task, key = _create_with_failover(job)
     except NoProviderKey as exc:
-        job_advance(job, status=Status.FAILED, error=str(exc))
-        return
+        _job_refused(job, str(exc))
     except ProviderError as exc:
-        if exc.retryable and attempt < MAX_DISPATCH_ATTEMPTS:
-            delay = settings.PIAPI_BACKOFF_SECONDS * 4**attempt
-            logger.info("job %s: dispatch attempt %s failed (%s)", job.pk, attempt, exc.message)
-            tasks.send_job.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
-                job.pk
-            )
-            return
-        job_advance(job, status=Status.FAILED, error=exc.message)
-        return
+        _job_refused(job, exc.message, retry_after=exc.retry_after, retryable=exc.retryable)
+    except OutcomeUnknown as exc:
+        logger.warning("job %s: the outcome of its create is unknown: %s", job.pk, exc.message)
+        reason = f"the provider's answer was unclear ({exc.message.rstrip('.')})."
+        job_advance(job, status=Status.UNCONFIRMED, note=UNCONFIRMED_NOTE.format(reason=reason))
+    else:
+        job_take_task(job, task, key=key)
+
+
+def _job_refused(
+    job: Job, message: str, *, retryable: bool = False, retry_after: float | None = None
+) -> None:
+    """The provider made nothing: send the job again in a while if the refusal may pass
+    and its deadline allows, else fail it (which releases its hold)."""
+    if retryable:
+        delay = min(
+            settings.PIAPI_BACKOFF_SECONDS * 2 ** max(job.dispatch_attempts - 1, 0),
+            settings.PROVIDER_RETRY_MAX_SECONDS,
+        )
+        delay = max(delay, retry_after or 0)
+        retry_at = timezone.now() + timedelta(seconds=delay)
+        if retry_at < job.created_at + timedelta(seconds=settings.JOB_DEADLINE_SECONDS):
+            # Back in line (nothing is on its way any more), to be sent at retry_at.
+            back = Job.objects.filter(pk=job.pk, status=Status.QUEUED, sent_at=job.sent_at)
+            note = f"{message.rstrip('.')}. Studio tries again in {math.ceil(delay)} s."
+            if back.update(sent_at=None, note=note[:300]):
+                logger.info("job %s: refused for now (%s); again in %.1f s", job.pk, message, delay)
+                tasks.send_job.using(run_after=retry_at).enqueue(job.pk)
+                live.push_job(job.pk)
+                return
+    job_advance(job, status=Status.FAILED, error=message)
+
+
+def job_take_task(job: Job, task: ProviderTask, *, key: ProviderKey | None = None) -> None:
+    """Keep the task the provider made for `job` and bring the job up to it."""
     now = timezone.now()
-    # Stored apart from the status move: a webhook may already have moved the status.
-    Job.objects.filter(pk=job.pk).update(
-        provider_task_id=task.task_id, submitted_at=now, provider_key=key
+    taken = Job.objects.filter(pk=job.pk, provider_task_id="").update(
+        provider_task_id=task.task_id, submitted_at=now
     )
-    job.provider_task_id, job.submitted_at, job.provider_key = task.task_id, now, key
+    job.refresh_from_db(fields=["provider_task_id", "submitted_at", "provider_key"])
+    if not taken and job.provider_task_id != task.task_id:
+        # Never expected: a job's create is sent once. Keep the first task; say so loudly.
+        logger.error(
+            "job %s: the provider made a second task %s beside %s",
+            job.pk,
+            task.task_id,
+            job.provider_task_id,
+        )
+        return
     job_apply_provider_task(job, task)
+
+
+def job_adopt_task(job: Job, task_id: str) -> bool:
+    """Learn a job's task id from its webhook, when the answer to its create was lost
+    (or its worker died before saving it). The webhook is authenticated with the job's
+    own secret, which exists for this job only, so the task it names is this job's.
+    Returns whether the id was taken now."""
+    adopted = (
+        Job.objects.filter(pk=job.pk, provider_task_id="")
+        .exclude(status__in=FINISHED_STATUSES)
+        .update(provider_task_id=task_id, submitted_at=timezone.now())
+    )
+    if adopted:
+        logger.info("job %s: task %s confirmed by its webhook", job.pk, task_id)
+        job.refresh_from_db(fields=["provider_task_id", "submitted_at"])
+    return bool(adopted)
 
 
 def job_provider_input(job: Job) -> dict[str, Any]:
@@ -448,25 +580,44 @@ def job_refresh(*, job_id: int) -> None:
 
 
 def jobs_sweep() -> None:
-    """Poll jobs whose webhook is late, fail jobs past the deadline, and keep the
-    teams' queues moving."""
+    """Keep the teams' queues moving, notice sends whose worker stopped, poll jobs whose
+    webhook is late, and end jobs past the deadline."""
     from studio.generation.queue import queues_sweep
 
     queues_sweep()
     now = timezone.now()
+    # No answer can take this long: the worker that sent it stopped (or hangs).
+    stalled = now - timedelta(seconds=2 * settings.PIAPI_TIMEOUT_SECONDS + 10)
+    for job in Job.objects.sending_since(stalled):
+        reason = "the worker sending it stopped before the provider's answer was kept."
+        job_advance(job, status=Status.UNCONFIRMED, note=UNCONFIRMED_NOTE.format(reason=reason))
     deadline = now - timedelta(seconds=settings.JOB_DEADLINE_SECONDS)
-    for job in Job.objects.active().filter(created_at__lt=deadline):
-        minutes = round(settings.JOB_DEADLINE_SECONDS / 60)
+    minutes = round(settings.JOB_DEADLINE_SECONDS / 60)
+    for job in Job.objects.filter(status=Status.UNCONFIRMED, sent_at__lt=deadline):
+        # Never released by itself: the provider may have made (and charged) the task.
         job_advance(
             job,
-            status=Status.FAILED,
-            error=f"The provider did not finish this job within {minutes} minutes, "
-            "so Studio stopped waiting for it.",
+            status=Status.UNKNOWN,
+            note=f"The provider never confirmed this job within {minutes} minutes. Its hold "
+            "is kept until an admin settles it under Money; if the result still arrives, "
+            "the job completes.",
         )
+    for job in Job.objects.overdue(deadline):
+        if job.status == Status.QUEUED:
+            error = (
+                f"Studio could not send this job within {minutes} minutes, so it stopped "
+                "trying; nothing was charged."
+            )
+        else:
+            error = (
+                f"The provider did not finish this job within {minutes} minutes, so Studio "
+                "stopped waiting for it."
+            )
+        job_advance(job, status=Status.FAILED, error=error)
     quiet_since = now - timedelta(seconds=settings.JOB_POLL_AFTER_SECONDS)
     for job_id in Job.objects.stale(quiet_since=quiet_since).values_list("pk", flat=True):
-        # Claim the poll by touching last_event_at, so the next sweep waits again.
-        if Job.objects.stale(quiet_since=quiet_since).filter(pk=job_id).update(last_event_at=now):
+        # Claim the poll, so the next sweep (of any worker) waits again.
+        if Job.objects.stale(quiet_since=quiet_since).filter(pk=job_id).update(polled_at=now):
             tasks.refresh_job.enqueue(job_id)
 
 

@@ -333,7 +333,8 @@ def job_preview(request: AuthenticatedRequest, job_id: int) -> FileResponse:
 def webhook(request: HttpRequest, job_id: int) -> JsonResponse:
     """The provider's webhook: a hint that a task changed. Verified by the job's own
     secret (constant time), deduplicated, forward-only; the final state is read with GET
-    by the worker before anything else happens."""
+    by the worker before anything else happens. A job whose create went unanswered
+    learns its task id here."""
     job = Job.objects.filter(pk=job_id).first()
     secret = request.headers.get("x-webhook-secret", "")
     if job is None or not constant_time_compare(secret, job.webhook_secret):
@@ -348,6 +349,9 @@ def webhook(request: HttpRequest, job_id: int) -> JsonResponse:
     task = ProviderTask.from_data(data)
     if job.provider_task_id and task.task_id and task.task_id != job.provider_task_id:
         return JsonResponse({"error": "task id does not match this job"}, status=400)
+    if not job.provider_task_id and task.task_id:
+        # The answer to the create was lost: the job's own secret vouches for its task.
+        services.job_adopt_task(job, task.task_id)
     # The task object, not the whole body: a redelivery carries a new timestamp.
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
     _, new = WebhookDelivery.objects.get_or_create(job=job, digest=digest)

@@ -1,9 +1,15 @@
-"""The background worker: runs queued tasks from the database queue and, every few
-seconds, sweeps for jobs whose webhook is late or whose deadline has passed.
+"""The background worker: runs queued tasks from the database queue, several at once,
+and every few seconds sweeps for jobs whose webhook is late or whose deadline passed.
 
 `manage.py worker` runs it as its own process (at scale, one or many); `manage.py
 runstudio` runs it in a thread beside the web server (the embedded default, where the
 in-memory channel layer only reaches browsers of the same process).
+
+Nothing here sleeps on a provider: a call that must be tried again is a new task with
+`run_after`, so one slow or failing provider never holds the others' jobs. A worker
+beats in the database; the tasks a dead worker (killed, say) was running are put back
+in the queue by the others. Every task is safe to run twice (a job's create is claimed
+before it is sent, so running `send_job` again never sends it again).
 """
 
 import logging
@@ -11,14 +17,19 @@ import os
 import socket
 import threading
 import time
+import uuid
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.db.utils import OperationalError
+from django.tasks import TaskResultStatus
+from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
+from studio.generation.models import WorkerBeat
 from studio.generation.services import jobs_sweep
 
 logger = logging.getLogger(__name__)
@@ -30,10 +41,14 @@ class StudioWorker:
         *,
         interval: float | None = None,
         sweep_every: float | None = None,
+        concurrency: int | None = None,
     ) -> None:
         self.interval = settings.WORKER_INTERVAL_SECONDS if interval is None else interval
         self.sweep_every = settings.WORKER_SWEEP_SECONDS if sweep_every is None else sweep_every
+        self.concurrency = max(1, concurrency or settings.WORKER_CONCURRENCY)
+        self.beat_every = settings.WORKER_DEAD_AFTER_SECONDS / 5
         self.stopping = threading.Event()
+        self.worker_id = f"{socket.gethostname()[:30]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.tasks = Worker(
             queue_names=["default"],
             interval=0,
@@ -41,7 +56,7 @@ class StudioWorker:
             backend_name="default",
             startup_delay=False,
             max_tasks=None,
-            worker_id=f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"[:64],
+            worker_id=self.worker_id,
             excluded_queue_names=[],
         )
 
@@ -49,10 +64,10 @@ class StudioWorker:
         """Run every task that is ready now, then return how many ran.
 
         The claim is django-tasks-db's own (a locked row, claimed in a transaction), so
-        many workers share one queue; running is its `run_task`, which records the
-        result or the error."""
+        many threads and workers share one queue; running is its `run_task`, which
+        records the result or the error."""
         ran = 0
-        while True:
+        while not self.stopping.is_set():
             try:
                 with exclusive_transaction():
                     result = (
@@ -60,29 +75,99 @@ class StudioWorker:
                     )
                     if result is None:
                         return ran
-                    result.claim(self.tasks.worker_id)
+                    result.claim(self.worker_id)
             except OperationalError as exc:
                 if is_locked_database_exception(exc):
                     return ran  # SQLite is busy; the next turn tries again
                 raise
             self.tasks.run_task(result)
             ran += 1
+        return ran
 
     def run(self) -> None:
-        next_sweep = 0.0
-        while not self.stopping.is_set():
+        """Run `concurrency` task threads, and the beat and the sweep in this one, until
+        `stop()`; a task in flight is finished first."""
+        runners = [
+            threading.Thread(target=self._run_tasks, name=f"studio-tasks-{n}", daemon=True)
+            for n in range(self.concurrency)
+        ]
+        for runner in runners:
+            runner.start()
+        try:
+            self._sweep()
+        finally:
+            self.stopping.set()
+            for runner in runners:
+                runner.join()
             try:
-                close_old_connections()
-                self.run_ready_tasks()
-                if time.monotonic() >= next_sweep:
-                    jobs_sweep()
-                    next_sweep = time.monotonic() + self.sweep_every
-            except Exception:
-                # A broken database connection or a bug in one sweep must not end the
-                # worker; the next turn starts clean.
-                logger.exception("worker turn failed")
-                close_old_connections()
-            self.stopping.wait(self.interval)
+                # A clean exit: nothing of ours is left running.
+                WorkerBeat.objects.filter(worker_id=self.worker_id).delete()
+            finally:
+                connection.close()
 
     def stop(self) -> None:
         self.stopping.set()
+
+    def _run_tasks(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                ran = 0
+                try:
+                    close_old_connections()
+                    ran = self.run_ready_tasks()
+                except Exception:
+                    # A broken database connection must not end the thread; the next turn
+                    # starts clean.
+                    logger.exception("worker turn failed")
+                    close_old_connections()
+                if not ran:
+                    self.stopping.wait(self.interval)
+        finally:
+            connection.close()
+
+    def _sweep(self) -> None:
+        next_sweep = next_beat = 0.0
+        while not self.stopping.is_set():
+            try:
+                close_old_connections()
+                if time.monotonic() >= next_beat:
+                    self.beat()
+                    next_beat = time.monotonic() + self.beat_every
+                if time.monotonic() >= next_sweep:
+                    tasks_reclaim()
+                    jobs_sweep()
+                    next_sweep = time.monotonic() + self.sweep_every
+            except Exception:
+                # A bug in one sweep must not end the worker.
+                logger.exception("worker sweep failed")
+                close_old_connections()
+            self.stopping.wait(min(self.interval, self.sweep_every, self.beat_every))
+
+    def beat(self) -> None:
+        WorkerBeat.objects.update_or_create(
+            worker_id=self.worker_id, defaults={"beat_at": timezone.now()}
+        )
+
+
+def tasks_reclaim() -> int:
+    """Put back in the queue the tasks that workers silent for WORKER_DEAD_AFTER_SECONDS
+    left running (a worker killed mid-task never records an end). Returns how many."""
+    now = timezone.now()
+    dead_after = timedelta(seconds=settings.WORKER_DEAD_AFTER_SECONDS)
+    alive = set(
+        WorkerBeat.objects.filter(beat_at__gte=now - dead_after).values_list(
+            "worker_id", flat=True
+        )
+    )
+    abandoned = DBTaskResult.objects.running().filter(started_at__lt=now - dead_after)
+    reclaimed = 0
+    for result in abandoned.only("id", "worker_ids", "started_at"):
+        if result.worker_ids and result.worker_ids[-1] in alive:
+            continue
+        reclaimed += DBTaskResult.objects.filter(
+            pk=result.pk, status=TaskResultStatus.RUNNING, started_at=result.started_at
+        ).update(status=TaskResultStatus.READY, started_at=None)
+        logger.warning("task %s of a dead worker is queued again", result.pk)
+    # Beats of workers long gone tell nothing any more.
+    WorkerBeat.objects.filter(beat_at__lt=now - 10 * dead_after).delete()
+    return reclaimed

@@ -25,6 +25,15 @@ Answer of the create call (nothing is created when it fires):
   answers 429 / 500; later ones succeed. Remembered in the database, so it holds across
   processes.
 
+The create call's answer, when the task *was* created (the unclear outcomes a client
+must never answer by sending again):
+
+- ``ambiguous-create``: the task is created (and runs, and sends its webhooks), but the
+  create call answers HTTP 500 without a task id, as if the answer were lost.
+- ``slow-create``: the task is created at once, but the answer comes only after
+  ``SANDBOX_SLOW_CREATE_SECONDS`` (40 by default, longer than a client's usual 30 s
+  timeout); ``slow-create-N`` waits N seconds instead.
+
 Webhooks:
 
 - ``drop-webhooks``: none are sent; polling has to finish the job.
@@ -54,6 +63,8 @@ class Behaviour(StrEnum):
     HTTP_500 = "http-500"
     HTTP_429_ONCE = "http-429-once"
     HTTP_500_ONCE = "http-500-once"
+    AMBIGUOUS_CREATE = "ambiguous-create"
+    SLOW_CREATE = "slow-create"
     DROP_WEBHOOKS = "drop-webhooks"
     DUPLICATE_WEBHOOKS = "duplicate-webhooks"
     REORDER_WEBHOOKS = "reorder-webhooks"
@@ -62,6 +73,7 @@ class Behaviour(StrEnum):
 SLOW_FACTOR = 5
 
 MARKER_PATTERN = re.compile(r"\[sandbox:\s*([A-Za-z0-9_-]+)\s*\]")
+SLOW_CREATE_SECONDS = re.compile(r"\[sandbox:\s*slow[-_]create[-_](\d{1,3})\s*\]", re.IGNORECASE)
 
 # The create call's answer for each HTTP behaviour, checked in this order.
 HTTP_FAILURES: dict[Behaviour, tuple[int, str]] = {
@@ -120,6 +132,16 @@ def http_failure(behaviours: list[Behaviour], prompt: str) -> tuple[int, str] | 
         if behaviour not in ONCE or _fire_once(behaviour, prompt):
             return failure
     return None
+
+
+def create_answer_delay(behaviours: list[str], prompt: str) -> float:
+    """Seconds the create call waits, after creating the task, before it answers."""
+    numbered = SLOW_CREATE_SECONDS.search(prompt)
+    if numbered:
+        return float(numbered.group(1))
+    if Behaviour.SLOW_CREATE in behaviours:
+        return float(settings.SANDBOX_SLOW_CREATE_SECONDS)
+    return 0.0
 
 
 def _fire_once(behaviour: Behaviour, prompt: str) -> bool:

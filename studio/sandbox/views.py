@@ -1,4 +1,5 @@
 import json
+import time
 import uuid
 from collections.abc import Callable
 from functools import wraps
@@ -8,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from studio.sandbox import fetching, images, recipes, services, timeline
+from studio.sandbox import behaviours, fetching, images, recipes, services, timeline
 from studio.sandbox.models import Task
 from studio.sandbox.payloads import envelope, error_envelope, task_object
 from studio.sandbox.validation import InvalidRequest
@@ -71,6 +72,12 @@ def task_create(request: HttpRequest, *, api_key: str) -> JsonResponse:
     if services.has_no_credits(api_key):
         return api_error(400, "insufficient credits: this account has no credits left")
     task = services.task_create(api_key=api_key, body=body, base_url=base_url_of(request))
+    # The task exists (and runs) from here on; the answer may still be late or lost.
+    delay = behaviours.create_answer_delay(task.behaviours, str(task.input.get("prompt", "")))
+    if delay:
+        time.sleep(delay)
+    if behaviours.Behaviour.AMBIGUOUS_CREATE in task.behaviours:
+        return api_error(500, "Internal server error: the sandbox made the task, then failed")
     # The creation answer is always the first step, however short the steps are.
     first_step = timeline.plan_for(task)[0]
     return JsonResponse(envelope(task_object(task, first_step)))

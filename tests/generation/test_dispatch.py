@@ -1,12 +1,16 @@
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 from unittest import mock
 
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from studio.generation.models import Status
-from studio.generation.services import job_dispatch
-from studio.piapi.client import PiAPIClient, ProviderError, ProviderTask
+from studio.accounts.models import ProviderKey
+from studio.generation.models import Job, Status
+from studio.generation.services import job_dispatch, job_submit, jobs_sweep
+from studio.piapi.client import OutcomeUnknown, PiAPIClient, ProviderError, ProviderTask
+from tests.billing.helpers import settlements, usage
 from tests.factories import make_job, make_project, make_team
 from tests.payloads import load
 
@@ -84,20 +88,42 @@ def test_a_rejected_key_fails_the_job_with_the_reason(project: Any, bob: Any) ->
     assert "rejected the API key" in job.error
 
 
-def test_a_rate_limited_dispatch_is_tried_again_later(project: Any, bob: Any) -> None:
+def test_a_rate_limited_dispatch_goes_back_in_line_and_is_sent_again_later(
+    project: Any, bob: Any, settings: Any
+) -> None:
+    settings.PIAPI_BACKOFF_SECONDS = 2
     job = make_job(project=project, user=bob, dispatched_at=timezone.now())
     busy = ProviderError("rate limited", status_code=429, retryable=True)
     with mock.patch.object(PiAPIClient, "create_task", autospec=True, side_effect=busy):
         job_dispatch(job_id=job.pk)
 
     job.refresh_from_db()
-    assert job.status == Status.QUEUED
+    assert (job.status, job.sent_at) == (Status.QUEUED, None)
+    assert "tries again in 2 s" in job.note
     retry = DBTaskResult.objects.get(task_path__endswith="send_job")
-    assert retry.run_after > timezone.now()
+    assert retry.run_after > timezone.now() + timedelta(seconds=1)
 
 
-def test_after_the_last_attempt_a_rate_limited_job_fails(project: Any, bob: Any) -> None:
-    job = make_job(project=project, user=bob, dispatch_attempts=4, dispatched_at=timezone.now())
+def test_the_providers_retry_after_hint_is_honoured(project: Any, bob: Any) -> None:
+    job = make_job(project=project, user=bob, dispatched_at=timezone.now())
+    busy = ProviderError("slow down", status_code=429, retryable=True, retry_after=30)
+    with mock.patch.object(PiAPIClient, "create_task", autospec=True, side_effect=busy):
+        job_dispatch(job_id=job.pk)
+
+    retry = DBTaskResult.objects.get(task_path__endswith="send_job")
+    assert retry.run_after > timezone.now() + timedelta(seconds=29)
+
+
+def test_a_refused_job_fails_once_its_deadline_would_pass(
+    project: Any, bob: Any, settings: Any
+) -> None:
+    settings.JOB_DEADLINE_SECONDS = 600
+    job = make_job(
+        project=project,
+        user=bob,
+        dispatched_at=timezone.now(),
+        created_at=timezone.now() - timedelta(minutes=10),
+    )
     busy = ProviderError("The provider is rate-limiting Studio.", status_code=429, retryable=True)
     with mock.patch.object(PiAPIClient, "create_task", autospec=True, side_effect=busy):
         job_dispatch(job_id=job.pk)
@@ -105,3 +131,48 @@ def test_after_the_last_attempt_a_rate_limited_job_fails(project: Any, bob: Any)
     job.refresh_from_db()
     assert job.status == Status.FAILED
     assert "rate-limiting" in job.error
+    assert not DBTaskResult.objects.filter(task_path__endswith="send_job").exists()
+
+
+def test_an_unclear_answer_leaves_the_job_unconfirmed_and_never_sends_it_again(
+    project: Any, bob: Any
+) -> None:
+    job = job_submit(project=project, user=bob, prompt="a kite")
+    Job.objects.filter(pk=job.pk).update(dispatched_at=timezone.now())
+    lost = OutcomeUnknown("The provider had an internal error (HTTP 500).", status_code=500)
+    with mock.patch.object(PiAPIClient, "create_task", autospec=True, side_effect=lost) as create:
+        job_dispatch(job_id=job.pk)
+        job_dispatch(job_id=job.pk)
+        jobs_sweep()
+        job_dispatch(job_id=job.pk)
+
+    assert create.call_count == 1
+    job.refresh_from_db()
+    assert job.status == Status.UNCONFIRMED
+    assert job.get_status_display() == "Sent — waiting for the provider to confirm"
+    assert "HTTP 500" in job.note and "will not send it twice" in job.note
+    assert settlements(job) == []  # the hold stays: the provider may charge for it
+    assert usage(project.team).held_fast == Decimal("0.045")
+
+
+def test_a_job_whose_create_is_on_its_way_is_not_sent_again(project: Any, bob: Any) -> None:
+    job = make_job(project=project, user=bob, dispatched_at=timezone.now(), sent_at=timezone.now())
+    with mock.patch.object(PiAPIClient, "create_task", autospec=True) as create:
+        job_dispatch(job_id=job.pk)
+
+    assert create.call_count == 0
+
+
+def test_a_key_is_never_failed_over_after_an_unclear_answer(project: Any, bob: Any) -> None:
+    second = ProviderKey(team=project.team, label="Second", position=2)
+    second.set_key("sandbox-second-key")
+    second.save()
+    job = make_job(project=project, user=bob, dispatched_at=timezone.now())
+    lost = OutcomeUnknown("The provider's answer was lost (ReadTimeout).")
+    with mock.patch.object(PiAPIClient, "create_task", autospec=True, side_effect=lost) as create:
+        job_dispatch(job_id=job.pk)
+
+    assert create.call_count == 1
+    job.refresh_from_db()
+    assert job.status == Status.UNCONFIRMED
+    assert job.provider_key is not None and job.provider_key.label == "Default"

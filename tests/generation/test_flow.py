@@ -4,34 +4,11 @@ sandbox, images downloaded into storage."""
 
 from typing import Any
 
-import requests
 from PIL import Image
 
-from studio.generation.models import Job, ResultImage, Status, WebhookDelivery
+from studio.generation.models import ResultImage, Status, WebhookDelivery
 from tests.conftest import StudioServer, wait_for
-
-
-def submit(server: StudioServer, session: requests.Session, project: Any, prompt: str) -> Job:
-    response = session.post(
-        f"{server.url}/projects/{project.pk}/jobs/",
-        data={"prompt": prompt, "aspect_ratio": "16:9", "mode": "fast"},
-        headers={"HX-Request": "true"},
-        timeout=10,
-    )
-    assert response.status_code == 201, response.text
-    return Job.objects.get(prompt=prompt)
-
-
-def finished(job: Job, *, images: int = 5) -> Job:
-    def done() -> Job | None:
-        job.refresh_from_db()
-        if job.status == Status.COMPLETED and job.images.count() == images:
-            return job
-        if job.status in (Status.FAILED, Status.CANCELED):
-            return job
-        return None
-
-    return wait_for(done, timeout=30, what=f"job {job.pk} to finish")
+from tests.generation.helpers import finished, submit
 
 
 def test_a_prompt_becomes_a_stored_grid(server: StudioServer, project: Any, bob: Any) -> None:

@@ -1,10 +1,11 @@
 import json
+import socket
 
 import pytest
 import requests
 import responses
 
-from studio.piapi.client import PiAPIClient, ProviderError
+from studio.piapi.client import OutcomeUnknown, PiAPIClient, ProviderError
 from tests.payloads import load
 
 BASE = "https://provider.example"
@@ -12,8 +13,8 @@ TASK_URL = f"{BASE}/api/v1/task"
 TASK_ID = "0f1c9a7e-3b2d-4c55-9a11-7d2f8e6b4c01"
 
 
-def make_client(**kwargs: object) -> PiAPIClient:
-    return PiAPIClient(api_key="key-1234", base_url=BASE, backoff=0, **kwargs)  # type: ignore[arg-type]
+def make_client() -> PiAPIClient:
+    return PiAPIClient(api_key="key-1234", base_url=BASE)
 
 
 @responses.activate
@@ -87,27 +88,89 @@ def test_a_failed_task_carries_the_message_meant_for_people() -> None:
 
 
 @responses.activate
-def test_rate_limits_and_server_errors_are_retried_with_backoff() -> None:
-    responses.post(TASK_URL, status=429, json={"code": 429, "data": {}, "message": "slow down"})
-    responses.post(TASK_URL, status=502, body="bad gateway")
+def test_a_create_answered_with_a_server_error_is_never_sent_again() -> None:
+    # PiAPI documents no 5xx as "nothing was created": the task may exist and be charged.
+    responses.post(TASK_URL, status=500, json={"code": 500, "data": {}, "message": "boom"})
     responses.post(TASK_URL, json=load("task_pending"))
 
-    task = make_client(retries=3).create_task(task_type="imagine", input={"prompt": "x"})
+    with pytest.raises(OutcomeUnknown) as caught:
+        make_client().create_task(task_type="imagine", input={"prompt": "x"})
 
-    assert task.task_id == TASK_ID
-    assert len(responses.calls) == 3
+    assert caught.value.status_code == 500
+    assert len(responses.calls) == 1
 
 
 @responses.activate
-def test_retries_give_up_with_a_retryable_error() -> None:
-    responses.post(TASK_URL, status=500, json={"code": 500, "data": {}, "message": "boom"})
+def test_a_create_whose_answer_times_out_has_an_unknown_outcome() -> None:
+    responses.post(TASK_URL, body=requests.ReadTimeout("read timed out"))
+
+    with pytest.raises(OutcomeUnknown, match="answer was lost"):
+        make_client().create_task(task_type="imagine", input={"prompt": "x"})
+
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_create_accepted_without_a_task_id_has_an_unknown_outcome() -> None:
+    responses.post(TASK_URL, json={"code": 200, "data": {"status": "pending"}, "message": "ok"})
+
+    with pytest.raises(OutcomeUnknown, match="no task id"):
+        make_client().create_task(task_type="imagine", input={"prompt": "x"})
+
+
+@responses.activate
+def test_a_server_error_that_names_its_task_gives_the_task() -> None:
+    body = load("task_pending")
+    body["code"] = 500
+    responses.post(TASK_URL, status=500, json=body)
+
+    task = make_client().create_task(task_type="imagine", input={"prompt": "x"})
+
+    assert task.task_id == TASK_ID
+
+
+@responses.activate
+def test_a_rate_limited_create_is_a_refusal_that_may_pass_with_the_providers_hint() -> None:
+    responses.post(
+        TASK_URL,
+        status=429,
+        json={"code": 429, "data": {}, "message": "slow down"},
+        headers={"Retry-After": "7"},
+    )
 
     with pytest.raises(ProviderError) as caught:
-        make_client(retries=2).create_task(task_type="imagine", input={"prompt": "x"})
+        make_client().create_task(task_type="imagine", input={"prompt": "x"})
+
+    assert not isinstance(caught.value, OutcomeUnknown)
+    assert caught.value.retryable
+    assert caught.value.retry_after == 7
+    assert len(responses.calls) == 1
+
+
+def test_a_create_that_cannot_connect_is_a_refusal_that_may_pass() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    # Nothing listens on the port now: the connection is refused before a byte is sent.
+    client = PiAPIClient(api_key="key-1234", base_url=f"http://127.0.0.1:{port}")
+
+    with pytest.raises(ProviderError) as caught:
+        client.create_task(task_type="imagine", input={"prompt": "x"})
 
     assert caught.value.retryable
-    assert caught.value.status_code == 500
-    assert len(responses.calls) == 3
+    assert caught.value.status_code == 0
+
+
+@responses.activate
+def test_reads_are_sent_once_and_a_server_error_may_pass() -> None:
+    responses.get(f"{TASK_URL}/{TASK_ID}", status=502, body="bad gateway")
+
+    with pytest.raises(ProviderError) as caught:
+        make_client().get_task(TASK_ID)
+
+    assert caught.value.retryable
+    assert caught.value.status_code == 502
+    assert len(responses.calls) == 1
 
 
 @responses.activate
@@ -142,7 +205,7 @@ def test_network_failures_become_one_error_class() -> None:
     responses.get(f"{TASK_URL}/{TASK_ID}", body=requests.ConnectionError("refused"))
 
     with pytest.raises(ProviderError) as caught:
-        make_client(retries=1).get_task(TASK_ID)
+        make_client().get_task(TASK_ID)
 
     assert caught.value.retryable
     assert caught.value.status_code == 0

@@ -155,3 +155,47 @@ def test_an_unknown_behaviour_in_the_setting_fails_the_system_check():
 
     assert len(errors) == 1
     assert "'explode'" in errors[0].msg
+
+
+def test_an_ambiguous_create_makes_the_task_but_answers_500_without_its_id(api):
+    response = api.post(create_body("a harbour [sandbox:ambiguous-create]"))
+
+    assert response.status_code == 500
+    assert "task_id" not in response.json()["data"]
+    task = Task.objects.get()
+    assert api.task(str(task.task_id))["status"] in ("pending", "processing", "completed")
+
+
+class Sleeps:
+    """Stands in for the sandbox's `time`: records each wait, and what existed then."""
+
+    def __init__(self):
+        self.waits: list[tuple[float, int]] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append((seconds, Task.objects.count()))
+
+
+@pytest.mark.parametrize(
+    ("prompt", "seconds"),
+    [("a late answer [sandbox:slow-create-7]", 7.0), ("a late answer [sandbox:slow-create]", 40.0)],
+)
+def test_a_slow_create_makes_the_task_first_and_answers_late(api, monkeypatch, prompt, seconds):
+    sleeps = Sleeps()
+    monkeypatch.setattr("studio.sandbox.views.time", sleeps)
+
+    response = api.post(create_body(prompt))
+
+    assert sleeps.waits == [(seconds, 1)]  # the task existed while the answer waited
+    assert response.status_code == 200
+    assert response.json()["data"]["task_id"] == str(Task.objects.get().task_id)
+
+
+@override_settings(SANDBOX_SLOW_CREATE_SECONDS=3)
+def test_the_setting_says_how_late_a_slow_create_answers(api, monkeypatch):
+    sleeps = Sleeps()
+    monkeypatch.setattr("studio.sandbox.views.time", sleeps)
+
+    api.post(create_body("[sandbox:slow-create] a pier"))
+
+    assert sleeps.waits == [(3.0, 1)]

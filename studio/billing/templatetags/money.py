@@ -19,3 +19,11 @@ def cost(job: Any, operation: str) -> str:
     """What a follow-up of this job costs (the job's mode, the team's prices)."""
     table = getattr(job, "price_table", None) or price_table(job.project.team_id)
     return format_dollars(table_price(table, job.process_mode, operation))
+
+
+@register.simple_tag
+def unsettled_count(team: Any) -> int:
+    """How many of the team's jobs wait for an admin to settle their unknown outcome."""
+    from studio.generation.models import Job
+
+    return Job.objects.filter(project__team=team).unsettled().count()
