@@ -134,9 +134,7 @@ class JobQuerySet(models.QuerySet["Job"]):
 
     def unsettled(self) -> "JobQuerySet":
         """Jobs whose outcome stayed unknown and whose hold no one has settled yet."""
-        return self.filter(status=Status.UNKNOWN).exclude(
-            ledger__kind__in=["charge", "release"]
-        )
+        return self.filter(status=Status.UNKNOWN).exclude(ledger__kind__in=["charge", "release"])
 
 
 class Job(models.Model):

@@ -447,8 +447,8 @@ def webhook_url(job: Job) -> str:
 
 
 UNCONFIRMED_NOTE = (
-    "Sent, but {reason} The provider may have made it: Studio waits for the provider to "
-    "confirm and will not send it twice."
+    "Sent, but {what}. The provider may have made the task anyway, so Studio waits for it "
+    "to confirm and will not send this job twice."
 )
 
 
@@ -479,8 +479,8 @@ def job_dispatch(*, job_id: int) -> None:
         _job_refused(job, exc.message, retry_after=exc.retry_after, retryable=exc.retryable)
     except OutcomeUnknown as exc:
         logger.warning("job %s: the outcome of its create is unknown: %s", job.pk, exc.message)
-        reason = f"the provider's answer was unclear ({exc.message.rstrip('.')})."
-        job_advance(job, status=Status.UNCONFIRMED, note=UNCONFIRMED_NOTE.format(reason=reason))
+        what = f"the provider's answer was lost ({exc.message})"
+        job_advance(job, status=Status.UNCONFIRMED, note=UNCONFIRMED_NOTE.format(what=what))
     else:
         job_take_task(job, task, key=key)
 
@@ -589,8 +589,8 @@ def jobs_sweep() -> None:
     # No answer can take this long: the worker that sent it stopped (or hangs).
     stalled = now - timedelta(seconds=2 * settings.PIAPI_TIMEOUT_SECONDS + 10)
     for job in Job.objects.sending_since(stalled):
-        reason = "the worker sending it stopped before the provider's answer was kept."
-        job_advance(job, status=Status.UNCONFIRMED, note=UNCONFIRMED_NOTE.format(reason=reason))
+        what = "the worker sending it stopped before the provider's answer was kept"
+        job_advance(job, status=Status.UNCONFIRMED, note=UNCONFIRMED_NOTE.format(what=what))
     deadline = now - timedelta(seconds=settings.JOB_DEADLINE_SECONDS)
     minutes = round(settings.JOB_DEADLINE_SECONDS / 60)
     for job in Job.objects.filter(status=Status.UNCONFIRMED, sent_at__lt=deadline):

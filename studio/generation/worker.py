@@ -155,9 +155,7 @@ def tasks_reclaim() -> int:
     now = timezone.now()
     dead_after = timedelta(seconds=settings.WORKER_DEAD_AFTER_SECONDS)
     alive = set(
-        WorkerBeat.objects.filter(beat_at__gte=now - dead_after).values_list(
-            "worker_id", flat=True
-        )
+        WorkerBeat.objects.filter(beat_at__gte=now - dead_after).values_list("worker_id", flat=True)
     )
     abandoned = DBTaskResult.objects.running().filter(started_at__lt=now - dead_after)
     reclaimed = 0

@@ -58,6 +58,7 @@ class OutcomeUnknown(Exception):
     task's webhook (signed with the job's own secret) is how Studio learns its id.
 
     Deliberately not a ProviderError, so that no `except ProviderError` retries it.
+    `message` says in a few words what came back instead ("HTTP 500").
     """
 
     def __init__(self, message: str, *, status_code: int = 0) -> None:
@@ -162,10 +163,10 @@ class PiAPIClient:
             response = self._send("POST", self.base_url + "/api/v1/task", json=body)
         except ProviderError:
             raise  # not sent at all
-        except requests.RequestException as exc:
-            raise OutcomeUnknown(
-                f"The provider's answer was lost ({type(exc).__name__}).",
-            ) from None
+        except requests.Timeout:
+            raise OutcomeUnknown(f"no answer within {self.timeout:g} s") from None
+        except requests.RequestException:
+            raise OutcomeUnknown("the connection dropped") from None
         try:
             data = self._read(response)
         except ProviderError as exc:
@@ -176,15 +177,12 @@ class PiAPIClient:
             if 400 <= exc.status_code < 500:
                 raise  # refused as it stood: nothing was made
             # A 5xx, a 2xx without an envelope: the task may exist.
-            raise OutcomeUnknown(exc.message, status_code=exc.status_code) from None
+            raise OutcomeUnknown(f"HTTP {exc.status_code}", status_code=exc.status_code) from None
         finally:
             response.close()
         task = ProviderTask.from_data(data)
         if not task.task_id:
-            raise OutcomeUnknown(
-                "The provider accepted the task but its answer named no task id.",
-                status_code=response.status_code,
-            )
+            raise OutcomeUnknown("the answer named no task", status_code=response.status_code)
         return task
 
     def get_task(self, task_id: str) -> ProviderTask:
@@ -305,8 +303,14 @@ def _never_connected(exc: requests.ConnectionError) -> bool:
             return True
         if isinstance(reason, ConnectionRefusedError):
             return True
-        reason = getattr(reason, "reason", None) or reason.__context__ or (
-            reason.args[0] if reason.args and isinstance(reason.args[0], BaseException) else None
+        reason = (
+            getattr(reason, "reason", None)
+            or reason.__context__
+            or (
+                reason.args[0]
+                if reason.args and isinstance(reason.args[0], BaseException)
+                else None
+            )
         )
         seen += 1
     return False

@@ -1,10 +1,11 @@
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 # Jobs finish in seconds, but a loaded CI machine (or three Studio processes) is slower
@@ -52,3 +53,28 @@ def screenshot(page: Page, name: str, **kwargs: Any) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), **kwargs)
     return path
+
+
+def wait_until(page: Page, script: str, timeout: float = 20.0) -> None:
+    """Poll a script until it is true (`wait_for_function` would need eval, which the
+    page's CSP forbids)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(script):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {script}")
+        time.sleep(0.05)
+
+
+def loaded_size(image: Locator, timeout: float = 20.0) -> tuple[int, int]:
+    """The image's natural size once it has loaded, as a person waits to see it (a
+    visible <img> with width and height attributes may still be loading)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        width, height = image.evaluate(
+            "image => image.complete ? [image.naturalWidth, image.naturalHeight] : [0, 0]"
+        )
+        if width and height:
+            return int(width), int(height)
+        if time.monotonic() > deadline:
+            pytest.fail("timed out waiting for the image to load")
+        time.sleep(0.05)

@@ -3,7 +3,6 @@ its keys, selection, and a new result arriving live."""
 
 import io
 import re
-import time
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from PIL import Image, ImageDraw, ImageOps
 from playwright.sync_api import Browser, Page, expect
 
 from studio.generation.models import Job, ResultImage, Status
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, wait_until
 from tests.browser.test_generate import log_in
 from tests.conftest import StudioServer
 from tests.factories import make_job
@@ -76,16 +75,6 @@ def fill_gallery(project: Any, user: Any, grids: int) -> list[ResultImage]:
             image.save()
             tiles.append(image)
     return tiles
-
-
-def wait_until(page: Page, script: str, timeout: float = 15.0) -> None:
-    """Poll a script until it is true (`wait_for_function` would need eval, which the
-    page's CSP forbids)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(script):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {script}")
-        time.sleep(0.05)
 
 
 def newest_first(tiles: list[ResultImage]) -> list[int]:

@@ -2,7 +2,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import loaded_size, screenshot
 from tests.conftest import StudioServer
 from tests.factories import PASSWORD
 
@@ -29,7 +29,7 @@ def test_a_member_submits_a_prompt_and_watches_the_grid_arrive_without_a_reload(
     expect(card).to_contain_text("a lighthouse on a cliff at dusk")
     image = card.locator("img.job-image")
     expect(image).to_be_visible()
-    assert page.evaluate("document.querySelector('.job-card img.job-image').naturalWidth") > 0
+    assert loaded_size(image)[0] > 0
     assert page.evaluate("window.sameDocument") is True  # no reload happened
     expect(page.locator("textarea[name=prompt]")).to_have_value("")  # ready for the next one
     screenshot(page, "project-with-grid")

@@ -6,7 +6,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from studio.generation.models import Job
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import loaded_size, screenshot
 from tests.browser.test_generate import log_in
 from tests.conftest import StudioServer
 
@@ -34,9 +34,7 @@ def test_a_member_upscales_a_tile_then_pans_it(
     upscale.locator("button[data-action=pan_left]").click()
     panned = page.locator(".job-card.op-pan").first
     expect(panned.locator("img.job-image")).to_be_visible()
-    width, height = panned.locator("img.job-image").evaluate(
-        "image => [image.naturalWidth, image.naturalHeight]"
-    )
+    width, height = loaded_size(panned.locator("img.job-image"))
     assert width > height  # the canvas grew to the left
     screenshot(page, "operations-upscale-pan")
 

@@ -180,7 +180,7 @@ def test_the_money_page_lists_unknown_outcomes_with_what_is_held(
 
     assert f"#{job.pk} · Imagine" in page
     assert "Charge $0.045" in page and "Release" in page
-    assert page.count("<tr id=\"unknown-") == 1
+    assert page.count('<tr id="unknown-') == 1
     assert 'Unknown outcomes <span class="count-badge">1</span>' in settings_page
 
 

@@ -4,42 +4,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generation', '0007_result_lost'),
+        ("generation", "0007_result_lost"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkerBeat',
+            name="WorkerBeat",
             fields=[
-                ('worker_id', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('beat_at', models.DateTimeField()),
+                ("worker_id", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("beat_at", models.DateTimeField()),
             ],
         ),
         migrations.RenameField(
-            model_name='job',
-            old_name='cancel_note',
-            new_name='note',
+            model_name="job",
+            old_name="cancel_note",
+            new_name="note",
         ),
         migrations.AlterField(
-            model_name='job',
-            name='note',
+            model_name="job",
+            name="note",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AddField(
-            model_name='job',
-            name='polled_at',
+            model_name="job",
+            name="polled_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='job',
-            name='sent_at',
+            model_name="job",
+            name="sent_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='job',
-            name='status',
-            field=models.CharField(choices=[('queued', 'Queued'), ('unconfirmed', 'Sent — waiting for the provider to confirm'), ('unknown', 'Outcome unknown'), ('submitted', 'Waiting'), ('processing', 'Processing'), ('completed', 'Completed'), ('failed', 'Failed'), ('canceled', 'Canceled')], db_index=True, default='queued', max_length=12),
+            model_name="job",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "Queued"),
+                    ("unconfirmed", "Sent — waiting for the provider to confirm"),
+                    ("unknown", "Outcome unknown"),
+                    ("submitted", "Waiting"),
+                    ("processing", "Processing"),
+                    ("completed", "Completed"),
+                    ("failed", "Failed"),
+                    ("canceled", "Canceled"),
+                ],
+                db_index=True,
+                default="queued",
+                max_length=12,
+            ),
         ),
     ]
