@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The Python named by .python-version (3.12), found through pyenv when it is there.
 PYTHON ?= $(shell pyenv which python3.12 2>/dev/null || command -v python3.12 || command -v python3)
 
-.PHONY: run test lint chromium clean
+.PHONY: run test bench lint chromium clean
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(BIN)/activate chromium
 	$(BIN)/ruff check .
 	$(BIN)/mypy studio
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Benchmarks print their figures against a baseline measured in the same run.
+bench: $(BIN)/activate
+	$(BIN)/python bench/webhook_receiver.py
+	$(BIN)/python bench/gallery_pages.py
+	$(BIN)/python bench/provider_outage.py
 
 lint: $(BIN)/activate
 	$(BIN)/ruff check .
