@@ -186,18 +186,32 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+# The session's shared server, while it runs: a test that starts Studio processes of its
+# own stops it first (its worker would take that test's tasks and sweep its jobs), and
+# the next test that needs it starts it again.
+_shared: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="session")
 def studio_server(
     django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StudioServer]:
     """One Studio server for the session; tests that use it need `transactional_db`."""
     media_root = tmp_path_factory.mktemp("server-media")
-    with django_db_blocker.unblock():
-        process, url = start_server(media_root=media_root)
+    port = free_port()
+
+    def start() -> None:
+        with django_db_blocker.unblock():
+            _shared["process"], _ = start_server(media_root=media_root, port=port)
+
+    _shared["start"] = start
+    start()
     try:
-        yield StudioServer(url, media_root)
+        yield StudioServer(f"http://127.0.0.1:{port}", media_root)
     finally:
-        stop_server(process)
+        if _shared.get("process") is not None:
+            stop_server(_shared.pop("process"))
+        _shared.clear()
         shutil.rmtree(media_root, ignore_errors=True)
 
 
@@ -205,10 +219,21 @@ def studio_server(
 def server(
     studio_server: StudioServer, transactional_db: None, settings: Any
 ) -> Iterator[StudioServer]:
+    if _shared.get("process") is None:
+        _shared["start"]()
     # The test process reads the files the server wrote.
     settings.MEDIA_ROOT = studio_server.media_root
     yield studio_server
     quiesce()
+
+
+@pytest.fixture
+def alone(transactional_db: None) -> None:
+    """For a test that runs Studio processes of its own on the test database: no other
+    worker takes its tasks or sweeps its jobs."""
+    if _shared.get("process") is not None:
+        stop_server(_shared.pop("process"))
+        _shared["process"] = None
 
 
 def quiesce() -> None:

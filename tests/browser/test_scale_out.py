@@ -50,7 +50,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def cluster(
-    transactional_db: None, tmp_path: Path, settings: Any
+    alone: None, tmp_path: Path, settings: Any
 ) -> Iterator[tuple[StudioServer, StudioServer]]:
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media

@@ -60,9 +60,7 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(
-    transactional_db: None, tmp_path: Path, settings: Any
-) -> Iterator[Callable[..., Cluster]]:
+def cluster(alone: None, tmp_path: Path, settings: Any) -> Iterator[Callable[..., Cluster]]:
     """Starts a web process (no worker inside) and a worker process, with `env` set."""
     started: list[Cluster] = []
     media = tmp_path / "media"
