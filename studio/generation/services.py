@@ -24,7 +24,7 @@ from django.utils import timezone
 from PIL import Image
 
 from studio.accounts import audit
-from studio.accounts.models import ProviderKey, User
+from studio.accounts.models import User
 from studio.billing import services as billing
 from studio.gallery.live import push_new_tiles
 from studio.generation import live, tasks
@@ -412,7 +412,7 @@ def key_refused(error: ProviderError) -> bool:
     return error.status_code in (401, 402, 403) or "credit" in error.message.lower()
 
 
-def _create_with_failover(job: Job) -> tuple[ProviderTask, ProviderKey]:
+def _create_with_failover(job: Job) -> ProviderTask:
     """Create the job's task with the team's first active key, failing over to the next
     key while keys are refused (a refusal made nothing). Raises the last ProviderError,
     NoProviderKey, or OutcomeUnknown — after which no other key is tried."""
@@ -436,7 +436,7 @@ def _create_with_failover(job: Job) -> tuple[ProviderTask, ProviderKey]:
                 )
                 continue
             raise
-        return task, key
+        return task
     raise AssertionError("unreachable: the loop returns or raises")
 
 
@@ -472,7 +472,7 @@ def job_dispatch(*, job_id: int) -> None:
         return  # sent already, on its way, or no longer queued
     job.refresh_from_db(fields=["sent_at", "dispatch_attempts"])
     try:
-        task, key = _create_with_failover(job)
+        task = _create_with_failover(job)
     except NoProviderKey as exc:
         _job_refused(job, str(exc))
     except ProviderError as exc:
@@ -482,7 +482,7 @@ def job_dispatch(*, job_id: int) -> None:
         what = f"the provider's answer was lost ({exc.message})"
         job_advance(job, status=Status.UNCONFIRMED, note=UNCONFIRMED_NOTE.format(what=what))
     else:
-        job_take_task(job, task, key=key)
+        job_take_task(job, task)
 
 
 def _job_refused(
@@ -509,7 +509,7 @@ def _job_refused(
     job_advance(job, status=Status.FAILED, error=message)
 
 
-def job_take_task(job: Job, task: ProviderTask, *, key: ProviderKey | None = None) -> None:
+def job_take_task(job: Job, task: ProviderTask) -> None:
     """Keep the task the provider made for `job` and bring the job up to it."""
     now = timezone.now()
     taken = Job.objects.filter(pk=job.pk, provider_task_id="").update(
