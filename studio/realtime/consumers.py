@@ -7,10 +7,10 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from studio.generation.live import project_snapshot_html
 from studio.projects.models import Project
 from studio.realtime.groups import (
+    member_group,
     project_group,
     remember_consumer_loop,
     team_group,
-    user_group,
 )
 
 
@@ -36,7 +36,11 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         if team_id is None:
             await self.close(code=4403)
             return
-        self.joined = [project_group(project_id), team_group(team_id), user_group(user.pk)]
+        self.joined = [
+            project_group(project_id),
+            team_group(team_id),
+            member_group(team_id, user.pk),
+        ]
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()

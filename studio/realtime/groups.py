@@ -31,9 +31,10 @@ def team_group(team_id: int) -> str:
     return f"team-{team_id}"
 
 
-def user_group(user_id: int) -> str:
-    """One person's own things (their budget meter), wherever they are looking."""
-    return f"user-{user_id}"
+def member_group(team_id: int, user_id: int) -> str:
+    """One person in one team: their own budget meter there. Per team, so that nothing
+    of one team reaches a socket open on another team's project."""
+    return f"member-{team_id}-{user_id}"
 
 
 def push_html(group: str, html: str) -> None:
