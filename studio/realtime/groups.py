@@ -1,13 +1,20 @@
-"""Channel-layer groups and pushing HTML fragments to them.
+"""Channel-layer groups, pushing HTML fragments to them, and ending the sockets in them.
 
 A pushed fragment goes to everyone in the group, so it must not depend on who looks.
 """
 
 import asyncio
 import threading
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import transaction
+
+# How a socket is ended, as the page's script and the htmx ws extension tell them apart.
+# The extension reconnects after 1006, 1011, 1012 and 1013 only.
+ACCESS_ENDED = 4403  # no longer a member: not reconnected; the page says so
+RECONNECT = 1012  # "service restart": reconnected at once, and connect() decides afresh
 
 # The event loop the websocket consumers run on. The in-memory layer's queues belong to
 # it, so a worker thread of the same process must push through it (asyncio queues are
@@ -32,18 +39,21 @@ def team_group(team_id: int) -> str:
 
 
 def member_group(team_id: int, user_id: int) -> str:
-    """One person in one team: their own budget meter there. Per team, so that nothing
-    of one team reaches a socket open on another team's project."""
+    """One person in one team: their own budget meter there, and the end of their access
+    to the team's projects. Per team, so that nothing of one team reaches a socket open
+    on another team's project."""
     return f"member-{team_id}-{user_id}"
 
 
-def push_html(group: str, html: str) -> None:
-    """Send an HTML fragment to every browser in `group` (swapped in by htmx's ws
-    extension, by element id)."""
+def account_group(user_id: int) -> str:
+    """Every socket a person has open, in any team: for changes to their account."""
+    return f"account-{user_id}"
+
+
+def _group_send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "html.push", "html": html}
     loop = _consumer_loop
     if isinstance(layer, InMemoryChannelLayer) and loop is not None and loop.is_running():
         try:
@@ -54,3 +64,15 @@ def push_html(group: str, html: str) -> None:
             asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(5)
             return
     async_to_sync(layer.group_send)(group, message)
+
+
+def push_html(group: str, html: str) -> None:
+    """Send an HTML fragment to every browser in `group` (swapped in by htmx's ws
+    extension, by element id)."""
+    _group_send(group, {"type": "html.push", "html": html})
+
+
+def close_sockets(group: str, *, code: int) -> None:
+    """Close every socket in `group` with `code`, once the current transaction commits:
+    a browser that reconnects then finds the change made."""
+    transaction.on_commit(lambda: _group_send(group, {"type": "sockets.close", "code": code}))

@@ -7,8 +7,11 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 
+from studio.accounts import services
+from studio.accounts.models import Membership, Role
 from studio.billing import live as billing_live
 from studio.generation import live
+from studio.realtime.groups import ACCESS_ENDED, RECONNECT
 from tests.factories import make_job, make_membership, make_project
 from tests.realtime.sockets import communicator
 
@@ -31,6 +34,97 @@ async def joins(socket: Any) -> bool:
     connected, _ = await socket.connect()
     await socket.disconnect()
     return bool(connected)
+
+
+def test_a_removed_member_is_closed_at_once_and_gets_nothing_more(
+    project: Any, alice: Any, bob: Any
+) -> None:
+    bobs, alices = communicator(project, user=bob), communicator(project, user=alice)
+    membership = Membership.objects.get(user=bob)
+
+    async def scenario() -> tuple[int, bool]:
+        await opened(bobs)
+        await opened(alices)
+        await sync_to_async(services.member_remove)(membership=membership, actor=alice)
+        code = await closed_with(bobs)
+        job = await sync_to_async(make_job)(project=project, user=alice, prompt="after bob")
+        await sync_to_async(live.push_job)(job.pk, created=True)
+        await sync_to_async(billing_live.push_meters)(team_id=project.team_id, user_id=bob.pk)
+        assert "after bob" in await alices.receive_from(timeout=5)  # the push went out
+        nothing = await bobs.receive_nothing(timeout=0.5)
+        await alices.disconnect()
+        await bobs.disconnect()
+        return code, nothing
+
+    code, nothing = async_to_sync(scenario)()
+
+    assert code == ACCESS_ENDED  # the page says so, and does not reconnect
+    assert nothing
+
+
+def test_a_removed_member_cannot_reconnect(project: Any, alice: Any, bob: Any) -> None:
+    services.member_remove(membership=Membership.objects.get(user=bob), actor=alice)
+
+    assert async_to_sync(joins)(communicator(project, user=bob)) is False
+
+
+def test_a_member_whose_role_is_lowered_reconnects_with_the_new_role(
+    project: Any, alice: Any, bob: Any
+) -> None:
+    before = communicator(project, user=bob)
+    membership = Membership.objects.get(user=bob)
+
+    async def first() -> int:
+        await opened(before)
+        await sync_to_async(services.member_role_change)(
+            membership=membership, actor=alice, role=Role.VIEWER
+        )
+        code = await closed_with(before)
+        await before.disconnect()
+        return code
+
+    assert async_to_sync(first)() == RECONNECT  # the htmx ws extension reconnects at once
+    after = communicator(project, user=bob)
+
+    async def second() -> str:
+        await opened(after)
+        job = await sync_to_async(make_job)(project=project, user=alice, prompt="for a viewer")
+        await sync_to_async(live.push_job)(job.pk, created=True)
+        message = await after.receive_from(timeout=5)
+        await after.disconnect()
+        return message
+
+    assert "for a viewer" in async_to_sync(second)()
+    assert Membership.objects.get(user=bob).role == Role.VIEWER
+
+
+def test_a_role_change_refused_for_the_last_admin_leaves_their_socket_open(
+    project: Any, alice: Any
+) -> None:
+    socket = communicator(project, user=alice)
+    membership = Membership.objects.get(user=alice)
+
+    async def scenario() -> bool:
+        await opened(socket)
+        with pytest.raises(services.LastAdminError):
+            await sync_to_async(services.member_role_change)(
+                membership=membership, actor=alice, role=Role.MEMBER
+            )
+        job = await sync_to_async(make_job)(project=project, user=alice, prompt="still here")
+        await sync_to_async(live.push_job)(job.pk, created=True)
+        message = await socket.receive_from(timeout=5)
+        await socket.disconnect()
+        return "still here" in message
+
+    assert async_to_sync(scenario)()
+
+
+def test_a_deactivated_account_cannot_connect(project: Any, bob: Any) -> None:
+    socket = communicator(project, user=bob)  # logged in while active
+    bob.is_active = False
+    bob.save(update_fields=["is_active"])
+
+    assert async_to_sync(joins)(socket) is False
 
 
 def test_a_member_of_two_teams_gets_nothing_of_one_on_the_others_project(
