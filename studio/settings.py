@@ -193,6 +193,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A socket's group memberships last this long in the channel layer (both layers' default):
 # a group_send skips members that joined earlier, silently.
 CHANNEL_GROUP_EXPIRY_SECONDS = 24 * 60 * 60
+# So a socket lives at most this long: the consumer then closes it with 1012, the htmx ws
+# extension reconnects at once, and the new socket rejoins its groups, checks access again
+# and resyncs the page. Without it a page left open for a day would go quiet (its groups
+# expired) or be closed by daphne's 24 h websocket_timeout with 1000, which htmx does not
+# reconnect. An hour also bounds how long a change of access made outside Studio's pages
+# and admin (a shell) leaves a socket open.
+WEBSOCKET_MAX_AGE_SECONDS = env_int("WEBSOCKET_MAX_AGE_SECONDS", 60 * 60)
+if not 0 < WEBSOCKET_MAX_AGE_SECONDS < CHANNEL_GROUP_EXPIRY_SECONDS:
+    raise ImproperlyConfigured(
+        f"WEBSOCKET_MAX_AGE_SECONDS must be between 1 and {CHANNEL_GROUP_EXPIRY_SECONDS - 1}."
+    )
+
 # channels_redis 4.3 waits for a socket's next message with a blocking BZPOPMIN of 5 s
 # (RedisChannelLayer.brpop_timeout). redis-py 8 reads every reply with a 5 s socket_timeout
 # by default (None before 8.0), so that read timed out on every idle socket and the consumer

@@ -1,13 +1,17 @@
+import asyncio
+import random
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from studio.generation.live import project_snapshot_html
 from studio.projects.models import Project
 from studio.realtime.groups import (
     ACCESS_ENDED,
+    RECONNECT,
     account_group,
     member_group,
     project_group,
@@ -33,6 +37,7 @@ class ProjectConsumer(AsyncWebsocketConsumer):
 
     joined: list[str]
     ended = False
+    renewal: "asyncio.Task[None] | None" = None
 
     async def connect(self) -> None:
         remember_consumer_loop()
@@ -52,6 +57,7 @@ class ProjectConsumer(AsyncWebsocketConsumer):
             return
         await self._join(project_group(project_id), team_group(team_id))
         await self.accept()
+        self.renewal = asyncio.create_task(self._renew_later())
         # A browser that (re)connects may have missed pushes: send the current state.
         query = parse_qs(self.scope.get("query_string", b"").decode())
         if query.get("view", [""])[0] == "gallery":
@@ -64,6 +70,8 @@ class ProjectConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=snapshot)
 
     async def disconnect(self, code: int) -> None:
+        if self.renewal is not None and not self.ended:
+            self.renewal.cancel()  # (once it has ended the socket, it finishes leaving)
         await self._leave()
 
     async def html_push(self, event: dict[str, Any]) -> None:
@@ -90,3 +98,10 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         self.ended = True
         await self.close(code=code)
         await self._leave()
+
+    async def _renew_later(self) -> None:
+        """End the socket before its group memberships expire (settings.py); the page
+        reconnects at once. Spread over the last fifth of the age, so that sockets
+        opened together (after a deploy) are not all renewed together."""
+        await asyncio.sleep(settings.WEBSOCKET_MAX_AGE_SECONDS * random.uniform(0.8, 1.0))
+        await self._end(RECONNECT)

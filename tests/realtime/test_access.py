@@ -164,3 +164,19 @@ def test_a_member_sees_their_own_meter_for_the_team_of_the_project_they_watch(
         return mine
 
     assert f'id="meter-me-{project.team_id}"' in async_to_sync(scenario)()
+
+
+def test_a_socket_is_renewed_before_its_group_memberships_can_expire(
+    project: Any, bob: Any, settings: Any
+) -> None:
+    settings.WEBSOCKET_MAX_AGE_SECONDS = 1
+    socket = communicator(project, user=bob)
+
+    async def scenario() -> int:
+        await opened(socket)
+        code = await closed_with(socket)
+        await socket.disconnect()
+        return code
+
+    # The page reconnects (and resyncs) instead of going quiet a day later.
+    assert async_to_sync(scenario)() == RECONNECT

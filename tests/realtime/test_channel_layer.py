@@ -43,3 +43,10 @@ def test_a_redis_url_that_sets_its_own_socket_timeout_stops_start_up() -> None:
 
     assert result.returncode != 0
     assert "REDIS_URL must leave socket_timeout to Studio" in result.stderr
+
+
+def test_sockets_are_renewed_before_their_group_memberships_expire() -> None:
+    result = python("import django; django.setup()", WEBSOCKET_MAX_AGE_SECONDS="86400")
+
+    assert result.returncode != 0
+    assert "WEBSOCKET_MAX_AGE_SECONDS must be between" in result.stderr
