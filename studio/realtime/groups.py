@@ -14,6 +14,7 @@ from django.db import transaction
 # How a socket is ended, as the page's script and the htmx ws extension tell them apart.
 # The extension reconnects after 1006, 1011, 1012 and 1013 only.
 ACCESS_ENDED = 4403  # no longer a member: not reconnected; the page says so
+SESSION_ENDED = 4401  # the session is no longer valid (a new password): the page says so
 RECONNECT = 1012  # "service restart": reconnected at once, and connect() decides afresh
 
 # The event loop the websocket consumers run on. The in-memory layer's queues belong to
