@@ -193,8 +193,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A socket's group memberships last this long in the channel layer (both layers' default):
 # a group_send skips members that joined earlier, silently.
 CHANNEL_GROUP_EXPIRY_SECONDS = 24 * 60 * 60
-# So a socket lives at most this long: the consumer then closes it with 1012, the htmx ws
-# extension reconnects at once, and the new socket rejoins its groups, checks access again
+# So a socket lives at most this long: the consumer then closes it with RECONNECT, the page
+# reconnects at once, and the new socket rejoins its groups, checks access again
 # and resyncs the page. Without it a page left open for a day would go quiet (its groups
 # expired) or be closed by daphne's 24 h websocket_timeout with 1000, which htmx does not
 # reconnect. An hour also bounds how long a change of access made outside Studio's pages

@@ -11,11 +11,13 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
-# How a socket is ended, as the page's script and the htmx ws extension tell them apart.
-# The extension reconnects after 1006, 1011, 1012 and 1013 only.
+# How a socket is ended, as the page's script (static/studio/studio.js) tells them apart.
+# A server may only close with 1000 or 3000-4999 (daphne's autobahn refuses 1012, "service
+# restart"), and the htmx ws extension reconnects by itself after 1006, 1011, 1012 and
+# 1013 only, so the page's script handles these.
 ACCESS_ENDED = 4403  # no longer a member: not reconnected; the page says so
 SESSION_ENDED = 4401  # the session is no longer valid (a new password): the page says so
-RECONNECT = 1012  # "service restart": reconnected at once, and connect() decides afresh
+RECONNECT = 4012  # reconnect at once, and let connect() decide afresh (a new role, renewal)
 
 # The event loop the websocket consumers run on. The in-memory layer's queues belong to
 # it, so a worker thread of the same process must push through it (asyncio queues are

@@ -83,7 +83,7 @@ def test_a_member_whose_role_is_lowered_reconnects_with_the_new_role(
         await before.disconnect()
         return code
 
-    assert async_to_sync(first)() == RECONNECT  # the htmx ws extension reconnects at once
+    assert async_to_sync(first)() == RECONNECT  # the page reconnects at once
     after = communicator(project, user=bob)
 
     async def second() -> str:
