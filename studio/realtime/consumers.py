@@ -16,6 +16,7 @@ from studio.realtime.groups import (
     member_group,
     project_group,
     remember_consumer_loop,
+    session_group,
     team_group,
 )
 
@@ -52,6 +53,8 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         # access committed after the check then reaches it, and one committed before
         # refuses it here.
         await self._join(account_group(user.pk), member_group(team_id, user.pk))
+        if self.scope["session"].session_key:
+            await self._join(session_group(self.scope["session"].session_key))
         if not await _may_watch(user, project_id):
             await self._end(ACCESS_ENDED)
             return

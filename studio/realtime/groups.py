@@ -4,6 +4,7 @@ A pushed fragment goes to everyone in the group, so it must not depend on who lo
 """
 
 import asyncio
+import hashlib
 import threading
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.db import transaction
 # restart"), and the htmx ws extension reconnects by itself after 1006, 1011, 1012 and
 # 1013 only, so the page's script handles these.
 ACCESS_ENDED = 4403  # no longer a member: not reconnected; the page says so
-SESSION_ENDED = 4401  # the session is no longer valid (a new password): the page says so
+SESSION_ENDED = 4401  # the session ended (logged out, a new password): the page says so
 RECONNECT = 4012  # reconnect at once, and let connect() decide afresh (a new role, renewal)
 
 # The event loop the websocket consumers run on. The in-memory layer's queues belong to
@@ -51,6 +52,12 @@ def member_group(team_id: int, user_id: int) -> str:
 def account_group(user_id: int) -> str:
     """Every socket a person has open, in any team: for changes to their account."""
     return f"account-{user_id}"
+
+
+def session_group(session_key: str) -> str:
+    """The sockets opened with one login session: for its end (logging out). Hashed, as
+    a session key opens the account to whoever reads it (in Redis, say)."""
+    return f"session-{hashlib.sha256(session_key.encode()).hexdigest()[:32]}"
 
 
 def _group_send(group: str, message: dict[str, Any]) -> None:

@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from django.test import Client
 
 from studio.accounts import services
 from studio.accounts.models import Membership, Role
 from studio.billing import live as billing_live
 from studio.generation import live
-from studio.realtime.groups import ACCESS_ENDED, RECONNECT
+from studio.realtime.groups import ACCESS_ENDED, RECONNECT, SESSION_ENDED
 from tests.factories import make_job, make_membership, make_project
 from tests.realtime.sockets import communicator
 
@@ -125,6 +126,31 @@ def test_a_deactivated_account_cannot_connect(project: Any, bob: Any) -> None:
     bob.save(update_fields=["is_active"])
 
     assert async_to_sync(joins)(socket) is False
+
+
+def test_logging_out_ends_that_sessions_sockets_and_no_other(project: Any, bob: Any) -> None:
+    browser = Client()
+    browser.force_login(bob)
+    this_session = communicator(project, client=browser)
+    other_session = communicator(project, user=bob)  # bob on another computer
+
+    async def scenario() -> tuple[int, str]:
+        await opened(this_session)
+        await opened(other_session)
+        response = await sync_to_async(browser.post)("/accounts/logout/")
+        assert response.status_code == 302
+        code = await closed_with(this_session)
+        job = await sync_to_async(make_job)(project=project, user=bob, prompt="elsewhere")
+        await sync_to_async(live.push_job)(job.pk, created=True)
+        message = await other_session.receive_from(timeout=5)
+        await this_session.disconnect()
+        await other_session.disconnect()
+        return code, message
+
+    code, message = async_to_sync(scenario)()
+
+    assert code == SESSION_ENDED
+    assert "elsewhere" in message
 
 
 def test_a_member_of_two_teams_gets_nothing_of_one_on_the_others_project(
