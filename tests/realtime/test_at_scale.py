@@ -36,7 +36,7 @@ def test_an_idle_socket_stays_open_and_still_gets_the_next_push(
             headers={"HX-Request": "true"},
             timeout=10,
         )
-        assert response.status_code == 201
+        assert response.status_code == 201, response.text[:500]
         card = socket.receive_until("a lighthouse after a long wait", timeout=20)
     finally:
         socket.close()
