@@ -73,8 +73,8 @@ class ProjectConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=snapshot)
 
     async def disconnect(self, code: int) -> None:
-        if self.renewal is not None and not self.ended:
-            self.renewal.cancel()  # (once it has ended the socket, it finishes leaving)
+        if self.renewal is not None:
+            self.renewal.cancel()
         await self._leave()
 
     async def html_push(self, event: dict[str, Any]) -> None:
@@ -107,4 +107,5 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         reconnects at once. Spread over the last fifth of the age, so that sockets
         opened together (after a deploy) are not all renewed together."""
         await asyncio.sleep(settings.WEBSOCKET_MAX_AGE_SECONDS * random.uniform(0.8, 1.0))
+        self.renewal = None  # not to be cancelled by the disconnect while it leaves its groups
         await self._end(RECONNECT)
