@@ -249,26 +249,47 @@ needs_redis = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def cluster(
-    transactional_db: None, tmp_path: Path, settings: Any
-) -> Iterator[tuple[StudioServer, StudioServer]]:
-    """Two web processes (A and B) and a worker process on one database and one Redis."""
-    media = tmp_path / "media"
-    settings.MEDIA_ROOT = media
-    port_a, port_b = free_port(), free_port()
+def _at_scale_env(port_a: int, port_b: int) -> dict[str, str]:
     # The sandbox answers on A; the provider's webhooks come back to B.
-    shared = {
+    return {
         "STUDIO_PUBLIC_URL": f"http://127.0.0.1:{port_b}",
         "PIAPI_BASE_URL": f"http://127.0.0.1:{port_a}/sandbox",
         "REDIS_URL": redis_url() or "",
         "REDIS_PREFIX": f"studio-test-{port_a}",
     }
+
+
+@pytest.fixture
+def web_pair(
+    transactional_db: None, tmp_path: Path, settings: Any
+) -> Iterator[tuple[StudioServer, StudioServer]]:
+    """Two web processes (A and B) on one database and one Redis, and no worker: what
+    they push, they push themselves."""
+    media = tmp_path / "media"
+    settings.MEDIA_ROOT = media
+    port_a, port_b = free_port(), free_port()
+    shared = _at_scale_env(port_a, port_b)
     web_a, url_a = start_server(media_root=media, port=port_a, worker=False, extra_env=shared)
-    web_b, url_b = start_server(media_root=media, port=port_b, worker=False, extra_env=shared)
-    worker = start_worker(env=server_env(port=port_a, media_root=media, **shared))
     try:
-        yield StudioServer(url_a, media), StudioServer(url_b, media)
+        web_b, url_b = start_server(media_root=media, port=port_b, worker=False, extra_env=shared)
+        try:
+            yield StudioServer(url_a, media), StudioServer(url_b, media)
+        finally:
+            stop_server(web_b)
     finally:
-        for process in (worker, web_a, web_b):
-            stop_server(process)
+        stop_server(web_a)
+
+
+@pytest.fixture
+def cluster(
+    web_pair: tuple[StudioServer, StudioServer],
+) -> Iterator[tuple[StudioServer, StudioServer]]:
+    """Two web processes (A and B) and a worker process on one database and one Redis."""
+    web_a, web_b = web_pair
+    port_a, port_b = (int(server.url.rsplit(":", 1)[1]) for server in web_pair)
+    env = server_env(port=port_a, media_root=web_a.media_root, **_at_scale_env(port_a, port_b))
+    worker = start_worker(env=env)
+    try:
+        yield web_a, web_b
+    finally:
+        stop_server(worker)

@@ -1,5 +1,6 @@
 """Live updates at scale: web processes on one Redis, each holding real browsers' sockets
-(daphne through `manage.py runstudio`), talked to over TCP as a browser does."""
+(daphne through `manage.py runstudio`), talked to over TCP as a browser does. No worker
+runs: each push tested here comes from the web process where the change was made."""
 
 import os
 from pathlib import Path
@@ -21,9 +22,9 @@ IDLE_SECONDS = 30
 
 
 def test_an_idle_socket_stays_open_and_still_gets_the_next_push(
-    cluster: tuple[StudioServer, StudioServer], project: Any, alice: Any, bob: Any
+    web_pair: tuple[StudioServer, StudioServer], project: Any, alice: Any, bob: Any
 ) -> None:
-    web_a, web_b = cluster
+    web_a, web_b = web_pair
     socket = LiveSocket.open(web_a.url, f"/ws/projects/{project.pk}/", web_a.login("alice"))
     try:
         socket.receive_until('id="job-list"', timeout=20)  # the page's resync
@@ -45,9 +46,9 @@ def test_an_idle_socket_stays_open_and_still_gets_the_next_push(
 
 
 def test_a_removal_made_through_one_web_process_closes_the_socket_held_by_another(
-    cluster: tuple[StudioServer, StudioServer], project: Any, alice: Any, bob: Any
+    web_pair: tuple[StudioServer, StudioServer], project: Any, alice: Any, bob: Any
 ) -> None:
-    web_a, web_b = cluster
+    web_a, web_b = web_pair
     bobs_session = web_a.login("bob")
     socket = LiveSocket.open(web_a.url, f"/ws/projects/{project.pk}/", bobs_session)
     membership = Membership.objects.get(user=bob)
@@ -71,9 +72,9 @@ def test_a_removal_made_through_one_web_process_closes_the_socket_held_by_anothe
 
 
 def test_a_role_change_made_through_one_web_process_reconnects_a_socket_on_another(
-    cluster: tuple[StudioServer, StudioServer], project: Any, alice: Any, bob: Any
+    web_pair: tuple[StudioServer, StudioServer], project: Any, alice: Any, bob: Any
 ) -> None:
-    web_a, web_b = cluster
+    web_a, web_b = web_pair
     bobs_session = web_a.login("bob")
     socket = LiveSocket.open(web_a.url, f"/ws/projects/{project.pk}/", bobs_session)
     membership = Membership.objects.get(user=bob)
