@@ -186,28 +186,47 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+class SharedServer:
+    """The session's one Studio server (web, websockets, worker, sandbox), started when a
+    test first needs it. Tests that run Studio processes of their own on the same database
+    stop it first: its worker would take their tasks (and push what it did through its
+    own channel layer, where their browsers never see it)."""
+
+    def __init__(self, media_root: Path) -> None:
+        self.media_root = media_root
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self) -> StudioServer:
+        if self.process is None:
+            self.process, self.url = start_server(media_root=self.media_root)
+        return StudioServer(self.url, self.media_root)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_server(self.process)
+            self.process = None
+
+
 @pytest.fixture(scope="session")
-def studio_server(
-    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[StudioServer]:
-    """One Studio server for the session; tests that use it need `transactional_db`."""
-    media_root = tmp_path_factory.mktemp("server-media")
-    with django_db_blocker.unblock():
-        process, url = start_server(media_root=media_root)
+def studio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedServer]:
+    shared = SharedServer(tmp_path_factory.mktemp("server-media"))
     try:
-        yield StudioServer(url, media_root)
+        yield shared
     finally:
-        stop_server(process)
-        shutil.rmtree(media_root, ignore_errors=True)
+        shared.stop()
+        shutil.rmtree(shared.media_root, ignore_errors=True)
 
 
 @pytest.fixture
 def server(
-    studio_server: StudioServer, transactional_db: None, settings: Any
+    studio_server: SharedServer, transactional_db: None, settings: Any
 ) -> Iterator[StudioServer]:
+    """The shared Studio server; tests that use it need `transactional_db` (given)."""
+    running = studio_server.start()
     # The test process reads the files the server wrote.
-    settings.MEDIA_ROOT = studio_server.media_root
-    yield studio_server
+    settings.MEDIA_ROOT = running.media_root
+    yield running
     quiesce()
 
 
@@ -261,10 +280,11 @@ def _at_scale_env(port_a: int, port_b: int) -> dict[str, str]:
 
 @pytest.fixture
 def web_pair(
-    transactional_db: None, tmp_path: Path, settings: Any
+    studio_server: SharedServer, transactional_db: None, tmp_path: Path, settings: Any
 ) -> Iterator[tuple[StudioServer, StudioServer]]:
     """Two web processes (A and B) on one database and one Redis, and no worker: what
     they push, they push themselves."""
+    studio_server.stop()  # its worker would take the pair's tasks
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media
     port_a, port_b = free_port(), free_port()
