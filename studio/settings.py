@@ -9,6 +9,7 @@ the sandbox.
 import base64
 import hashlib
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -201,16 +202,55 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# A socket's group memberships last this long in the channel layer (both layers' default):
+# a group_send skips members that joined earlier, silently.
+CHANNEL_GROUP_EXPIRY_SECONDS = 24 * 60 * 60
+# So a socket lives at most this long: the consumer then closes it with RECONNECT, the page
+# reconnects at once, and the new socket rejoins its groups, checks access again
+# and resyncs the page. Without it a page left open for a day would go quiet (its groups
+# expired) or be closed by daphne's 24 h websocket_timeout with 1000, which htmx does not
+# reconnect. An hour also bounds how long a change of access made outside Studio's pages
+# and admin (a shell) leaves a socket open.
+WEBSOCKET_MAX_AGE_SECONDS = env_int("WEBSOCKET_MAX_AGE_SECONDS", 60 * 60)
+if not 0 < WEBSOCKET_MAX_AGE_SECONDS < CHANNEL_GROUP_EXPIRY_SECONDS:
+    raise ImproperlyConfigured(
+        f"WEBSOCKET_MAX_AGE_SECONDS must be between 1 and {CHANNEL_GROUP_EXPIRY_SECONDS - 1}."
+    )
+
+# channels_redis 4.3 waits for a socket's next message with a blocking BZPOPMIN of 5 s
+# (RedisChannelLayer.brpop_timeout). redis-py 8 reads every reply with a 5 s socket_timeout
+# by default (None before 8.0), so that read timed out on every idle socket and the consumer
+# died with 1011 every ~5 s (django/channels_redis#422, redis/redis-py#4091). The read
+# timeout must outlast the blocking wait; a finite one still ends a socket whose Redis hangs
+# (a vanished Redis is found sooner, by redis-py's TCP keepalive), and the browser reconnects.
+# Set here rather than by pinning redis<8: it holds for both, and for channels_redis's fix.
+REDIS_SOCKET_TIMEOUT_SECONDS = 15
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
+    if "socket_timeout" in parse_qs(urlsplit(REDIS_URL).query):
+        # redis-py lets the URL's options override the ones given here.
+        raise ImproperlyConfigured("REDIS_URL must leave socket_timeout to Studio's settings.")
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("REDIS_PREFIX", "studio")},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS}],
+                "prefix": env_str("REDIS_PREFIX", "studio"),
+                "group_expiry": CHANNEL_GROUP_EXPIRY_SECONDS,
+                # A browser takes each push as it comes: 100 waiting or a minute old means
+                # its socket is gone or hopelessly behind, and a reconnect resyncs it.
+                "capacity": 100,
+                "expiry": 60,
+            },
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"group_expiry": CHANNEL_GROUP_EXPIRY_SECONDS},
+        }
+    }
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 

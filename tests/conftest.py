@@ -186,54 +186,48 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-# The session's shared server, while it runs: a test that starts Studio processes of its
-# own stops it first (its worker would take that test's tasks and sweep its jobs), and
-# the next test that needs it starts it again.
-_shared: dict[str, Any] = {}
+class SharedServer:
+    """The session's one Studio server (web, websockets, worker, sandbox), started when a
+    test first needs it. Tests that run Studio processes of their own on the same database
+    stop it first: its worker would take their tasks (and push what it did through its
+    own channel layer, where their browsers never see it)."""
+
+    def __init__(self, media_root: Path) -> None:
+        self.media_root = media_root
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self) -> StudioServer:
+        if self.process is None:
+            self.process, self.url = start_server(media_root=self.media_root)
+        return StudioServer(self.url, self.media_root)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_server(self.process)
+            self.process = None
 
 
 @pytest.fixture(scope="session")
-def studio_server(
-    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[StudioServer]:
-    """One Studio server for the session; tests that use it need `transactional_db`."""
-    media_root = tmp_path_factory.mktemp("server-media")
-    port = free_port()
-
-    def start() -> None:
-        with django_db_blocker.unblock():
-            _shared["process"], _ = start_server(media_root=media_root, port=port)
-
-    _shared["start"] = start
-    start()
+def studio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedServer]:
+    shared = SharedServer(tmp_path_factory.mktemp("server-media"))
     try:
-        yield StudioServer(f"http://127.0.0.1:{port}", media_root)
+        yield shared
     finally:
-        if _shared.get("process") is not None:
-            stop_server(_shared.pop("process"))
-        _shared.clear()
-        shutil.rmtree(media_root, ignore_errors=True)
+        shared.stop()
+        shutil.rmtree(shared.media_root, ignore_errors=True)
 
 
 @pytest.fixture
 def server(
-    studio_server: StudioServer, transactional_db: None, settings: Any
+    studio_server: SharedServer, transactional_db: None, settings: Any
 ) -> Iterator[StudioServer]:
-    if _shared.get("process") is None:
-        _shared["start"]()
+    """The shared Studio server; tests that use it need `transactional_db` (given)."""
+    running = studio_server.start()
     # The test process reads the files the server wrote.
-    settings.MEDIA_ROOT = studio_server.media_root
-    yield studio_server
+    settings.MEDIA_ROOT = running.media_root
+    yield running
     quiesce()
-
-
-@pytest.fixture
-def alone(transactional_db: None) -> None:
-    """For a test that runs Studio processes of its own on the test database: no other
-    worker takes its tasks or sweeps its jobs."""
-    if _shared.get("process") is not None:
-        stop_server(_shared.pop("process"))
-        _shared["process"] = None
 
 
 def quiesce() -> None:
@@ -247,3 +241,75 @@ def quiesce() -> None:
     Job.objects.filter(status__in=ACTIVE_STATUSES).update(status="failed")
     DBTaskResult.objects.all().delete()
     time.sleep(0.4)  # longer than a worker turn
+
+
+# --- at scale: several Studio processes sharing one database and one Redis -------------
+
+LOCAL_REDIS = "redis://127.0.0.1:6379/0"
+
+
+def redis_url() -> str | None:
+    """REDIS_URL, or a Redis answering on this machine's default port."""
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as connection:
+            connection.sendall(b"PING\r\n")
+            if connection.recv(16).startswith(b"+PONG"):
+                return LOCAL_REDIS
+    except OSError:
+        pass
+    return None
+
+
+needs_redis = pytest.mark.skipif(
+    redis_url() is None,
+    reason="several processes share live updates only through Redis, and none answers here",
+)
+
+
+def _at_scale_env(port_a: int, port_b: int) -> dict[str, str]:
+    # The sandbox answers on A; the provider's webhooks come back to B.
+    return {
+        "STUDIO_PUBLIC_URL": f"http://127.0.0.1:{port_b}",
+        "PIAPI_BASE_URL": f"http://127.0.0.1:{port_a}/sandbox",
+        "REDIS_URL": redis_url() or "",
+        "REDIS_PREFIX": f"studio-test-{port_a}",
+    }
+
+
+@pytest.fixture
+def web_pair(
+    studio_server: SharedServer, transactional_db: None, tmp_path: Path, settings: Any
+) -> Iterator[tuple[StudioServer, StudioServer]]:
+    """Two web processes (A and B) on one database and one Redis, and no worker: what
+    they push, they push themselves."""
+    studio_server.stop()  # its worker would take the pair's tasks
+    media = tmp_path / "media"
+    settings.MEDIA_ROOT = media
+    port_a, port_b = free_port(), free_port()
+    shared = _at_scale_env(port_a, port_b)
+    web_a, url_a = start_server(media_root=media, port=port_a, worker=False, extra_env=shared)
+    try:
+        web_b, url_b = start_server(media_root=media, port=port_b, worker=False, extra_env=shared)
+        try:
+            yield StudioServer(url_a, media), StudioServer(url_b, media)
+        finally:
+            stop_server(web_b)
+    finally:
+        stop_server(web_a)
+
+
+@pytest.fixture
+def cluster(
+    web_pair: tuple[StudioServer, StudioServer],
+) -> Iterator[tuple[StudioServer, StudioServer]]:
+    """Two web processes (A and B) and a worker process on one database and one Redis."""
+    web_a, web_b = web_pair
+    port_a, port_b = (int(server.url.rsplit(":", 1)[1]) for server in web_pair)
+    env = server_env(port=port_a, media_root=web_a.media_root, **_at_scale_env(port_a, port_b))
+    worker = start_worker(env=env)
+    try:
+        yield web_a, web_b
+    finally:
+        stop_server(worker)

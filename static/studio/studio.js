@@ -120,9 +120,21 @@
   document.addEventListener("DOMContentLoaded", markCurrent);
   document.addEventListener("htmx:oobAfterSwap", markCurrent);
 
-  // The "Live" badge shows whether the websocket is connected.
+  // The "Live" badge shows whether the websocket is connected. How Studio ends a socket
+  // (studio/realtime/groups.py): 4012, reconnect now (a new role, or a socket's hourly
+  // renewal); 4403, no longer a member; 4401, the session ended. The ws extension
+  // reconnects by itself only after 1006, 1011, 1012 and 1013.
+  var socketEndings = {
+    4403: "You no longer have access to this project: live updates have stopped.",
+    4401: "Your session has ended: live updates have stopped. Reload the page to sign in again."
+  };
   document.addEventListener("htmx:wsOpen", function (event) { event.target.classList.add("ws-open"); });
-  document.addEventListener("htmx:wsClose", function (event) { event.target.classList.remove("ws-open"); });
+  document.addEventListener("htmx:wsClose", function (event) {
+    event.target.classList.remove("ws-open");
+    var code = event.detail.event.code;
+    if (code === 4012) event.detail.socketWrapper.reconnect();
+    else if (socketEndings[code]) showNotice(socketEndings[code]);
+  });
 
   // Toasts leave by themselves.
   document.addEventListener("htmx:afterSwap", function (event) {

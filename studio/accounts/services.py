@@ -24,6 +24,7 @@ from studio.accounts.models import (
 from studio.billing.models import Budget
 from studio.piapi.client import AccountInfo, PiAPIClient, ProviderError
 from studio.projects.models import Project
+from studio.realtime.groups import ACCESS_ENDED, RECONNECT, close_sockets, member_group
 
 LAST_ADMIN_MESSAGE = "A team needs at least one admin."
 
@@ -78,6 +79,7 @@ def team_provision(
             elif membership.role != role:
                 membership.role = role
                 membership.save(update_fields=["role"])
+                close_sockets(member_group(team.pk, user.pk), code=RECONNECT)
                 report.say(f"Changed {username!r}'s role in {team.name!r} to {role}.")
             else:
                 report.say(f"{username!r} is already {role} of {team.name!r}.")
@@ -298,7 +300,8 @@ def _is_last_admin(membership: Membership) -> bool:
 
 def member_role_change(*, membership: Membership, actor: User, role: str) -> None:
     """Give a member another role; refused (LastAdminError) if it would leave the team
-    without an admin."""
+    without an admin. Their open sockets on the team's projects reconnect, with the new
+    role."""
     with transaction.atomic():
         membership = Membership.objects.select_related("user", "team").get(pk=membership.pk)
         if membership.role == role:
@@ -315,11 +318,12 @@ def member_role_change(*, membership: Membership, actor: User, role: str) -> Non
             target=membership.user.display_name,
             changes={"role": (old_role, role)},
         )
+        close_sockets(member_group(membership.team_id, membership.user_id), code=RECONNECT)
 
 
 def member_remove(*, membership: Membership, actor: User) -> None:
     """Take someone out of the team (their account stays); refused (LastAdminError) for
-    the last admin."""
+    the last admin. Their open sockets on the team's projects close at once."""
     with transaction.atomic():
         membership = Membership.objects.select_related("user", "team").get(pk=membership.pk)
         if membership.role == Role.ADMIN and _is_last_admin(membership):
@@ -332,6 +336,7 @@ def member_remove(*, membership: Membership, actor: User) -> None:
             changes={"role": (membership.role, None)},
         )
         membership.delete()
+        close_sockets(member_group(membership.team_id, membership.user_id), code=ACCESS_ENDED)
 
 
 def member_create(

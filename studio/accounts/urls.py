@@ -10,7 +10,7 @@ urlpatterns = [
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
     # The team's administration (its admins only).
     path("teams/<int:team_id>/", views.team_page, name="team"),
     path("teams/<int:team_id>/settings/", views.team_save, name="team-save"),

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import IntegrityError
@@ -53,6 +54,7 @@ from studio.accounts.models import (
     User,
 )
 from studio.billing.forms import TeamLimitsForm
+from studio.realtime.groups import SESSION_ENDED, close_sockets, session_group
 
 TEAM_PAGE = "accounts/team.html"
 KEYS_PAGE = "accounts/keys.html"
@@ -710,3 +712,14 @@ def audit_page(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
         # "Load more": the next entries, and the next button, appended to the list.
         return render(request, f"{AUDIT_PAGE}#audit-rows", context)
     return render(request, AUDIT_PAGE, context)
+
+
+class LogoutView(auth_views.LogoutView):
+    """Logging out also ends the live updates that session still has open in other tabs."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        session_key = request.session.session_key
+        response = super().post(request, *args, **kwargs)
+        if session_key:
+            close_sockets(session_group(session_key), code=SESSION_ENDED)
+        return response

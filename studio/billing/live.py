@@ -4,7 +4,7 @@ from django.template.loader import render_to_string
 
 from studio.accounts.models import Team, User
 from studio.billing.meter import meter_for
-from studio.realtime.groups import push_html, team_group, user_group
+from studio.realtime.groups import member_group, push_html, team_group
 
 METER = "billing/meter.html"
 
@@ -28,5 +28,5 @@ def push_meters(*, team_id: int, user_id: int) -> None:
     mine = render_to_string(
         f"{METER}#meter-me", {"meter": meter_for(team=team, user=user), "oob": True}
     )
-    push_html(user_group(user_id), mine)
+    push_html(member_group(team_id, user_id), mine)
     push_html(team_group(team_id), team_meter_html(team=team, oob=True))

@@ -1,45 +1,66 @@
+import asyncio
+import random
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from studio.generation.live import project_snapshot_html
 from studio.projects.models import Project
 from studio.realtime.groups import (
+    ACCESS_ENDED,
+    RECONNECT,
+    account_group,
+    member_group,
     project_group,
     remember_consumer_loop,
+    session_group,
     team_group,
-    user_group,
 )
 
 
 @database_sync_to_async
-def _team_of_visible_project(user: Any, project_id: int) -> int | None:
-    project = Project.objects.visible_to(user).filter(pk=project_id).first()
-    return project.team_id if project else None
+def _team_of_project(project_id: int) -> int | None:
+    return Project.objects.filter(pk=project_id).values_list("team_id", flat=True).first()
+
+
+@database_sync_to_async
+def _may_watch(user: Any, project_id: int) -> bool:
+    # Read afresh on every (re)connect: nothing about access is remembered between sockets.
+    return user.is_active and Project.objects.visible_to(user).filter(pk=project_id).exists()
 
 
 class ProjectConsumer(AsyncWebsocketConsumer):
-    """Live updates of one project's jobs, for members of its team only."""
+    """Live updates of one project's jobs, for members of its team only, and only for
+    as long as they are: a change of their access closes the socket (see groups.py)."""
 
     joined: list[str]
+    ended = False
+    renewal: "asyncio.Task[None] | None" = None
 
     async def connect(self) -> None:
         remember_consumer_loop()
+        self.joined = []
         user = self.scope["user"]
         project_id = int(self.scope["url_route"]["kwargs"]["project_id"])
-        self.joined = []
-        team_id = (
-            await _team_of_visible_project(user, project_id) if user.is_authenticated else None
-        )
+        team_id = await _team_of_project(project_id) if user.is_authenticated else None
         if team_id is None:
-            await self.close(code=4403)
+            await self.close(code=ACCESS_ENDED)
             return
-        self.joined = [project_group(project_id), team_group(team_id), user_group(user.pk)]
-        for group in self.joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        # Join the groups that end this socket before checking access: a change of
+        # access committed after the check then reaches it, and one committed before
+        # refuses it here.
+        await self._join(account_group(user.pk), member_group(team_id, user.pk))
+        if self.scope["session"].session_key:
+            await self._join(session_group(self.scope["session"].session_key))
+        if not await _may_watch(user, project_id):
+            await self._end(ACCESS_ENDED)
+            return
+        await self._join(project_group(project_id), team_group(team_id))
         await self.accept()
+        self.renewal = asyncio.create_task(self._renew_later())
         # A browser that (re)connects may have missed pushes: send the current state.
         query = parse_qs(self.scope.get("query_string", b"").decode())
         if query.get("view", [""])[0] == "gallery":
@@ -52,8 +73,39 @@ class ProjectConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=snapshot)
 
     async def disconnect(self, code: int) -> None:
-        for group in getattr(self, "joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.renewal is not None:
+            self.renewal.cancel()
+        await self._leave()
 
     async def html_push(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=event["html"])
+        if not self.ended:
+            await self.send(text_data=event["html"])
+
+    async def sockets_close(self, event: dict[str, Any]) -> None:
+        await self._end(event["code"])
+
+    async def _join(self, *groups: str) -> None:
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.append(group)
+
+    async def _leave(self) -> None:
+        joined, self.joined = getattr(self, "joined", []), []
+        for group in joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def _end(self, code: int) -> None:
+        """Close at once; nothing more is sent, whatever is still on its way."""
+        if self.ended:
+            return
+        self.ended = True
+        await self.close(code=code)
+        await self._leave()
+
+    async def _renew_later(self) -> None:
+        """End the socket before its group memberships expire (settings.py); the page
+        reconnects at once. Spread over the last fifth of the age, so that sockets
+        opened together (after a deploy) are not all renewed together."""
+        await asyncio.sleep(settings.WEBSOCKET_MAX_AGE_SECONDS * random.uniform(0.8, 1.0))
+        self.renewal = None  # not to be cancelled by the disconnect while it leaves its groups
+        await self._end(RECONNECT)

@@ -1,13 +1,24 @@
-"""Channel-layer groups and pushing HTML fragments to them.
+"""Channel-layer groups, pushing HTML fragments to them, and ending the sockets in them.
 
 A pushed fragment goes to everyone in the group, so it must not depend on who looks.
 """
 
 import asyncio
+import hashlib
 import threading
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import transaction
+
+# How a socket is ended, as the page's script (static/studio/studio.js) tells them apart.
+# A server may only close with 1000 or 3000-4999 (daphne's autobahn refuses 1012, "service
+# restart"), and the htmx ws extension reconnects by itself after 1006, 1011, 1012 and
+# 1013 only, so the page's script handles these.
+ACCESS_ENDED = 4403  # no longer a member: not reconnected; the page says so
+SESSION_ENDED = 4401  # the session ended (logged out, a new password): the page says so
+RECONNECT = 4012  # reconnect at once, and let connect() decide afresh (a new role, renewal)
 
 # The event loop the websocket consumers run on. The in-memory layer's queues belong to
 # it, so a worker thread of the same process must push through it (asyncio queues are
@@ -31,18 +42,28 @@ def team_group(team_id: int) -> str:
     return f"team-{team_id}"
 
 
-def user_group(user_id: int) -> str:
-    """One person's own things (their budget meter), wherever they are looking."""
-    return f"user-{user_id}"
+def member_group(team_id: int, user_id: int) -> str:
+    """One person in one team: their own budget meter there, and the end of their access
+    to the team's projects. Per team, so that nothing of one team reaches a socket open
+    on another team's project."""
+    return f"member-{team_id}-{user_id}"
 
 
-def push_html(group: str, html: str) -> None:
-    """Send an HTML fragment to every browser in `group` (swapped in by htmx's ws
-    extension, by element id)."""
+def account_group(user_id: int) -> str:
+    """Every socket a person has open, in any team: for changes to their account."""
+    return f"account-{user_id}"
+
+
+def session_group(session_key: str) -> str:
+    """The sockets opened with one login session: for its end (logging out). Hashed, as
+    a session key opens the account to whoever reads it (in Redis, say)."""
+    return f"session-{hashlib.sha256(session_key.encode()).hexdigest()[:32]}"
+
+
+def _group_send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "html.push", "html": html}
     loop = _consumer_loop
     if isinstance(layer, InMemoryChannelLayer) and loop is not None and loop.is_running():
         try:
@@ -53,3 +74,15 @@ def push_html(group: str, html: str) -> None:
             asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(5)
             return
     async_to_sync(layer.group_send)(group, message)
+
+
+def push_html(group: str, html: str) -> None:
+    """Send an HTML fragment to every browser in `group` (swapped in by htmx's ws
+    extension, by element id)."""
+    _group_send(group, {"type": "html.push", "html": html})
+
+
+def close_sockets(group: str, *, code: int) -> None:
+    """Close every socket in `group` with `code`, once the current transaction commits:
+    a browser that reconnects then finds the change made."""
+    transaction.on_commit(lambda: _group_send(group, {"type": "sockets.close", "code": code}))

@@ -22,6 +22,7 @@ from studio.billing.models import LedgerEntry
 from studio.generation.models import Job, Status
 from studio.sandbox.models import Task
 from tests.conftest import (
+    SharedServer,
     StudioServer,
     _database_url,
     free_port,
@@ -60,8 +61,11 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(alone: None, tmp_path: Path, settings: Any) -> Iterator[Callable[..., Cluster]]:
+def studio(
+    studio_server: SharedServer, transactional_db: None, tmp_path: Path, settings: Any
+) -> Iterator[Callable[..., Cluster]]:
     """Starts a web process (no worker inside) and a worker process, with `env` set."""
+    studio_server.stop()  # its worker would take these processes' tasks
     started: list[Cluster] = []
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media
@@ -104,9 +108,9 @@ def reached(job: Job, status: str, *, timeout: float = 60) -> Job:
 
 
 def test_a_create_answered_500_after_making_the_task_completes_once_charged_once(
-    cluster: Callable[..., Cluster], project: Any, bob: Any
+    studio: Callable[..., Cluster], project: Any, bob: Any
 ) -> None:
-    web = cluster().web
+    web = studio().web
     prompt = "a lighthouse keeper's lamp [sandbox:ambiguous-create]"
 
     job = finished(submit(web, web.login("bob"), project, prompt))
@@ -119,9 +123,9 @@ def test_a_create_answered_500_after_making_the_task_completes_once_charged_once
 
 
 def test_a_create_answered_after_the_timeout_completes_once_charged_once(
-    cluster: Callable[..., Cluster], project: Any, bob: Any
+    studio: Callable[..., Cluster], project: Any, bob: Any
 ) -> None:
-    web = cluster(PIAPI_TIMEOUT_SECONDS="2").web
+    web = studio(PIAPI_TIMEOUT_SECONDS="2").web
     prompt = "a slow ferry [sandbox:slow-create-6]"
 
     job = finished(submit(web, web.login("bob"), project, prompt))
@@ -132,9 +136,9 @@ def test_a_create_answered_after_the_timeout_completes_once_charged_once(
 
 
 def test_with_the_answer_and_every_webhook_lost_the_job_ends_unknown_with_its_hold_kept(
-    cluster: Callable[..., Cluster], project: Any, bob: Any
+    studio: Callable[..., Cluster], project: Any, bob: Any
 ) -> None:
-    web = cluster(JOB_DEADLINE_SECONDS="10").web
+    web = studio(JOB_DEADLINE_SECONDS="10").web
     prompt = "a message in a bottle [sandbox:ambiguous-create] [sandbox:drop-webhooks]"
 
     job = submit(web, web.login("bob"), project, prompt)
@@ -152,11 +156,11 @@ def test_with_the_answer_and_every_webhook_lost_the_job_ends_unknown_with_its_ho
     reason="holding the worker between the provider's answer and its save needs row locks",
 )
 def test_a_worker_killed_between_the_providers_answer_and_the_save_loses_nothing(
-    cluster: Callable[..., Cluster], project: Any, bob: Any
+    studio: Callable[..., Cluster], project: Any, bob: Any
 ) -> None:
     # Webhooks come only once the task ends (reordered), so nothing but the worker's
     # answer could teach Studio the task id before the kill.
-    made = cluster(SANDBOX_STEP_SECONDS="1")
+    made = studio(SANDBOX_STEP_SECONDS="1")
     prompt = "a kite over dunes [sandbox:slow-create-2] [sandbox:reorder-webhooks]"
 
     job = submit(made.web, made.web.login("bob"), project, prompt)
@@ -191,9 +195,9 @@ def test_a_worker_killed_between_the_providers_answer_and_the_save_loses_nothing
 
 
 def test_a_worker_killed_while_its_create_is_on_the_way_never_sends_it_twice(
-    cluster: Callable[..., Cluster], project: Any, bob: Any
+    studio: Callable[..., Cluster], project: Any, bob: Any
 ) -> None:
-    made = cluster(JOB_DEADLINE_SECONDS="30")
+    made = studio(JOB_DEADLINE_SECONDS="30")
     prompt = "a lantern adrift [sandbox:slow-create-20] [sandbox:drop-webhooks]"
 
     job = submit(made.web, made.web.login("bob"), project, prompt)
@@ -214,9 +218,9 @@ def test_a_worker_killed_while_its_create_is_on_the_way_never_sends_it_twice(
 
 
 def test_one_slow_provider_answer_never_holds_the_other_jobs(
-    cluster: Callable[..., Cluster], project: Any, bob: Any
+    studio: Callable[..., Cluster], project: Any, bob: Any
 ) -> None:
-    web = cluster(PIAPI_TIMEOUT_SECONDS="90").web
+    web = studio(PIAPI_TIMEOUT_SECONDS="90").web
     session = web.login("bob")
     slow_prompt = "a glacier, slowly [sandbox:slow-create-60] [sandbox:drop-webhooks]"
 

@@ -3,31 +3,14 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from studio.asgi import application
 from studio.generation import live
 from studio.generation.models import Job, Status
 from tests.factories import make_job, make_project
+from tests.realtime.sockets import communicator, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def session_cookie(user: Any) -> bytes:
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
-def communicator(
-    project: Any, *, user: Any = None, origin: bytes = b"http://127.0.0.1:8000"
-) -> Any:
-    """A websocket client as a browser on Studio's page would open it (built before the
-    event loop runs, since logging in touches the database)."""
-    headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
-    if user is not None:
-        headers.append((b"cookie", session_cookie(user)))
-    return WebsocketCommunicator(application, f"/ws/projects/{project.pk}/", headers=headers)
 
 
 def test_a_member_gets_the_current_jobs_then_every_change(project: Any, bob: Any) -> None:

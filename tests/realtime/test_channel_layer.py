@@ -1,0 +1,52 @@
+"""The channel layer's configuration, read as a deployment starts (in a fresh process,
+since settings are read once)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+def python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_redis_layer_reads_longer_than_it_blocks_waiting_for_a_message() -> None:
+    result = python(
+        "import json; from django.conf import settings; "
+        "from channels_redis.core import RedisChannelLayer as Layer; "
+        "config = settings.CHANNEL_LAYERS['default']['CONFIG']; "
+        "print(json.dumps([config['hosts'][0]['socket_timeout'], Layer.brpop_timeout]))",
+        REDIS_URL=REDIS,
+    )
+    assert result.returncode == 0, result.stderr
+
+    socket_timeout, blocking_wait = json.loads(result.stdout)
+
+    # Else every idle socket dies with 1011 (redis-py 8 reads with a 5 s timeout by default).
+    assert socket_timeout > blocking_wait + 5
+
+
+def test_a_redis_url_that_sets_its_own_socket_timeout_stops_start_up() -> None:
+    result = python("import django; django.setup()", REDIS_URL=f"{REDIS}?socket_timeout=5")
+
+    assert result.returncode != 0
+    assert "REDIS_URL must leave socket_timeout to Studio" in result.stderr
+
+
+def test_sockets_are_renewed_before_their_group_memberships_expire() -> None:
+    result = python("import django; django.setup()", WEBSOCKET_MAX_AGE_SECONDS="86400")
+
+    assert result.returncode != 0
+    assert "WEBSOCKET_MAX_AGE_SECONDS must be between" in result.stderr
