@@ -2,11 +2,11 @@ import threading
 from typing import Any
 
 from daphne.endpoints import build_endpoint_description_strings
-from daphne.server import Server
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from studio.generation.worker import StudioWorker
+from studio.server import BoundedServer
 
 
 class Command(BaseCommand):
@@ -32,8 +32,9 @@ class Command(BaseCommand):
         sandbox = " with the sandbox at /sandbox" if settings.SANDBOX_ENABLED else ""
         self.stdout.write(f"Studio is serving on http://{host}:{port}/{sandbox}. Ctrl-C stops it.")
         try:
-            Server(
+            BoundedServer(
                 application=application,
+                request_max_bytes=settings.REQUEST_MAX_BYTES,
                 endpoints=build_endpoint_description_strings(host=host, port=port),
                 signal_handlers=True,
                 verbosity=0,
