@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from studio.env import env_bool, env_float, env_int, env_list, env_str
+from studio.env import env_bool, env_float, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("STUDIO_VAR_DIR", str(BASE_DIR / "var")))
@@ -58,6 +58,10 @@ for _key in STUDIO_ENCRYPTION_KEYS:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The load balancers and proxies in front of Studio (addresses and networks). Only
+# connections from them may say, in X-Forwarded-For and X-Forwarded-Proto, who the client
+# is and whether it used HTTPS (studio/security/proxies.py). Empty: nobody may.
+STUDIO_TRUSTED_PROXIES = env_networks("STUDIO_TRUSTED_PROXIES")
 
 # --- the provider and the sandbox --------------------------------------------------
 
@@ -264,7 +268,8 @@ SECURE_CSP = {
 }
 
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # No SECURE_PROXY_SSL_HEADER: Django would believe X-Forwarded-Proto from anyone. The
+    # scheme comes from the connection, or from a trusted proxy (STUDIO_TRUSTED_PROXIES).
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

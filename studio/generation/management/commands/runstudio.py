@@ -31,6 +31,13 @@ class Command(BaseCommand):
         host, port = options["host"], options["port"]
         sandbox = " with the sandbox at /sandbox" if settings.SANDBOX_ENABLED else ""
         self.stdout.write(f"Studio is serving on http://{host}:{port}/{sandbox}. Ctrl-C stops it.")
+        proxies = ", ".join(str(network) for network in settings.STUDIO_TRUSTED_PROXIES)
+        self.stdout.write(
+            f"X-Forwarded-For and X-Forwarded-Proto are believed from: {proxies}."
+            if proxies
+            else "X-Forwarded-For and X-Forwarded-Proto are believed from nobody "
+            "(behind a load balancer, set STUDIO_TRUSTED_PROXIES)."
+        )
         try:
             BoundedServer(
                 application=application,
