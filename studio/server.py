@@ -2,19 +2,22 @@
 buffers them. `manage.py runstudio` serves with it, and so does the Procfile's web line.
 
 Left to itself a body travels far before Django's RequestSizeLimitMiddleware can refuse
-it: Twisted spools it whole and parses a form upload into memory, then daphne hands all
-of it to the application at once (a 130 MB login form grew one process by 1.8 GB). Here
-the server answers 413 itself, from Content-Length before reading the body, or, for a
-chunked body, as soon as what has arrived passes the limit. Twisted never parses forms:
-Django does, within its own limits.
+it: Twisted spools it whole and parses a form upload into memory, then daphne puts all
+of it in the application's queue at once (a 130 MB login form grew one process by
+1.8 GB). Here the server answers 413 itself, from Content-Length before reading the
+body, or, for a chunked body, as soon as what has arrived passes the limit. Twisted
+never parses forms (Django does, within its own limits), and a body under the limit is
+read from Twisted's spool file as the application asks for it, a piece at a time.
 """
 
 # daphne.server installs the asyncio reactor when imported, so it comes before anything
 # that could import Twisted's default reactor.
 from daphne.server import Server  # isort: split
 
+import asyncio
 import json
-from typing import Any, cast
+from functools import partial
+from typing import IO, Any, cast
 
 from daphne.http_protocol import HTTPFactory, WebRequest
 from twisted.internet import reactor
@@ -27,6 +30,10 @@ from studio.security.middleware import too_large_message, wants_json
 # client that is still sending can reset it and discard the 413 it had received; so the
 # connection closes in stages, as RFC 9112 section 9.6 advises (nginx's lingering close).
 LINGER_SECONDS = 30.0
+
+
+# How much of a body the application gets per message.
+BODY_PIECE_BYTES = 64 * 1024
 
 
 def too_large_response(*, path: str, accept: str, length: int | None) -> bytes:
@@ -105,6 +112,35 @@ class BoundedRequest(WebRequest):  # type: ignore[misc]
         super().connectionLost(reason)
 
 
+class StreamedBodyQueue(asyncio.Queue[dict[str, Any]]):
+    """What an HTTP request's application receives: the body, read from the file that
+    Twisted spooled it to, one piece per `receive()`, then the server's messages (a
+    disconnect). daphne's own copies of the body, all put at once, are dropped."""
+
+    def __init__(self, body: IO[bytes]) -> None:
+        super().__init__()
+        self.body = body
+        self.offset = 0
+        self.body_sent = False
+
+    def put_nowait(self, message: dict[str, Any]) -> None:
+        if message["type"] != "http.request":
+            super().put_nowait(message)
+
+    async def get(self) -> dict[str, Any]:
+        if not self.body_sent:
+            try:
+                self.body.seek(self.offset)
+                piece = self.body.read(BODY_PIECE_BYTES)
+            except ValueError:  # closed: the client has gone, and a disconnect is queued
+                self.body_sent = True
+            else:
+                self.offset += len(piece)
+                self.body_sent = len(piece) < BODY_PIECE_BYTES
+                return {"type": "http.request", "body": piece, "more_body": not self.body_sent}
+        return await super().get()
+
+
 class BoundedHTTPFactory(HTTPFactory):  # type: ignore[misc]
     def buildProtocol(self, addr: Any) -> Any:
         protocol = super().buildProtocol(addr)
@@ -118,6 +154,23 @@ class BoundedServer(Server):  # type: ignore[misc]
     def __init__(self, *args: Any, request_max_bytes: int, **kwargs: Any) -> None:
         self.request_max_bytes = request_max_bytes
         super().__init__(*args, **kwargs)
+
+    def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
+        """daphne's, except that an HTTP request's body streams from its file."""
+        if not isinstance(protocol, BoundedRequest):
+            return super().create_application(protocol, scope)
+        assert "application_instance" not in self.connections[protocol]
+        input_queue = StreamedBodyQueue(protocol.content)
+        scope.setdefault("asgi", {"version": "3.0"})
+        application_instance = self.application(
+            scope=scope, receive=input_queue.get, send=partial(self.handle_reply, protocol)
+        )
+        if protocol not in self.connections:
+            return None
+        self.connections[protocol]["application_instance"] = asyncio.ensure_future(
+            application_instance, loop=asyncio.get_event_loop()
+        )
+        return input_queue
 
     # daphne's run() makes its own HTTPFactory and listens with it, with no way to pass
     # another one: whatever factory it assigns here, the bounded one is used.

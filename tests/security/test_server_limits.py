@@ -98,6 +98,22 @@ def test_bodies_over_the_limit_are_refused_before_the_server_holds_them(
     assert requests.get(f"{server.url}/accounts/login/", timeout=10).status_code == 200
 
 
+def test_a_body_just_under_the_limit_reaches_django_without_the_server_holding_it(
+    web: tuple[StudioServer, int],
+) -> None:
+    server, pid = web
+    requests.get(f"{server.url}/accounts/login/", timeout=10)
+    before = resident_megabytes(pid)
+
+    sized = post_body(f"{server.url}/accounts/login/", MultipartBody(settings.REQUEST_MAX_BYTES))
+    chunked = post_body(f"{server.url}/accounts/login/", iter(MultipartBody(120 * MB)))
+
+    grown = resident_megabytes(pid) - before
+    assert grown < 50, f"the web process grew by {grown:.0f} MB"
+    # Django read them (and refused a login form without its CSRF token).
+    assert (sized.status_code, chunked.status_code) == (403, 403)
+
+
 def test_api_clients_get_the_servers_refusal_as_json(web: tuple[StudioServer, int]) -> None:
     server, _ = web
 
