@@ -2,7 +2,6 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.template.loader import render_to_string
 
 # Paths whose callers are programs (the sandbox's API clients, the provider's webhooks,
 # the provider fetching input images): they get refusals as JSON.
@@ -47,9 +46,6 @@ class RequestSizeLimitMiddleware:
             message = too_large_message(length)
             if wants_json(request.path, request.headers.get("Accept", "")):
                 return JsonResponse({"error": message}, status=413)
-            html = render_to_string("generation/notice.html", {"message": message})
-            response = HttpResponse(html, status=413)
-            response["HX-Retarget"] = "#notice"
-            response["HX-Reswap"] = "innerHTML"
-            return response
+            # The same plain sentence as the server's; pages show it as a notice.
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
