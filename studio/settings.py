@@ -218,6 +218,12 @@ else:
         )
     if DATABASE_POOL_TIMEOUT <= 0:
         raise ImproperlyConfigured("DATABASE_POOL_TIMEOUT must be a positive number of seconds.")
+    # A worker's task threads and its sweep each keep a connection between turns.
+    if DATABASE_POOL_MAX_SIZE < WORKER_CONCURRENCY + 1:
+        raise ImproperlyConfigured(
+            f"DATABASE_POOL_MAX_SIZE ({DATABASE_POOL_MAX_SIZE}) must be at least "
+            f"WORKER_CONCURRENCY + 1 ({WORKER_CONCURRENCY + 1}): each worker thread holds one."
+        )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["OPTIONS"] = {
