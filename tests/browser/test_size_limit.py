@@ -13,7 +13,7 @@ from tests.conftest import StudioServer, start_server, stop_server
 
 
 @pytest.fixture
-def small_limit_server(transactional_db: None, tmp_path: Path) -> Iterator[StudioServer]:
+def small_limit_server(alone: None, tmp_path: Path) -> Iterator[StudioServer]:
     # Images up to 100 kB make the request limit 1.5 MB: a small file is enough to pass it.
     process, url = start_server(
         media_root=tmp_path / "media", worker=False, extra_env={"INPUT_IMAGE_MAX_BYTES": "100000"}

@@ -69,7 +69,7 @@ class ConnectionCounter:
 
 
 @pytest.fixture
-def web_processes(transactional_db: None, tmp_path: Path) -> Iterator[list[StudioServer]]:
+def web_processes(alone: None, tmp_path: Path) -> Iterator[list[StudioServer]]:
     servers, processes = [], []
     try:
         for index in range(PROCESSES):

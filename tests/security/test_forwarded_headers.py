@@ -20,14 +20,14 @@ ADDRESS_LOCKED = "Too many failed attempts from your network"
 
 
 @pytest.fixture
-def untrusting_web(transactional_db: None, tmp_path: Path) -> Iterator[str]:
+def untrusting_web(alone: None, tmp_path: Path) -> Iterator[str]:
     process, url = start_procfile_web(media_root=tmp_path, STUDIO_TRUSTED_PROXIES="")
     yield url
     stop_server(process)
 
 
 @pytest.fixture
-def web_behind_proxy(transactional_db: None, tmp_path: Path) -> Iterator[str]:
+def web_behind_proxy(alone: None, tmp_path: Path) -> Iterator[str]:
     """The web process with this machine (the tests) as its trusted load balancer."""
     process, url = start_procfile_web(media_root=tmp_path, STUDIO_TRUSTED_PROXIES="127.0.0.1")
     yield url
@@ -92,7 +92,7 @@ def test_behind_a_trusted_proxy_each_client_address_is_locked_on_its_own(
 
 @pytest.mark.parametrize(("trusted", "secure"), [("", False), ("127.0.0.1", True)])
 def test_only_a_trusted_proxy_can_say_the_client_used_https(
-    transactional_db: None, tmp_path: Path, trusted: str, secure: bool
+    alone: None, tmp_path: Path, trusted: str, secure: bool
 ) -> None:
     process, url = start_procfile_web(
         media_root=tmp_path,

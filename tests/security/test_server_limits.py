@@ -27,7 +27,7 @@ BOUNDARY = "studio-test-boundary"
 
 
 @pytest.fixture
-def web(transactional_db: None, tmp_path: Path) -> Iterator[tuple[StudioServer, int]]:
+def web(alone: None, tmp_path: Path) -> Iterator[tuple[StudioServer, int]]:
     process, url = start_procfile_web(media_root=tmp_path / "media")
     try:
         yield StudioServer(url, tmp_path / "media"), process.pid
