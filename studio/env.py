@@ -4,6 +4,7 @@ Each one fails loudly on a value it cannot read, so a typo in a deployment stops
 start-up instead of silently falling back to a default.
 """
 
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -55,3 +56,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated IP networks and addresses (`10.0.0.0/8,127.0.0.1,::1`); an address
+    is a network of one. A network with host bits set (`10.0.0.1/8`) is refused as a typo."""
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError as problem:
+            raise ImproperlyConfigured(
+                f"{name} must list IP addresses or networks such as 10.0.0.0/8; "
+                f"{item!r} is not one ({problem})."
+            ) from None
+    return networks

@@ -15,7 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from studio.env import env_bool, env_float, env_int, env_list, env_str
+from studio.env import env_bool, env_float, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("STUDIO_VAR_DIR", str(BASE_DIR / "var")))
@@ -59,6 +59,10 @@ for _key in STUDIO_ENCRYPTION_KEYS:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The load balancers and proxies in front of Studio (addresses and networks). Only
+# connections from them may say, in X-Forwarded-For and X-Forwarded-Proto, who the client
+# is and whether it used HTTPS (studio/security/proxies.py). Empty: nobody may.
+STUDIO_TRUSTED_PROXIES = env_networks("STUDIO_TRUSTED_PROXIES")
 
 # --- the provider and the sandbox --------------------------------------------------
 
@@ -198,8 +202,39 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that the test suite's server processes share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
+    # Each process keeps a pool of connections (psycopg's, through Django) that requests,
+    # websocket consumers and worker threads borrow and give back, so a process never
+    # holds more than DATABASE_POOL_MAX_SIZE. Persistent per-thread connections
+    # (CONN_MAX_AGE) kept every thread's connection open under ASGI, where each request
+    # runs in a thread of its own, and 3 busy processes ran PostgreSQL out of connections.
+    # Django requires CONN_MAX_AGE=0 with a pool: closing a connection returns it.
+    DATABASE_POOL_MIN_SIZE = env_int("DATABASE_POOL_MIN_SIZE", 2)
+    DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10)
+    # Seconds a request waits for a free connection before it fails.
+    DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 10.0)
+    if not 0 <= DATABASE_POOL_MIN_SIZE <= DATABASE_POOL_MAX_SIZE or DATABASE_POOL_MAX_SIZE < 1:
+        raise ImproperlyConfigured(
+            "DATABASE_POOL_MAX_SIZE must be at least 1 and at least DATABASE_POOL_MIN_SIZE "
+            f"(got {DATABASE_POOL_MIN_SIZE} and {DATABASE_POOL_MAX_SIZE})."
+        )
+    if DATABASE_POOL_TIMEOUT <= 0:
+        raise ImproperlyConfigured("DATABASE_POOL_TIMEOUT must be a positive number of seconds.")
+    # A worker's task threads and its sweep each keep a connection between turns.
+    if DATABASE_POOL_MAX_SIZE < WORKER_CONCURRENCY + 1:
+        raise ImproperlyConfigured(
+            f"DATABASE_POOL_MAX_SIZE ({DATABASE_POOL_MAX_SIZE}) must be at least "
+            f"WORKER_CONCURRENCY + 1 ({WORKER_CONCURRENCY + 1}): each worker thread holds one."
+        )
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "pool": {
+            "min_size": DATABASE_POOL_MIN_SIZE,
+            "max_size": DATABASE_POOL_MAX_SIZE,
+            "timeout": DATABASE_POOL_TIMEOUT,
+        },
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A socket's group memberships last this long in the channel layer (both layers' default):
@@ -304,7 +339,8 @@ SECURE_CSP = {
 }
 
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # No SECURE_PROXY_SSL_HEADER: Django would believe X-Forwarded-Proto from anyone. The
+    # scheme comes from the connection, or from a trusted proxy (STUDIO_TRUSTED_PROXIES).
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -279,12 +279,19 @@ def _at_scale_env(port_a: int, port_b: int) -> dict[str, str]:
 
 
 @pytest.fixture
+def alone(studio_server: SharedServer, transactional_db: None) -> None:
+    """For a test that runs Studio processes of its own on the test database: the shared
+    server is stopped, so its worker takes none of their tasks and sweeps none of their
+    jobs."""
+    studio_server.stop()
+
+
+@pytest.fixture
 def web_pair(
-    studio_server: SharedServer, transactional_db: None, tmp_path: Path, settings: Any
+    alone: None, tmp_path: Path, settings: Any
 ) -> Iterator[tuple[StudioServer, StudioServer]]:
     """Two web processes (A and B) on one database and one Redis, and no worker: what
     they push, they push themselves."""
-    studio_server.stop()  # its worker would take the pair's tasks
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media
     port_a, port_b = free_port(), free_port()

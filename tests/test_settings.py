@@ -91,3 +91,15 @@ def test_a_typo_in_a_boolean_setting_stops_start_up() -> None:
 
     assert result.returncode != 0
     assert "DEBUG must be one of" in result.stderr
+
+
+def test_a_database_pool_too_small_for_the_workers_threads_stops_start_up() -> None:
+    result = manage(
+        "check",
+        DATABASE_URL="postgres://studio@127.0.0.1:5432/studio",
+        DATABASE_POOL_MAX_SIZE="3",
+        WORKER_CONCURRENCY="4",
+    )
+
+    assert result.returncode != 0
+    assert "DATABASE_POOL_MAX_SIZE (3) must be at least WORKER_CONCURRENCY + 1" in result.stderr

@@ -136,6 +136,15 @@
     else if (socketEndings[code]) showNotice(socketEndings[code]);
   });
 
+  // A request refused for its size (413) never reached a page that could answer with a
+  // fragment: the server's plain sentence becomes a notice.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr.status !== 413) return;
+    var plain = (xhr.getResponseHeader("Content-Type") || "").indexOf("text/plain") === 0;
+    showNotice(plain && xhr.responseText.trim() ? xhr.responseText.trim() : "That is too large to send.");
+  });
+
   // Toasts leave by themselves.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.target.id === "notice") {

@@ -2,16 +2,37 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.template.loader import render_to_string
+
+# Paths whose callers are programs (the sandbox's API clients, the provider's webhooks,
+# the provider fetching input images): they get refusals as JSON.
+API_PATH_PREFIXES = ("/sandbox/", "/webhooks/", "/inputs/")
 
 
 def megabytes(size: int) -> str:
     return f"{size / 1024 / 1024:.0f} MB"
 
 
+def too_large_message(length: int | None) -> str:
+    """What a refused request is told; `length` is None for a chunked body, refused
+    once it passed the limit."""
+    limit = settings.REQUEST_MAX_BYTES
+    size = megabytes(length) if length is not None else f"over {megabytes(limit)}"
+    return (
+        f"The request is {size}; Studio accepts at most {megabytes(limit)} "
+        f"(images up to {megabytes(settings.INPUT_IMAGE_MAX_BYTES)})."
+    )
+
+
+def wants_json(path: str, accept: str) -> bool:
+    return "application/json" in accept or path.startswith(API_PATH_PREFIXES)
+
+
 class RequestSizeLimitMiddleware:
     """Refuse bodies over the limit from their Content-Length, before Django (or Pillow)
-    reads a byte of them: 413 with a sentence saying what the limit is."""
+    reads a byte of them: 413 with a sentence saying what the limit is.
+
+    Studio's own server (studio/server.py) already refuses them before they arrive; this
+    is the same rule for any other server that runs the application."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -21,19 +42,10 @@ class RequestSizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        limit = settings.REQUEST_MAX_BYTES
-        if length > limit:
-            message = (
-                f"The request is {megabytes(length)}; Studio accepts at most {megabytes(limit)} "
-                f"(images up to {megabytes(settings.INPUT_IMAGE_MAX_BYTES)})."
-            )
-            if "application/json" in request.headers.get("Accept", "") or request.path.startswith(
-                ("/sandbox/", "/webhooks/", "/inputs/")
-            ):
+        if length > settings.REQUEST_MAX_BYTES:
+            message = too_large_message(length)
+            if wants_json(request.path, request.headers.get("Accept", "")):
                 return JsonResponse({"error": message}, status=413)
-            html = render_to_string("generation/notice.html", {"message": message})
-            response = HttpResponse(html, status=413)
-            response["HX-Retarget"] = "#notice"
-            response["HX-Reswap"] = "innerHTML"
-            return response
+            # The same plain sentence as the server's; pages show it as a notice.
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)

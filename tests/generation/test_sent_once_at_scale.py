@@ -22,7 +22,6 @@ from studio.billing.models import LedgerEntry
 from studio.generation.models import Job, Status
 from studio.sandbox.models import Task
 from tests.conftest import (
-    SharedServer,
     StudioServer,
     _database_url,
     free_port,
@@ -61,11 +60,8 @@ class Cluster:
 
 
 @pytest.fixture
-def studio(
-    studio_server: SharedServer, transactional_db: None, tmp_path: Path, settings: Any
-) -> Iterator[Callable[..., Cluster]]:
+def studio(alone: None, tmp_path: Path, settings: Any) -> Iterator[Callable[..., Cluster]]:
     """Starts a web process (no worker inside) and a worker process, with `env` set."""
-    studio_server.stop()  # its worker would take these processes' tasks
     started: list[Cluster] = []
     media = tmp_path / "media"
     settings.MEDIA_ROOT = media

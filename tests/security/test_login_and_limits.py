@@ -23,7 +23,8 @@ def test_repeated_failures_lock_the_account_for_a_while(
     locked = log_in(client, "bob", PASSWORD)
 
     assert locked.status_code == 200 and "_auth_user_id" not in client.session
-    assert "Too many failed attempts" in locked.content.decode()
+    assert "Too many failed attempts for this account" in locked.content.decode()
+    assert "your network" not in locked.content.decode()
     # Another account is not locked by bob's failures.
     assert log_in(Client(), "alice", PASSWORD).status_code == 302
 
@@ -45,7 +46,22 @@ def test_many_failures_from_one_address_lock_that_address(
 
     response = log_in(client, "bob", PASSWORD)
 
-    assert "Too many failed attempts" in response.content.decode()
+    # bob's account is fine: it is the address that is locked, and the page says so.
+    assert "Too many failed attempts from your network" in response.content.decode()
+    assert "this account" not in response.content.decode()
+
+
+def test_when_both_are_locked_the_page_names_the_lock_that_ends_last(
+    client: Client, bob: Any, settings: Any
+) -> None:
+    settings.LOGIN_FAILURES_PER_ADDRESS = 3
+    for name in ("x1", "x2", "x3"):
+        log_in(client, name, "wrong")
+    LoginFailure.objects.bulk_create(LoginFailure(username="bob") for _ in range(5))
+
+    response = log_in(client, "bob", PASSWORD)
+
+    assert "Too many failed attempts for this account" in response.content.decode()
 
 
 def test_weak_passwords_are_refused_by_the_validators() -> None:

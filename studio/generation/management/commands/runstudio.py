@@ -2,11 +2,11 @@ import threading
 from typing import Any
 
 from daphne.endpoints import build_endpoint_description_strings
-from daphne.server import Server
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from studio.generation.worker import StudioWorker
+from studio.server import BoundedServer
 
 
 class Command(BaseCommand):
@@ -31,9 +31,17 @@ class Command(BaseCommand):
         host, port = options["host"], options["port"]
         sandbox = " with the sandbox at /sandbox" if settings.SANDBOX_ENABLED else ""
         self.stdout.write(f"Studio is serving on http://{host}:{port}/{sandbox}. Ctrl-C stops it.")
+        proxies = ", ".join(str(network) for network in settings.STUDIO_TRUSTED_PROXIES)
+        self.stdout.write(
+            f"X-Forwarded-For and X-Forwarded-Proto are believed from: {proxies}."
+            if proxies
+            else "X-Forwarded-For and X-Forwarded-Proto are believed from nobody "
+            "(behind a load balancer, set STUDIO_TRUSTED_PROXIES)."
+        )
         try:
-            Server(
+            BoundedServer(
                 application=application,
+                request_max_bytes=settings.REQUEST_MAX_BYTES,
                 endpoints=build_endpoint_description_strings(host=host, port=port),
                 signal_handlers=True,
                 verbosity=0,
