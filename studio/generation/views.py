@@ -4,7 +4,6 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -24,8 +23,13 @@ from studio.generation.models import Job, ProcessMode, ResultImage, WebhookDeliv
 from studio.generation.panel import Panel
 from studio.generation.tree import family_of
 from studio.inputs.errors import InputImageError
-from studio.inputs.models import InputImage
-from studio.inputs.services import input_image_from_url, input_image_upload
+from studio.inputs.services import (
+    CheckedImage,
+    input_image_check,
+    input_image_check_upload,
+    input_image_check_url,
+    input_images_saved,
+)
 from studio.piapi.client import ProviderTask
 from studio.projects.access import project_for_generating, project_for_user
 from studio.projects.models import Project
@@ -208,19 +212,17 @@ def describe(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             if form.cleaned_data["image"]:
-                image = input_image_upload(
-                    project=project, user=request.user, uploaded_file=form.cleaned_data["image"]
-                )
+                checked = input_image_check_upload(form.cleaned_data["image"])
             else:
-                image = input_image_from_url(
-                    project=project, user=request.user, url=form.cleaned_data["url"]
+                checked = input_image_check_url(form.cleaned_data["url"])
+            # The image is stored with its job, or (over budget) not at all.
+            with input_images_saved(project=project, user=request.user, images=[checked]) as saved:
+                job = services.job_describe(
+                    project=project,
+                    user=request.user,
+                    image=saved[0],
+                    process_mode=form.cleaned_data["mode"],
                 )
-            job = services.job_describe(
-                project=project,
-                user=request.user,
-                image=image,
-                process_mode=form.cleaned_data["mode"],
-            )
         except (InputImageError, billing.BudgetExceeded) as refused:
             form.add_error(None, str(refused))
         else:
@@ -237,17 +239,18 @@ def describe(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
 def blend(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     project, membership = project_for_generating(request.user, project_id)
     form = BlendForm(request.POST)
-    images: list[InputImage] = []
     if form.is_valid():
         try:
-            images = blend_inputs(request, project)
-            job = services.job_blend(
-                project=project,
-                user=request.user,
-                images=images,
-                dimension=form.cleaned_data["dimension"],
-                process_mode=form.cleaned_data["mode"],
-            )
+            checked = blend_inputs(request, project)
+            # The images are stored with their job, or (over budget) not at all.
+            with input_images_saved(project=project, user=request.user, images=checked) as images:
+                job = services.job_blend(
+                    project=project,
+                    user=request.user,
+                    images=images,
+                    dimension=form.cleaned_data["dimension"],
+                    process_mode=form.cleaned_data["mode"],
+                )
         except (InputImageError, services.FollowUpRefused, billing.BudgetExceeded) as refused:
             form.add_error(None, str(refused))
         else:
@@ -259,23 +262,26 @@ def blend(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     return render(request, f"{PAGE}#blend-form", context, status=422)
 
 
-def blend_inputs(request: AuthenticatedRequest, project: Project) -> list[InputImage]:
-    """Uploaded files and chosen results of the project, as input images, in order."""
-    count = len(request.FILES.getlist("images")) + len(request.POST.getlist("results"))
+def blend_inputs(request: AuthenticatedRequest, project: Project) -> list[CheckedImage]:
+    """Uploaded files, then chosen results of the project, in order: all checked, none
+    stored. Raises `FollowUpRefused` or `InputImageError` saying why not."""
+    uploads = request.FILES.getlist("images")
+    chosen = request.POST.getlist("results")
+    count = len(uploads) + len(chosen)
     if not 2 <= count <= 5:
         raise services.FollowUpRefused(f"Blend takes 2 to 5 images; you picked {count}.")
-    images = [
-        input_image_upload(project=project, user=request.user, uploaded_file=upload)
-        for upload in request.FILES.getlist("images")
-    ]
-    result_ids = [int(pk) for pk in request.POST.getlist("results") if pk.isdigit()]
-    results = ResultImage.objects.filter(pk__in=result_ids, job__project=project)
-    for result in results:
-        with result.file.open("rb") as stored:
-            upload = SimpleUploadedFile(Path(result.file.name or "result.png").name, stored.read())
-        images.append(input_image_upload(project=project, user=request.user, uploaded_file=upload))
-    if len(images) != count:
+    result_ids = [int(pk) for pk in chosen if pk.isascii() and pk.isdigit()]
+    results = ResultImage.objects.filter(pk__in=result_ids, job__project=project).in_bulk()
+    if len(result_ids) != len(chosen) or not set(result_ids) <= results.keys():
         raise services.FollowUpRefused("One of the chosen results is not in this project.")
+    images = [input_image_check_upload(upload) for upload in uploads]
+    for result_id in result_ids:
+        result = results[result_id]
+        with result.file.open("rb") as stored:
+            data = stored.read()
+        images.append(
+            input_image_check(data=data, original_name=Path(result.file.name or "result.png").name)
+        )
     return images
 
 

@@ -11,7 +11,12 @@ from PIL import Image
 from studio.inputs.errors import InputImageError
 from studio.inputs.fetch import PRIVATE_ADDRESS
 from studio.inputs.models import InputImage
-from studio.inputs.services import input_image_from_url, input_image_upload
+from studio.inputs.services import (
+    input_image_check,
+    input_image_from_url,
+    input_image_upload,
+    input_images_saved,
+)
 from tests.factories import make_project
 from tests.inputs.conftest import PNG, Site
 from tests.inputs.images import animated_gif, image_bytes
@@ -184,3 +189,39 @@ def test_a_link_to_something_that_is_not_an_image_stores_nothing(
 
     assert not InputImage.objects.exists()
     assert stored_files(settings) == []
+
+
+class Refused(Exception):
+    pass
+
+
+def test_images_saved_for_a_block_that_fails_are_rolled_back_with_their_files(
+    project: Any, alice: Any, bob: Any, settings: Any
+) -> None:
+    kept = input_image_upload(project=project, user=alice, uploaded_file=upload(PNG))
+    files_before = stored_files(settings)
+    checked = [
+        input_image_check(data=PNG, original_name="same.png"),
+        input_image_check(data=image_bytes("PNG", color="#e9c46a"), original_name="new.png"),
+    ]
+
+    with (
+        pytest.raises(Refused),
+        input_images_saved(project=project, user=bob, images=checked) as images,
+    ):
+        assert images[0] == kept and images[1].pk is not None
+        assert len(stored_files(settings)) == 4  # the new image's files exist meanwhile
+        raise Refused
+
+    assert list(InputImage.objects.all()) == [kept]
+    assert stored_files(settings) == files_before
+
+
+def test_images_saved_for_a_block_that_succeeds_stay(project: Any, bob: Any, settings: Any) -> None:
+    checked = [input_image_check(data=PNG, original_name="a.png")]
+
+    with input_images_saved(project=project, user=bob, images=checked) as images:
+        pass
+
+    assert list(InputImage.objects.all()) == images
+    assert len(stored_files(settings)) == 2
