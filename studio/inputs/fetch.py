@@ -175,46 +175,129 @@ def is_public_address(address: str) -> bool:
     )
 
 
+class UnsafeLink(InputImageError):
+    """A link Studio will not reach, for a reason `reason` states about the link:
+    "points to a private address", so that callers can name the link in their own
+    sentence ("The --sref link … points to a private address")."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class _Link:
+    scheme: str
+    host: str  # ASCII, without brackets
+    port: int
+    path: str
+    query: str
+
+
 def vet_url(url: str) -> _Destination:
-    """Check a link and resolve its host; raise `InputImageError` unless it is safe to fetch."""
+    """Check a link and resolve its host; raise `UnsafeLink` unless it is safe to fetch."""
+    link = _read_link(url)
+    addresses = _vetted_addresses(link, resolve_names=True)
+    # Browsers send spaces and non-ASCII letters percent-encoded; so does Studio.
+    target = quote(link.path or "/", safe="/%:@!$&'()*+,;=-._~")
+    if link.query:
+        target += "?" + quote(link.query, safe="/?%:@!$&'()*+,;=-._~")
+    return _Destination(
+        url=url,
+        scheme=link.scheme,
+        host=link.host,
+        port=link.port,
+        addresses=addresses,
+        target=target,
+    )
+
+
+def check_public_link(url: str, *, resolve_names: bool = True) -> None:
+    """Raise `UnsafeLink` unless `url` is a public http(s) link, by the rules `fetch_image`
+    applies before every request: for links that someone else (the provider) will fetch.
+
+    With `resolve_names=False` nothing is looked up: the scheme, credentials and an
+    address written as a number are checked, and a host name is taken on trust. That is
+    cheap enough to run as a user types; the full check must still run before the link
+    is used.
+    """
+    _vetted_addresses(_read_link(url), resolve_names=resolve_names)
+
+
+def _read_link(url: str) -> _Link:
+    """The parts of an http(s) link, or `UnsafeLink` for anything else."""
     if len(url) > MAX_URL_LENGTH:
-        raise InputImageError(f"That link is longer than {MAX_URL_LENGTH} characters.")
+        raise UnsafeLink(
+            f"That link is longer than {MAX_URL_LENGTH} characters.",
+            reason=f"is longer than {MAX_URL_LENGTH} characters",
+        )
     if any(ord(character) < 0x20 or ord(character) == 0x7F for character in url):
-        raise InputImageError("That link contains control characters.")
+        raise UnsafeLink(
+            "That link contains control characters.", reason="contains control characters"
+        )
+    invalid = UnsafeLink("That is not a valid link.", reason="is not a valid link")
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         port = parts.port
         hostname = parts.hostname or ""
     except ValueError:
-        raise InputImageError("That is not a valid link.") from None
+        raise invalid from None
     if scheme not in DEFAULT_PORTS:
-        raise InputImageError("Only http and https links can be fetched.")
+        raise UnsafeLink(
+            "Only http and https links can be fetched.", reason="is not an http(s) link"
+        )
     if parts.username is not None or parts.password is not None:
-        raise InputImageError("Links with a user name or password cannot be fetched.")
+        raise UnsafeLink(
+            "Links with a user name or password cannot be fetched.",
+            reason="contains a user name or password",
+        )
     if not hostname:
-        raise InputImageError("That link has no host name.")
+        raise UnsafeLink("That link has no host name.", reason="has no host name")
     if port is None:
         port = DEFAULT_PORTS[scheme]
     if port == 0:
-        raise InputImageError("That is not a valid link.")
-    host = _ascii_host(hostname)
-    try:
-        addresses = [str(ipaddress.ip_address(host))]  # a literal address: no DNS
-    except ValueError:
-        try:
-            addresses = resolve(host, port)
-        except (OSError, UnicodeError):
-            raise InputImageError(f"Studio could not find the host {host}.") from None
-    if not addresses or not all(address_is_allowed(host, address) for address in addresses):
-        raise InputImageError(PRIVATE_ADDRESS)
-    # Browsers send spaces and non-ASCII letters percent-encoded; so does Studio.
-    target = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
-    if parts.query:
-        target += "?" + quote(parts.query, safe="/?%:@!$&'()*+,;=-._~")
-    return _Destination(
-        url=url, scheme=scheme, host=host, port=port, addresses=addresses, target=target
+        raise invalid
+    return _Link(
+        scheme=scheme,
+        host=_ascii_host(hostname),
+        port=port,
+        path=parts.path,
+        query=parts.query,
     )
+
+
+def _literal_addresses(host: str, port: int) -> list[str] | None:
+    """The address a host written as a number stands for, without asking DNS: "10.0.0.1",
+    "::1", and the old forms "127.1", "2130706433" or "0x7f000001". None for a name."""
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+    except (OSError, UnicodeError):
+        return None
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _vetted_addresses(link: _Link, *, resolve_names: bool) -> list[str]:
+    """Every address the link's host stands for, all of them public, or `UnsafeLink`.
+    Without `resolve_names` a host name is not looked up, and gives no addresses."""
+    addresses = _literal_addresses(link.host, link.port)
+    if addresses is None:
+        if not resolve_names:
+            return []
+        try:
+            addresses = resolve(link.host, link.port)
+        except (OSError, UnicodeError):
+            raise UnsafeLink(
+                f"Studio could not find the host {link.host}.",
+                reason="names a host Studio could not find",
+            ) from None
+    if not addresses or not all(address_is_allowed(link.host, address) for address in addresses):
+        raise UnsafeLink(PRIVATE_ADDRESS, reason="points to a private address")
+    return addresses
 
 
 def _ascii_host(hostname: str) -> str:
@@ -223,7 +306,9 @@ def _ascii_host(hostname: str) -> str:
     try:
         return idna.encode(hostname, uts46=True).decode("ascii")
     except idna.IDNAError:
-        raise InputImageError("That link's host name is not valid.") from None
+        raise UnsafeLink(
+            "That link's host name is not valid.", reason="has a host name that is not valid"
+        ) from None
 
 
 class _Watchdog:

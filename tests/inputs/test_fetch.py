@@ -5,7 +5,13 @@ import pytest
 
 from studio.inputs import fetch
 from studio.inputs.errors import InputImageError, InputImageTooLarge
-from studio.inputs.fetch import PRIVATE_ADDRESS, fetch_image, is_public_address
+from studio.inputs.fetch import (
+    PRIVATE_ADDRESS,
+    UnsafeLink,
+    check_public_link,
+    fetch_image,
+    is_public_address,
+)
 from tests.inputs.conftest import PNG, TEST_HOST, Site
 
 
@@ -279,3 +285,72 @@ def test_the_time_limit_message_reads_naturally_for_whole_seconds(
     settings.INPUT_FETCH_TIMEOUT_SECONDS = 1.0
 
     assert refusal(f"{images_site.url}/slow") == "The link did not answer within 1 second."
+
+
+# --- checking a link someone else will fetch -------------------------------------------
+
+
+def link_refusal(url: str, *, resolve_names: bool = True) -> str:
+    with pytest.raises(UnsafeLink) as caught:
+        check_public_link(url, resolve_names=resolve_names)
+    return caught.value.reason
+
+
+def no_lookups(host: str, port: int) -> list[str]:
+    raise AssertionError(f"{host} was looked up")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/",
+        "http://127.1/a.png",
+        "http://0x7f000001/a.png",
+        "http://2130706433/a.png",
+        "http://[::ffff:10.0.0.1]/a.png",
+    ],
+)
+def test_a_link_check_without_lookups_still_refuses_addresses_written_as_numbers(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fetch, "resolve", no_lookups)
+
+    assert link_refusal(url, resolve_names=False) == "points to a private address"
+
+
+def test_a_link_check_without_lookups_takes_a_host_name_on_trust(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fetch, "resolve", no_lookups)
+
+    check_public_link("https://intranet.example.com/a.png", resolve_names=False)
+
+
+def test_a_link_check_without_lookups_still_refuses_credentials_and_other_schemes() -> None:
+    assert link_refusal("https://me:pw@cdn.example/a.png", resolve_names=False) == (
+        "contains a user name or password"
+    )
+    assert link_refusal("ftp://cdn.example/a.png", resolve_names=False) == (
+        "is not an http(s) link"
+    )
+
+
+def test_a_link_check_looks_up_host_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fetch, "resolve", lambda host, port: ["10.1.2.3"])
+
+    assert link_refusal("https://intranet.example.com/a.png") == "points to a private address"
+
+
+def test_a_link_check_refuses_a_host_it_cannot_find(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_such_host(host: str, port: int) -> list[str]:
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(fetch, "resolve", no_such_host)
+
+    assert link_refusal("https://nowhere.example/a.png") == "names a host Studio could not find"
+
+
+def test_a_link_check_passes_a_public_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fetch, "resolve", lambda host, port: ["93.184.216.34"])
+
+    check_public_link("https://cdn.example/a.png")
