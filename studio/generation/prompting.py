@@ -98,6 +98,13 @@ _FLAG_NAMES: Final[Mapping[str, str]] = {
     "mode": "The speed",
 }
 
+# What each field holding links the provider fetches is called in a sentence about one.
+_REFERENCE_LABELS: Final[Mapping[str, str]] = {
+    "image_prompts": "image prompt",
+    "style_refs": "--sref",
+    "character_refs": "--cref",
+}
+
 # How `parameters_from_panel` names each field: by the panel's own labels.
 _PANEL_LABELS: Final[Mapping[str, str]] = {
     "aspect_ratio": "Aspect ratio",
@@ -318,6 +325,40 @@ def panel_values(parameters: Parameters) -> dict[str, str]:
     return {
         field.name: _panel_text(getattr(parameters, field.name)) for field in fields(parameters)
     }
+
+
+def reference_links(parameters: Parameters) -> list[tuple[str, str]]:
+    """The web addresses among the parameters that the provider will fetch, each with
+    what it is ("image prompt", "--sref" or "--cref"), in that order."""
+    return [
+        (label, url)
+        for field, label in _REFERENCE_LABELS.items()
+        for url in getattr(parameters, field)
+    ]
+
+
+def reference_links_in(prompt: str) -> list[tuple[str, str]]:
+    """The links of `reference_links` in a prompt's text (image prompts first, then each
+    --sref and --cref value as typed), read the way `split_prompt` reads them but without
+    refusing anything else: a remix prompt goes to the provider as typed, so its
+    links must be found even when the rest of it would not parse."""
+    tokens = prompt.split()
+    words: list[str] = []
+    references: list[tuple[str, str]] = []
+    index = 0
+    while index < len(tokens):
+        name = _flag_name(tokens[index])
+        if name is None:
+            words.append(tokens[index])
+            index += 1
+            continue
+        end = _end_of_values(tokens, index, name)
+        label = _REFERENCE_LABELS.get(_ALIASES.get(name, ""))
+        if label is not None:
+            references += [(label, url) for url in tokens[index + 1 : end]]
+        index = end
+    image_prompts = words[: _count_leading_urls(words)]
+    return [(_REFERENCE_LABELS["image_prompts"], url) for url in image_prompts] + references
 
 
 # ---- Reading flags ----------------------------------------------------------------------

@@ -104,8 +104,10 @@ def job_submit(
     aspect_ratio: str = "1:1",
     process_mode: str = ProcessMode.FAST,
     prompt_parameters: dict[str, Any] | None = None,
+    inputs: Sequence[InputImage] = (),
 ) -> Job:
-    """An imagine job: `prompt` is the compiled prompt (flags inside, no mode flag)."""
+    """An imagine job: `prompt` is the compiled prompt (flags inside, no mode flag);
+    `inputs` are the project's images its links point to."""
     return _job_create(
         project=project,
         user=user,
@@ -114,13 +116,21 @@ def job_submit(
         aspect_ratio=aspect_ratio,
         process_mode=process_mode,
         prompt_parameters=prompt_parameters,
+        inputs=inputs,
     )
 
 
 def job_follow_up(
-    *, parent: Job, user: User, action_name: str, prompt: str = "", mask: str = ""
+    *,
+    parent: Job,
+    user: User,
+    action_name: str,
+    prompt: str = "",
+    mask: str = "",
+    inputs: Sequence[InputImage] = (),
 ) -> Job:
-    """A child job performing one of the actions the parent's result offers."""
+    """A child job performing one of the actions the parent's result offers; `inputs`
+    are the project's images the provider may fetch for it."""
     if parent.status != Status.COMPLETED:
         raise FollowUpRefused("This job has not finished yet; wait for its result.")
     action = None
@@ -151,6 +161,7 @@ def job_follow_up(
         aspect_ratio=parent.aspect_ratio,
         process_mode=parent.process_mode,
         parameters=parameters,
+        inputs=inputs,
     )
 
 

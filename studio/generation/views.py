@@ -17,12 +17,14 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from studio.accounts.models import AuthenticatedRequest, Membership
 from studio.billing import live as billing_live
 from studio.billing import services as billing
-from studio.generation import live, services, tasks
+from studio.generation import live, prompting, services, tasks
 from studio.generation.forms import QUALITIES, VERSIONS, BlendForm, DescribeForm, ImagineForm
 from studio.generation.models import Job, ProcessMode, ResultImage, WebhookDelivery
 from studio.generation.panel import Panel
 from studio.generation.tree import family_of
 from studio.inputs.errors import InputImageError
+from studio.inputs.models import InputImage
+from studio.inputs.references import references_check
 from studio.inputs.services import (
     CheckedImage,
     input_image_check,
@@ -104,9 +106,23 @@ def prompt_preview(request: AuthenticatedRequest, project_id: int) -> HttpRespon
     that inline flags and fields always agree (there is no second parser in JS)."""
     project, membership = project_for_generating(request.user, project_id)
     panel = Panel.read(request.POST.get("prompt", ""), request.POST)
+    # Per keystroke: no host name is looked up here, job_create does that.
+    refuse_unsafe_links(panel, project, resolve_names=False)
     return render(
         request, f"{PAGE}#prompt-controls", composer_context(project, membership, panel=panel)
     )
+
+
+def refuse_unsafe_links(panel: Panel, project: Project, *, resolve_names: bool) -> list[InputImage]:
+    """Check the links the provider would fetch (image prompts, --sref, --cref) once the
+    panel is otherwise valid; each refused link becomes a panel error. Returns the
+    project's input images the links point to."""
+    if not panel.is_valid:
+        return []
+    links = prompting.reference_links(panel.parameters)
+    check = references_check(project=project, links=links, resolve_names=resolve_names)
+    panel.errors.extend(check.problems)
+    return check.inputs
 
 
 @require_POST
@@ -115,6 +131,7 @@ def job_create(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     project, membership = project_for_generating(request.user, project_id)
     form = ImagineForm(request.POST)
     panel = Panel.read(request.POST.get("prompt", ""), request.POST)
+    inputs = refuse_unsafe_links(panel, project, resolve_names=True) if form.is_valid() else []
     if form.is_valid() and panel.is_valid:
         try:
             job = services.job_submit(
@@ -124,6 +141,7 @@ def job_create(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
                 aspect_ratio=panel.aspect_ratio,
                 process_mode=panel.mode,
                 prompt_parameters=panel.values,
+                inputs=inputs,
             )
         except billing.BudgetExceeded as refused:
             form.add_error(None, str(refused))
@@ -144,13 +162,21 @@ def job_follow_up(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     """U1–U4, V1–V4, reroll, pan, zoom out, vary region… as a child of the job."""
     job, _ = job_for_user(request.user, job_id)
     project_for_generating(request.user, job.project_id)
+    prompt = request.POST.get("prompt", "")
+    # The remix prompt goes to the provider as typed; without one, the parent's is reused.
+    links = prompting.reference_links_in(prompt.strip() or job.prompt)
+    references = references_check(project=job.project, links=links)
+    if not references.is_valid:
+        return refusal(request, " ".join(references.problems))
     try:
         child = services.job_follow_up(
             parent=job,
             user=request.user,
             action_name=request.POST.get("action", ""),
-            prompt=request.POST.get("prompt", ""),
+            prompt=prompt,
             mask=request.POST.get("mask", ""),
+            # The provider may fetch the parent's images again (a reroll of a blend).
+            inputs=[*job.inputs.all(), *references.inputs],
         )
     except (services.FollowUpRefused, billing.BudgetExceeded) as refused:
         return refusal(request, str(refused))

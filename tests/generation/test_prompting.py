@@ -15,6 +15,8 @@ from studio.generation.prompting import (
     merge,
     panel_values,
     parameters_from_panel,
+    reference_links,
+    reference_links_in,
     split_prompt,
     validate,
 )
@@ -865,3 +867,56 @@ def test_any_mix_of_flags_and_values_is_either_read_or_refused_with_reasons(
     tokens: list[str], separator: str
 ) -> None:
     check_split_answers_or_explains(separator.join(tokens))
+
+
+# --- the links the provider will fetch -------------------------------------------------
+
+
+def test_reference_links_name_each_link_by_what_it_is() -> None:
+    _, parameters = split_prompt(
+        "https://a.example/1.png a fox --cref https://c.example/3.png "
+        "--sref https://s.example/2.png https://s.example/4.png"
+    )
+
+    assert reference_links(parameters) == [
+        ("image prompt", "https://a.example/1.png"),
+        ("--sref", "https://s.example/2.png"),
+        ("--sref", "https://s.example/4.png"),
+        ("--cref", "https://c.example/3.png"),
+    ]
+
+
+def test_links_are_found_in_a_prompt_that_would_not_parse() -> None:
+    prompt = "http://10.0.0.1/a.png a fox --iw 2 --sref http://x.example/s.png --sref random"
+
+    assert reference_links_in(prompt) == [
+        ("image prompt", "http://10.0.0.1/a.png"),
+        ("--sref", "http://x.example/s.png"),
+        ("--sref", "random"),
+    ]
+
+
+def test_links_later_in_the_text_or_after_other_flags_are_not_references() -> None:
+    assert reference_links_in("a fox https://a.example/1.png --no https://b.example/") == []
+
+
+@examples
+@given(text=texts, parameters=valid_parameters())
+def test_links_read_from_a_compiled_prompt_are_the_parameters_links(
+    text: str, parameters: Parameters
+) -> None:
+    if not text and not parameters.image_prompts:
+        return
+    compiled = compile_prompt(text, parameters)
+    assert reference_links_in(compiled) == reference_links(parameters)
+
+
+@examples
+@given(tokens=st.lists(flag_like_tokens, max_size=20))
+def test_links_read_leniently_are_those_the_parser_reads(tokens: list[str]) -> None:
+    prompt = " ".join(tokens)
+    try:
+        _, parameters = split_prompt(prompt)
+    except PromptError:
+        return
+    assert sorted(reference_links_in(prompt)) == sorted(reference_links(parameters))
