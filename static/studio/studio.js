@@ -145,6 +145,38 @@
     showNotice(plain && xhr.responseText.trim() ? xhr.responseText.trim() : "That is too large to send.");
   });
 
+  // A refusal is aimed at the notice area (HX-Retarget) and shows there whatever its
+  // status (a 403, say): htmx does not swap error statuses in, and in development
+  // django-htmx would show the answer as a whole error page instead (from a listener on
+  // the document, which this one, capturing on the window, comes before).
+  function isRefusal(xhr) {
+    return xhr.status >= 400 && xhr.getResponseHeader("HX-Retarget") === "#notice";
+  }
+  window.addEventListener("htmx:beforeOnLoad", function (event) {
+    if (isRefusal(event.detail.xhr)) event.stopPropagation();
+  }, true);
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (isRefusal(event.detail.xhr)) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // Job cards are the same for everyone (they are pushed to the whole project), so a
+  // Cancel button says whose job it is and the page says who is looking: admins may
+  // cancel any job, members their own, viewers none. The server refuses the rest anyway.
+  document.addEventListener("htmx:load", function (event) {
+    var page = document.querySelector("[data-may-cancel]");
+    var root = event.target;
+    if (!page || !root.querySelectorAll) return;
+    var buttons = Array.prototype.slice.call(root.querySelectorAll("button.cancel[data-owner]"));
+    if (root.matches("button.cancel[data-owner]")) buttons.push(root);
+    var scope = page.dataset.mayCancel;
+    buttons.forEach(function (button) {
+      button.hidden = !(scope === "any" || (scope === "own" && button.dataset.owner === page.dataset.user));
+    });
+  });
+
   // Toasts leave by themselves.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.target.id === "notice") {

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from studio.accounts.models import Membership, Role
 from studio.projects.models import Project
 
 
@@ -279,6 +280,13 @@ class Job(models.Model):
         except ValueError:
             return (1, 1)
         return (width, height)
+
+    def may_be_canceled_by(self, membership: Membership) -> bool:
+        """Members cancel their own jobs, admins anyone's in their team, viewers none.
+        `membership` is of this job's team (the caller checked that)."""
+        if membership.role == Role.ADMIN:
+            return True
+        return membership.role == Role.MEMBER and self.created_by_id == membership.user_id
 
 
 class ResultImageQuerySet(models.QuerySet["ResultImage"]):

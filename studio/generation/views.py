@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
-from studio.accounts.models import AuthenticatedRequest, Membership
+from studio.accounts.models import AuthenticatedRequest, Membership, Role
 from studio.billing import live as billing_live
 from studio.billing import services as billing
 from studio.generation import live, prompting, services, tasks
@@ -57,7 +57,11 @@ def job_for_user(user: Any, job_id: int) -> tuple[Job, Membership]:
 
 
 def composer_context(project: Project, membership: Membership, **extra: Any) -> dict[str, Any]:
-    context: dict[str, Any] = {"project": project, "membership": membership}
+    context: dict[str, Any] = {
+        "project": project,
+        "membership": membership,
+        "cancel_scope": cancel_scope(membership),
+    }
     if membership.can_generate:
         context.update(
             modes=ProcessMode.choices,
@@ -208,14 +212,33 @@ def job_seed(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def job_cancel(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
-    job, _ = job_for_user(request.user, job_id)
-    project_for_generating(request.user, job.project_id)
+    job, membership = job_for_user(request.user, job_id)
+    if not job.may_be_canceled_by(membership):
+        return refusal(request, cancel_refused(job, membership), status=403)
     try:
         services.job_cancel(job=job)
     except services.FollowUpRefused as refused:
         return refusal(request, str(refused))
     job.refresh_from_db()
     return render(request, f"{PAGE}#job-card", {"job": job}, status=202)
+
+
+def cancel_refused(job: Job, membership: Membership) -> str:
+    if not membership.can_generate:
+        return "Viewers can browse a project but not cancel jobs."
+    return (
+        f"Only {job.created_by.display_name}, who started this job, or a team admin can cancel it."
+    )
+
+
+def cancel_scope(membership: Membership) -> str:
+    """Whose jobs the person may cancel: "any", "own" or "none" (the rule is
+    Job.may_be_canceled_by). Job cards are the same for everyone, since they are pushed
+    to the whole project, so the page carries this and hides the other Cancel buttons;
+    job_cancel refuses them anyway."""
+    if membership.role == Role.ADMIN:
+        return "any"
+    return "own" if membership.can_generate else "none"
 
 
 @require_POST
@@ -322,7 +345,13 @@ def job_detail(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     return render(
         request,
         JOB_PAGE,
-        {"job": job, "project": job.project, "membership": membership, "family": family},
+        {
+            "job": job,
+            "project": job.project,
+            "membership": membership,
+            "family": family,
+            "cancel_scope": cancel_scope(membership),
+        },
     )
 
 
