@@ -1,15 +1,24 @@
 import secrets
+from datetime import timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 
 from studio.accounts.models import User
+from studio.generation.models import FINISHED_STATUSES
 from studio.inputs.validation import CONTENT_TYPES, EXTENSIONS
 from studio.projects.models import Project
+
+# How long after its last job finished (or, unused, after its upload) an input image's
+# public URL keeps answering: the provider fetches inputs when a task starts, and a
+# follow-up of a finished job may make it fetch them again.
+PUBLIC_URL_GRACE = timedelta(days=1)
 
 
 def new_token() -> str:
@@ -28,6 +37,20 @@ class InputImageQuerySet(models.QuerySet["InputImage"]):
     def for_project(self, project: Project) -> "InputImageQuerySet":
         """The project's input images, newest first."""
         return self.filter(project=project).order_by("-created_at")
+
+    def publicly_served(self) -> "InputImageQuerySet":
+        """Images whose public URL still answers, because the provider may still fetch
+        them: while no job uses the image yet and it was uploaded less than
+        PUBLIC_URL_GRACE ago (the member is composing), or while a job that uses it is
+        unfinished or finished less than PUBLIC_URL_GRACE ago. One query, with the jobs
+        in subqueries."""
+        since = timezone.now() - PUBLIC_URL_GRACE
+        uses = self.model.jobs.through.objects.filter(inputimage=OuterRef("pk"))
+        # Any status that is not an end counts as unfinished, so new ones keep URLs alive.
+        live_uses = uses.filter(
+            ~Q(job__status__in=FINISHED_STATUSES) | Q(job__finished_at__gte=since)
+        )
+        return self.filter(Exists(live_uses) | (~Exists(uses) & Q(created_at__gte=since)))
 
 
 class InputImage(models.Model):
@@ -79,8 +102,13 @@ class InputImage(models.Model):
         """Where the provider fetches the image: Studio's public address and the token."""
         return settings.STUDIO_PUBLIC_URL + self.public_path()
 
+    def image_path(self) -> str:
+        """The original for Studio's own pages (members of the project only); it lasts as
+        long as the image, unlike the public URL."""
+        return reverse("inputs:image", kwargs={"input_id": self.pk})
+
     def thumbnail_path(self) -> str:
-        return reverse("inputs:thumbnail", kwargs={"token": self.token})
+        return reverse("inputs:thumbnail", kwargs={"input_id": self.pk})
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -4,31 +4,56 @@ from django.http import FileResponse, Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_POST, require_safe
 
-from studio.accounts.models import AuthenticatedRequest
+from studio.accounts.models import AuthenticatedRequest, User
 from studio.inputs import services
 from studio.inputs.errors import InputImageError
 from studio.inputs.forms import InputImageForm
 from studio.inputs.models import InputImage
 from studio.projects.access import project_for_user
 
-# The bytes behind a token never change, so caches may keep them for good.
-IMMUTABLE = "public, max-age=31536000, immutable"
+# The public URL dies (404) once no job needs the image: no cache may keep serving it.
+PUBLIC_CACHE = "no-store"
+# Studio's own copies for members: the bytes behind an id never change.
+PRIVATE_CACHE = "private, max-age=31536000, immutable"
 VIEWERS_MAY_NOT_UPLOAD = "Viewers can browse a project but not add images to it."
 
 
 @require_safe
 def public(request: HttpRequest, token: str, name: str) -> FileResponse:
-    """The original bytes, for the provider: no login, the token in the URL is the key."""
-    image = get_object_or_404(InputImage, token=token)
+    """The original bytes, for the provider: no login, the token in the URL is the key,
+    and only while a job may need them (InputImageQuerySet.publicly_served)."""
+    image = get_object_or_404(InputImage.objects.publicly_served(), token=token)
     if name != image.public_filename:
         raise Http404("No such image.")
-    return _immutable_file(image.file, content_type=image.content_type, filename=name)
+    response = _file(image.file, content_type=image.content_type, filename=name)
+    response["Cache-Control"] = PUBLIC_CACHE
+    return response
 
 
 @require_safe
-def thumbnail(request: HttpRequest, token: str) -> FileResponse:
-    image = get_object_or_404(InputImage, token=token)
-    return _immutable_file(image.thumbnail, content_type="image/webp", filename="thumbnail.webp")
+@login_required
+def image(request: AuthenticatedRequest, input_id: int) -> FileResponse:
+    """The original, for the project's pages (a describe card shows it)."""
+    image = input_for_user(request.user, input_id)
+    response = _file(image.file, content_type=image.content_type, filename=image.public_filename)
+    response["Cache-Control"] = PRIVATE_CACHE
+    return response
+
+
+@require_safe
+@login_required
+def thumbnail(request: AuthenticatedRequest, input_id: int) -> FileResponse:
+    image = input_for_user(request.user, input_id)
+    response = _file(image.thumbnail, content_type="image/webp", filename="thumbnail.webp")
+    response["Cache-Control"] = PRIVATE_CACHE
+    return response
+
+
+def input_for_user(user: User, input_id: int) -> InputImage:
+    """The input image, if the user is on its project's team; else 404."""
+    image = get_object_or_404(InputImage, pk=input_id)
+    project_for_user(user, image.project_id)
+    return image
 
 
 @require_POST
@@ -54,13 +79,12 @@ def upload(request: AuthenticatedRequest, project_id: int) -> JsonResponse:
     return JsonResponse(image.as_json(), status=201)
 
 
-def _immutable_file(file: FieldFile, *, content_type: str, filename: str) -> FileResponse:
+def _file(file: FieldFile, *, content_type: str, filename: str) -> FileResponse:
     try:
         handle = file.open("rb")
     except FileNotFoundError:
         raise Http404("The image's file is missing.") from None
     response = FileResponse(handle, content_type=content_type, filename=filename)
     response["Content-Disposition"] = f'inline; filename="{filename}"'
-    response["Cache-Control"] = IMMUTABLE
     response["X-Content-Type-Options"] = "nosniff"
     return response

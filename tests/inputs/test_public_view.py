@@ -30,12 +30,13 @@ def test_the_provider_fetches_the_original_bytes_without_logging_in(
     assert response["Content-Length"] == str(len(JPEG))
 
 
-def test_the_image_is_served_inline_immutable_and_never_sniffed(
+def test_the_image_is_served_inline_never_cached_and_never_sniffed(
     client: Client, image: InputImage
 ) -> None:
     response = client.get(image.public_path())
 
-    assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+    # The URL dies once no job needs the image; no cache may outlive it.
+    assert response["Cache-Control"] == "no-store"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Disposition"] == 'inline; filename="moodboard.jpg"'
     assert "Cookie" not in response.get("Vary", "")
@@ -56,11 +57,38 @@ def test_the_public_url_only_answers_reads(client: Client, image: InputImage) ->
     assert client.head(image.public_path()).status_code == 200
 
 
-def test_the_thumbnail_is_a_small_webp(client: Client, image: InputImage) -> None:
+def test_the_thumbnail_is_a_small_webp_for_the_projects_members(
+    client: Client, image: InputImage, vera: Any
+) -> None:
+    client.force_login(vera)
+
     response = client.get(image.thumbnail_path())
 
     assert response.status_code == 200
     assert response["Content-Type"] == "image/webp"
-    assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response["Cache-Control"] == "private, max-age=31536000, immutable"
     with Image.open(io.BytesIO(response.getvalue())) as thumbnail:
         assert thumbnail.size == (256, 192)
+
+
+def test_the_original_is_served_to_the_projects_members(
+    client: Client, image: InputImage, vera: Any
+) -> None:
+    client.force_login(vera)
+
+    response = client.get(image.image_path())
+
+    assert response.status_code == 200
+    assert response.getvalue() == JPEG
+    assert response["Cache-Control"] == "private, max-age=31536000, immutable"
+
+
+@pytest.mark.parametrize("path", ["image_path", "thumbnail_path"])
+def test_studios_own_copies_are_not_for_outsiders(
+    client: Client, image: InputImage, charlie: Any, path: str
+) -> None:
+    url = getattr(image, path)()
+
+    assert client.get(url).status_code == 302  # to log in
+    client.force_login(charlie)
+    assert client.get(url).status_code == 404

@@ -38,7 +38,7 @@ def test_a_member_uploads_an_image_and_gets_its_public_url(
         "width": 400,
         "height": 300,
         "format": "PNG",
-        "thumb": f"/inputs/thumbnails/{image.token}.webp",
+        "thumb": f"/inputs/images/{image.pk}/thumb/",
     }
     assert image.project == project
     assert image.uploaded_by == bob

@@ -3,9 +3,11 @@ from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from studio.billing.models import Price
 from studio.generation.models import ResultImage, Status
+from studio.inputs.services import input_image_upload
 from tests.factories import make_job, make_png
 
 
@@ -26,6 +28,8 @@ def acme_things(project: Any, alice: Any, bob: Any, vera: Any, acme: Any) -> dic
         team=acme, mode="fast", operation="describe", amount=Decimal("0.01")
     )
     key = acme.provider_keys.first()
+    uploaded = SimpleUploadedFile("ref.png", make_png(), content_type="image/png")
+    input_image = input_image_upload(project=project, user=bob, uploaded_file=uploaded)
     values: dict[str, Any] = {
         "project_id": project.pk,
         "job_id": job.pk,
@@ -39,5 +43,6 @@ def acme_things(project: Any, alice: Any, bob: Any, vera: Any, acme: Any) -> dic
         "entry_id": 1,
         "share_id": 1,
         "tag_id": 1,
+        "input_id": input_image.pk,
     }
     return values

@@ -17,7 +17,6 @@ PUBLIC = {
     "accounts:logout",
     "generation:webhook",  # the provider's: a per-job secret (tests/generation/test_webhook.py)
     "inputs:public",  # input images for the provider: an unguessable token (tests/inputs)
-    "inputs:thumbnail",
     "accounts:invite",  # an invite link: its token (tests/accounts)
     "sharing:public",  # public share links: their token, live or not (tests/sharing)
     "sharing:public-image",
