@@ -9,7 +9,13 @@ API_PATH_PREFIXES = ("/sandbox/", "/webhooks/", "/inputs/")
 
 
 def megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:.0f} MB"
+    """A size as people read it: "126 MB", "1.5 MB", "98 KB"."""
+    if size < 1024 * 1024:
+        return f"{max(size // 1024, 1)} KB"
+    amount = size / 1024 / 1024
+    if amount >= 10:
+        return f"{amount:.0f} MB"
+    return f"{amount:.1f}".removesuffix(".0") + " MB"
 
 
 def too_large_message(length: int | None) -> str:

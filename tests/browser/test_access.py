@@ -5,6 +5,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from studio.accounts.models import Membership
+from tests.browser.conftest import screenshot
 from tests.browser.test_generate import log_in
 from tests.conftest import StudioServer
 
@@ -34,6 +35,7 @@ def test_a_member_removed_while_watching_is_told_and_the_page_stops_being_live(
 
     expect(page.locator("#notice")).to_contain_text("You no longer have access to this project")
     expect(page.locator(".project.ws-open")).to_have_count(0)
+    screenshot(page, "access-removed")
 
 
 def test_a_member_whose_role_changes_while_watching_stays_live(

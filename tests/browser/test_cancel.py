@@ -3,6 +3,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from studio.generation.models import Status
+from tests.browser.conftest import screenshot
 from tests.browser.test_generate import log_in
 from tests.conftest import StudioServer
 from tests.factories import make_job
@@ -44,3 +45,4 @@ def test_a_member_sees_cancel_only_on_their_own_jobs_and_a_forced_cancel_is_expl
         "Only alice, who started this job, or a team admin can cancel it.×"
     )
     expect(page.locator(f"#job-{teammates.pk}")).to_have_attribute("data-status", "submitted")
+    screenshot(page, "cancel-refused", full_page=True)

@@ -34,6 +34,6 @@ def test_a_describe_upload_over_the_limit_says_so(
     page.click("#describe-form button[type=submit]")
 
     expect(page.locator("#notice .toast")).to_contain_text(
-        "The request is 2 MB; Studio accepts at most 1 MB"
+        "The request is 2 MB; Studio accepts at most 1.5 MB (images up to 97 KB)."
     )
     screenshot(page, "upload-over-the-limit")
