@@ -5,9 +5,7 @@ gives its queue slot up when stuck, and ends as "outcome unknown" for an admin t
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
-from unittest import mock
 
-import pytest
 from django.test import Client
 from django.utils import timezone
 
@@ -17,11 +15,8 @@ from studio.generation.models import Job, Status
 from studio.generation.queue import team_dispatch
 from studio.generation.services import job_submit
 from studio.generation.worker import StudioWorker
-from studio.piapi.client import PiAPIClient, ProviderTask
 from tests.billing.helpers import settlements, usage
-from tests.factories import make_png
 from tests.generation.helpers import TASK_ID, post_webhook, webhook_body
-from tests.payloads import load
 
 
 def job_in(project: Any, user: Any, status: str, **fields: Any) -> Job:
@@ -33,19 +28,6 @@ def job_in(project: Any, user: Any, status: str, **fields: Any) -> Job:
     )
     job.refresh_from_db()
     return job
-
-
-@pytest.fixture
-def provider() -> Any:
-    """The provider at its boundary: GET says completed; images download."""
-    completed = ProviderTask.from_data(load("task_completed")["data"])
-    with (
-        mock.patch.object(PiAPIClient, "get_task", autospec=True, return_value=completed) as get,
-        mock.patch.object(
-            PiAPIClient, "download", autospec=True, side_effect=lambda *a, **k: make_png()
-        ),
-    ):
-        yield get
 
 
 def test_an_unconfirmed_job_takes_its_task_from_the_first_webhook_with_its_secret(

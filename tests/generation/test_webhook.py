@@ -7,7 +7,7 @@ from django.test import Client
 from studio.generation.models import Job, ResultImage, Status, WebhookDelivery
 from studio.generation.worker import StudioWorker
 from studio.piapi.client import PiAPIClient, ProviderTask
-from tests.factories import make_job, make_png
+from tests.factories import make_job
 from tests.generation.helpers import TASK_ID, post_webhook, webhook_body
 from tests.payloads import load
 
@@ -15,19 +15,6 @@ from tests.payloads import load
 @pytest.fixture
 def job(project: Any, bob: Any) -> Job:
     return make_job(project=project, user=bob, status=Status.SUBMITTED, provider_task_id=TASK_ID)
-
-
-@pytest.fixture
-def provider() -> Any:
-    """The provider client patched at its boundary: GET says completed, images download."""
-    completed = ProviderTask.from_data(load("task_completed")["data"])
-    with (
-        mock.patch.object(PiAPIClient, "get_task", autospec=True, return_value=completed) as get,
-        mock.patch.object(
-            PiAPIClient, "download", autospec=True, side_effect=lambda *a, **k: make_png()
-        ),
-    ):
-        yield get
 
 
 def test_a_progress_webhook_moves_the_job_forward(client: Client, job: Job) -> None:
