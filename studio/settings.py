@@ -92,11 +92,18 @@ PIAPI_BASE_URL = env_str(
     f"http://127.0.0.1:{PORT}/sandbox" if SANDBOX_ENABLED else "https://api.piapi.ai",
 ).rstrip("/")
 PIAPI_SERVICE_MODE = env_str("PIAPI_SERVICE_MODE", "public")
-PIAPI_TIMEOUT_SECONDS = env_float("PIAPI_TIMEOUT_SECONDS", 30.0)
+# LegNext's API (a key's own base URL, if it has one, wins over either default).
+LEGNEXT_BASE_URL = env_str(
+    "LEGNEXT_BASE_URL",
+    f"http://127.0.0.1:{PORT}/sandbox/legnext/api"
+    if SANDBOX_ENABLED
+    else "https://api.legnext.ai/api",
+).rstrip("/")
+PROVIDER_TIMEOUT_SECONDS = env_float("PROVIDER_TIMEOUT_SECONDS", 30.0)
 # A call the provider refused for now (429, no connection) is tried again after this,
 # doubling up to PROVIDER_RETRY_MAX_SECONDS, through the task queue (never slept in a
 # worker), until the job's deadline.
-PIAPI_BACKOFF_SECONDS = env_float("PIAPI_BACKOFF_SECONDS", 1.0)
+PROVIDER_BACKOFF_SECONDS = env_float("PROVIDER_BACKOFF_SECONDS", 1.0)
 PROVIDER_RETRY_MAX_SECONDS = env_float("PROVIDER_RETRY_MAX_SECONDS", 5.0)
 
 # A job with no news for this long is read with GET; a job not finished by the
@@ -145,7 +152,6 @@ INSTALLED_APPS = [
     "studio.security",
     "studio.gallery",
     "studio.sharing",
-    "studio.piapi",
     "studio.sandbox",
     "studio.realtime",
 ]

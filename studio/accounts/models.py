@@ -9,6 +9,8 @@ from django.utils import timezone
 from django_htmx.middleware import HtmxDetails
 
 from studio.accounts import crypto
+from studio.providers import CHOICES as PROVIDER_CHOICES
+from studio.providers import Provider, provider_class
 
 
 class User(AbstractUser):
@@ -92,6 +94,10 @@ class ProviderKey(models.Model):
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="provider_keys")
     label = models.CharField(max_length=100, default="Default")
+    # The protocol the key speaks (a GoAPI key is a PiAPI-protocol key with its own URL).
+    provider = models.CharField(max_length=12, choices=PROVIDER_CHOICES, default="piapi")
+    # Blank: the provider's configured base URL (PIAPI_BASE_URL, LEGNEXT_BASE_URL).
+    base_url = models.URLField(max_length=300, blank=True)
     encrypted_key = models.TextField()
     last4 = models.CharField(max_length=4)
     is_active = models.BooleanField(default=True)
@@ -140,6 +146,14 @@ class ProviderKey(models.Model):
     def reveal(self) -> str:
         """The key in clear, for the one module that calls the provider. Never log it."""
         return crypto.decrypt(self.encrypted_key)
+
+    @property
+    def provider_label(self) -> str:
+        return provider_class(self.provider).label
+
+    def client(self) -> Provider:
+        """The provider's API, called with this key."""
+        return provider_class(self.provider)(api_key=self.reveal(), base_url=self.base_url)
 
 
 INVITE_DAYS_CHOICES = [(1, "1 day"), (7, "7 days"), (30, "30 days")]

@@ -22,8 +22,9 @@ from studio.accounts.models import (
     User,
 )
 from studio.billing.models import Budget
-from studio.piapi.client import AccountInfo, PiAPIClient, ProviderError
 from studio.projects.models import Project
+from studio.providers import provider_class
+from studio.providers.base import ProviderError
 from studio.realtime.groups import ACCESS_ENDED, RECONNECT, close_sockets, member_group
 
 LAST_ADMIN_MESSAGE = "A team needs at least one admin."
@@ -45,6 +46,7 @@ def team_provision(
     password: str = "",
     role: str = Role.MEMBER,
     piapi_key: str = "",
+    legnext_key: str = "",
     budget: Decimal | None = None,
 ) -> ProvisionReport:
     """Create whatever of team, project, user, membership and provider key is missing.
@@ -83,15 +85,23 @@ def team_provision(
                 report.say(f"Changed {username!r}'s role in {team.name!r} to {role}.")
             else:
                 report.say(f"{username!r} is already {role} of {team.name!r}.")
-        if piapi_key:
-            if any(key.reveal() == piapi_key for key in team.provider_keys.all()):
-                report.say(f"The provider key …{piapi_key[-4:]} is already stored.")
-            else:
-                key = ProviderKey(team=team, label="Default", position=_next_position(team))
-                key.set_key(piapi_key)
-                key.save()
-                report.say(f"Stored the provider key …{key.last4} (encrypted).")
+        # PiAPI first: the admin's order is the order jobs try keys in.
+        for provider, secret in (("piapi", piapi_key), ("legnext", legnext_key)):
+            if secret:
+                _provision_key(team, provider, secret, report)
     return report
+
+
+def _provision_key(team: Team, provider: str, secret: str, report: ProvisionReport) -> None:
+    label = provider_class(provider).label
+    stored = team.provider_keys.filter(provider=provider)
+    if any(key.reveal() == secret for key in stored):
+        report.say(f"The {label} key …{secret[-4:]} is already stored.")
+        return
+    key = ProviderKey(team=team, provider=provider, label=label, position=_next_position(team))
+    key.set_key(secret)
+    key.save()
+    report.say(f"Stored the {label} key …{key.last4} (encrypted).")
 
 
 # --- the team's settings ----------------------------------------------------------------
@@ -239,12 +249,6 @@ def provider_key_test_request(*, key: ProviderKey, actor: User) -> None:
         transaction.on_commit(lambda: tasks.check_provider_key.enqueue(key_id, actor_id))
 
 
-def describe_account(info: AccountInfo) -> str:
-    """E.g. "Plan creator · 9,300,000 credits ≈ $9.30"."""
-    credits = f"{info.available_credits:,} credits ≈ ${info.equivalent_in_usd:,.2f}"
-    return f"Plan {info.plan} · {credits}" if info.plan else credits
-
-
 def provider_key_test(*, key_id: int, actor_id: int | None) -> None:
     """Ask the provider for the key's account and store what it said on the key: its
     plan and credits, or its refusal. Run by the `check_provider_key` task."""
@@ -258,11 +262,13 @@ def provider_key_test(*, key_id: int, actor_id: int | None) -> None:
         ok, message = False, str(error)
     else:
         try:
-            info = PiAPIClient(api_key=secret).account_info()
+            info = provider_class(key.provider)(
+                api_key=secret, base_url=key.base_url
+            ).account_info()
         except ProviderError as error:
             ok, message = False, error.message or "The provider refused the key."
         else:
-            ok, message = True, describe_account(info)
+            ok, message = True, info.summary
         # Whatever the provider echoes back, the key itself is never stored or shown.
         message = message.replace(secret, f"…{key.last4}")
     message = message[:300]

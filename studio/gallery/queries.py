@@ -20,7 +20,6 @@ from studio.accounts.models import User
 from studio.billing.models import EntryKind, LedgerEntry
 from studio.billing.services import dollars
 from studio.gallery.models import Favourite, ImageTag, Tag
-from studio.generation.actions import Action
 from studio.generation.models import (
     Job,
     Operation,
@@ -29,6 +28,7 @@ from studio.generation.models import (
     Status,
 )
 from studio.projects.models import Project
+from studio.providers.base import Action
 
 PAGE_SIZE = 48  # divides into rows of 2, 3, 4 and 6
 SEARCH_WORDS = 12  # more words than this in a search are ignored
@@ -426,10 +426,9 @@ def cost_of(job: Job) -> str:
 
 
 def follow_ups_for(image: ResultImage) -> list[Action]:
-    """The follow-ups the lightbox offers for an image: U N and V N for tile N of a grid,
-    everything its job offers for an upscale."""
+    """The follow-ups the lightbox offers for an image: those acting on tile N for tile N
+    of a grid, everything its job offers for an upscale or the whole grid."""
     actions = image.job.actions
     if image.index == ResultImage.GRID:
         return actions
-    wanted = {f"upscale{image.index}", f"variation{image.index}"}
-    return [action for action in actions if action.name in wanted]
+    return [action for action in actions if action.image == image.index]

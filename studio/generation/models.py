@@ -1,3 +1,5 @@
+import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -8,7 +10,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from studio.accounts.models import Membership, Role
+from studio.generation.actions import split_description, step_label
 from studio.projects.models import Project
+from studio.providers import CHOICES as PROVIDER_CHOICES
+from studio.providers import Provider, provider_class
+from studio.providers.base import Action
 
 
 class Operation(models.TextChoices):
@@ -22,6 +28,9 @@ class Operation(models.TextChoices):
     OUTPAINT = "outpaint", "Zoom Out"
     PAN = "pan", "Pan"
     SEED = "seed", "Seed"
+    REMIX = "remix", "Remix"
+    ENHANCE = "enhance", "Enhance"
+    SHORTEN = "shorten", "Shorten"
 
 
 class ProcessMode(models.TextChoices):
@@ -60,6 +69,9 @@ STATUS_RANK = {
 # Jobs Studio is still working on (an unknown one waits for an admin instead).
 ACTIVE_STATUSES = [Status.QUEUED, Status.UNCONFIRMED, Status.SUBMITTED, Status.PROCESSING]
 FINISHED_STATUSES = [Status.COMPLETED, Status.FAILED, Status.CANCELED]
+# What a job's result is, by operation: a single image, text, or (all others) a grid.
+SINGLE_IMAGE_OPERATIONS = [Operation.UPSCALE, Operation.ENHANCE]
+TEXT_OPERATIONS = [Operation.DESCRIBE, Operation.SEED, Operation.SHORTEN]
 
 # Provider statuses (lowercase on the wire) mapped to ours.
 PROVIDER_STATUS = {
@@ -173,6 +185,9 @@ class Job(models.Model):
     progress = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     provider_task_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # Whose API runs it (see studio.providers): chosen when the job is made, the next
+    # provider's if its keys are refused; a follow-up's is its parent's.
+    provider = models.CharField(max_length=12, choices=PROVIDER_CHOICES, default="piapi")
     # The key that created the task (the provider shows a task only to its own key).
     provider_key = models.ForeignKey(
         "accounts.ProviderKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -221,40 +236,61 @@ class Job(models.Model):
         return self.status == Status.QUEUED and self.sent_at is not None
 
     @property
+    def api(self) -> type[Provider]:
+        """The provider that runs (or ran) this job."""
+        return provider_class(self.provider)
+
+    @property
+    def provider_label(self) -> str:
+        return self.api.label
+
+    @property
     def may_cancel(self) -> bool:
         """Cancel is offered while nothing can have been made (queued, not sent) or the
-        provider still holds the task unstarted (waiting)."""
+        provider still holds the task unstarted (waiting) and can cancel it."""
         return (self.status == Status.QUEUED and self.sent_at is None) or (
-            self.status == Status.SUBMITTED
+            self.status == Status.SUBMITTED and self.api.can_cancel
         )
 
     @property
+    def why_no_cancel(self) -> str:
+        """Why an unfinished job shows no working Cancel, where the provider is the reason."""
+        if self.is_active and not self.may_cancel and not self.api.can_cancel:
+            return (
+                f"{self.provider_label} cannot cancel a job once it has it; only jobs still "
+                "waiting in Studio's queue can be canceled."
+            )
+        return ""
+
+    @property
     def has_grid(self) -> bool:
-        """Whether the result is a 2×2 grid (else a single upscaled image, or no image)."""
-        return self.operation not in (Operation.UPSCALE, Operation.DESCRIBE, Operation.SEED)
+        """Whether the result is a 2×2 grid (else a single image, text, or nothing)."""
+        return self.operation not in SINGLE_IMAGE_OPERATIONS + TEXT_OPERATIONS
 
     @property
     def makes_images(self) -> bool:
-        return self.operation not in (Operation.DESCRIBE, Operation.SEED)
+        return self.operation not in TEXT_OPERATIONS
 
     @property
     def description_prompts(self) -> list[str]:
         """Describe's four prompts (the provider returns them in one string)."""
-        from studio.generation.actions import split_description
-
         return split_description((self.output or {}).get("description", ""))
 
     @property
     def step_label(self) -> str:
-        from studio.generation.actions import step_label
-
-        return step_label(self)
+        return step_label(self.operation, self.parameters or {})
 
     @property
-    def actions(self) -> list[Any]:
-        from studio.generation.actions import actions_for
+    def actions(self) -> list[Action]:
+        """The follow-ups its result offers (none until it completed)."""
+        if self.status != Status.COMPLETED:
+            return []
+        return self.api.offers(self.output or {}, made_at=self.submitted_at or self.created_at)
 
-        return actions_for(self)
+    @property
+    def shows_seed_without_asking(self) -> bool:
+        """The provider gave the grid's seed with the result: no job, no charge."""
+        return self.api.seed_in_result and bool(self.seed_value)
 
     @property
     def seed_value(self) -> str:
@@ -263,6 +299,20 @@ class Job(models.Model):
     @property
     def quadrant_images(self) -> list["ResultImage"]:
         return [image for image in self.images.all() if image.index != ResultImage.GRID]
+
+    def quadrant_image(self, number: int) -> "ResultImage | None":
+        """Image `number` (1–4) of a grid."""
+        for image in self.images.all():
+            if image.index == number:
+                return image
+        return None
+
+    @property
+    def mask_token(self) -> str:
+        """What the link to its drawn mask carries: derived from its secret, so that the
+        link reveals nothing that would let anyone post its webhooks."""
+        digest = hmac.new(self.webhook_secret.encode(), b"mask", hashlib.sha256)
+        return digest.hexdigest()[:32]
 
     @property
     def grid_image(self) -> "ResultImage | None":

@@ -24,11 +24,10 @@ from django.utils import timezone
 from PIL import Image
 
 from studio.accounts import audit
-from studio.accounts.models import User
+from studio.accounts.models import ProviderKey, Team, User
 from studio.billing import services as billing
 from studio.gallery.live import push_new_tiles
 from studio.generation import live, tasks
-from studio.generation.actions import action_from_name
 from studio.generation.models import (
     FINISHED_STATUSES,
     PROVIDER_STATUS,
@@ -39,8 +38,9 @@ from studio.generation.models import (
     Status,
 )
 from studio.inputs.models import InputImage
-from studio.piapi.client import OutcomeUnknown, PiAPIClient, ProviderError, ProviderTask
 from studio.projects.models import Project
+from studio.providers import PROVIDERS, Provider, provider_class
+from studio.providers.base import OutcomeUnknown, ProviderError, ProviderTask, TaskRequest
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ def _job_create(
     project: Project,
     user: User,
     operation: str,
+    provider: str,
     parent: Job | None = None,
     prompt: str = "",
     aspect_ratio: str = "1:1",
@@ -71,12 +72,14 @@ def _job_create(
     inputs: Sequence[InputImage] = (),
 ) -> Job:
     """Create a queued job and enqueue its dispatch in one transaction: both are stored,
-    or neither."""
+    or neither. A follow-up is pinned to the key that made its parent."""
     with transaction.atomic():
         job = Job.objects.create(
             project=project,
             created_by=user,
             operation=operation,
+            provider=provider,
+            provider_key=parent.provider_key if parent else None,
             parent=parent,
             prompt=prompt,
             aspect_ratio=aspect_ratio,
@@ -105,13 +108,18 @@ def job_submit(
     process_mode: str = ProcessMode.FAST,
     prompt_parameters: dict[str, Any] | None = None,
     inputs: Sequence[InputImage] = (),
+    provider: str = "",
 ) -> Job:
     """An imagine job: `prompt` is the compiled prompt (flags inside, no mode flag);
-    `inputs` are the project's images its links point to."""
+    `inputs` are the project's images its links point to; `provider` the one the member
+    picked (else the team's first key's)."""
     return _job_create(
         project=project,
         user=user,
         operation=Operation.IMAGINE,
+        provider=provider_for_new_work(
+            project.team, wanted=provider, operation=Operation.IMAGINE, mode=process_mode
+        ),
         prompt=prompt,
         aspect_ratio=aspect_ratio,
         process_mode=process_mode,
@@ -127,35 +135,45 @@ def job_follow_up(
     action_name: str,
     prompt: str = "",
     mask: str = "",
+    zoom: str = "",
     inputs: Sequence[InputImage] = (),
 ) -> Job:
-    """A child job performing one of the actions the parent's result offers; `inputs`
-    are the project's images the provider may fetch for it."""
+    """A child job performing one of the actions the parent's result offers, at the
+    parent's provider with the parent's key; `inputs` are the project's images the
+    provider may fetch for it."""
     if parent.status != Status.COMPLETED:
         raise FollowUpRefused("This job has not finished yet; wait for its result.")
-    action = None
-    if action_name in (parent.output or {}).get("actions", []):
-        action = action_from_name(action_name)
+    offered = {action.name: action for action in parent.actions}
+    action = offered.get(action_name)
     if action is None:
         raise FollowUpRefused(f"“{action_name}” is not offered for this result.")
+    if action.unavailable:
+        raise FollowUpRefused(action.unavailable)
     parameters: dict[str, Any] = dict(action.parameters)
+    parameters["step"] = action.step
     prompt = prompt.strip()
     if len(prompt) > settings.PROMPT_MAX_LENGTH:
         raise FollowUpRefused(
             f"The prompt is {len(prompt)} characters long; the limit is "
             f"{settings.PROMPT_MAX_LENGTH}."
         )
-    if action.operation == Operation.VARIATION:
-        # The provider's docs mark the (remix) prompt as required for variations.
+    if action.needs == "prompt" and not prompt:
+        raise FollowUpRefused(f"{action.label} needs a prompt: write what the image should become.")
+    if action.operation == Operation.VARIATION and "index" in parameters:
+        # PiAPI's docs mark the (remix) prompt as required for variations.
         parameters["prompt"] = prompt or parent.prompt
     elif prompt:
         parameters["prompt"] = prompt
-    if action.operation == Operation.INPAINT:
-        parameters["mask"] = _checked_mask(parent, mask)
+    if action.needs == "zoom":
+        parameters["zoom"] = _checked_zoom(zoom)
+        parameters["step"] = f"Zoom Out {parameters['zoom']}×"
+    if action.needs == "mask":
+        parameters["mask"] = _checked_mask(parent, mask, image_number=action.image)
     return _job_create(
         project=parent.project,
         user=user,
         operation=action.operation,
+        provider=parent.provider,
         parent=parent,
         prompt=prompt or parent.prompt,
         aspect_ratio=parent.aspect_ratio,
@@ -165,7 +183,25 @@ def job_follow_up(
     )
 
 
-def _checked_mask(parent: Job, mask: str) -> str:
+ZOOM_MIN, ZOOM_MAX = 1.1, 2.0
+
+
+def _checked_zoom(zoom: str) -> str:
+    """A custom zoom factor as Midjourney takes it: 1.1 to 2.0."""
+    try:
+        factor = round(float(zoom.strip().rstrip("×x")), 2)
+    except ValueError:
+        raise FollowUpRefused(
+            f"Give the zoom as a number from {ZOOM_MIN} to {ZOOM_MAX}, e.g. 1.3."
+        ) from None
+    if not ZOOM_MIN <= factor <= ZOOM_MAX:
+        raise FollowUpRefused(
+            f"The zoom must be from {ZOOM_MIN} to {ZOOM_MAX}; {factor:g} is outside that."
+        )
+    return f"{factor:g}"
+
+
+def _checked_mask(parent: Job, mask: str, *, image_number: int | None = None) -> str:
     """The mask as the provider wants it (base64 PNG, white = repaint, the image's size)."""
     if not mask:
         raise FollowUpRefused("Draw the region to repaint first.")
@@ -180,7 +216,7 @@ def _checked_mask(parent: Job, mask: str) -> str:
             has_white = isinstance(brightest, (int, float)) and brightest >= 128
     except (ValueError, OSError):
         raise FollowUpRefused("The region could not be read; draw it again.") from None
-    image = parent.grid_image
+    image = parent.grid_image if image_number is None else parent.quadrant_image(image_number)
     if image is None:
         raise FollowUpRefused("This result's image is not stored yet; try again in a moment.")
     if size != (image.width, image.height):
@@ -197,10 +233,13 @@ def job_seed(*, parent: Job, user: User) -> Job:
     """Ask the provider for the seed of a grid."""
     if parent.status != Status.COMPLETED or not parent.has_grid or not parent.makes_images:
         raise FollowUpRefused("Only a finished grid has a seed to show.")
+    if parent.shows_seed_without_asking:
+        raise FollowUpRefused(f"This grid's seed is {parent.seed_value}; it came with the result.")
     return _job_create(
         project=parent.project,
         user=user,
         operation=Operation.SEED,
+        provider=parent.provider,
         parent=parent,
         prompt=parent.prompt,
         aspect_ratio=parent.aspect_ratio,
@@ -209,13 +248,21 @@ def job_seed(*, parent: Job, user: User) -> Job:
 
 
 def job_describe(
-    *, project: Project, user: User, image: InputImage, process_mode: str = ProcessMode.FAST
+    *,
+    project: Project,
+    user: User,
+    image: InputImage,
+    process_mode: str = ProcessMode.FAST,
+    provider: str = "",
 ) -> Job:
     """Four prompts for an image."""
     return _job_create(
         project=project,
         user=user,
         operation=Operation.DESCRIBE,
+        provider=provider_for_new_work(
+            project.team, wanted=provider, operation=Operation.DESCRIBE, mode=process_mode
+        ),
         aspect_ratio=f"{image.width}:{image.height}",
         process_mode=process_mode,
         parameters={"input_ids": [image.pk]},
@@ -233,6 +280,7 @@ def job_blend(
     images: Sequence[InputImage],
     dimension: str = "square",
     process_mode: str = ProcessMode.FAST,
+    provider: str = "",
 ) -> Job:
     """A grid mixing 2–5 images."""
     if not 2 <= len(images) <= 5:
@@ -243,11 +291,78 @@ def job_blend(
         project=project,
         user=user,
         operation=Operation.BLEND,
+        provider=provider_for_new_work(
+            project.team, wanted=provider, operation=Operation.BLEND, mode=process_mode
+        ),
         aspect_ratio=BLEND_DIMENSIONS[dimension],
         process_mode=process_mode,
         parameters={"input_ids": [image.pk for image in images], "dimension": dimension},
         inputs=images,
     )
+
+
+def job_shorten(*, project: Project, user: User, prompt: str, provider: str = "") -> Job:
+    """The prompt made shorter, with the words that matter most (a provider that offers
+    it: LegNext's `shorten`)."""
+    prompt = prompt.strip()
+    if not prompt:
+        raise FollowUpRefused("Write a prompt first; Shorten works on the prompt in the box.")
+    if len(prompt) > settings.PROMPT_MAX_LENGTH:
+        raise FollowUpRefused(
+            f"The prompt is {len(prompt)} characters long; the limit is "
+            f"{settings.PROMPT_MAX_LENGTH}."
+        )
+    return _job_create(
+        project=project,
+        user=user,
+        operation=Operation.SHORTEN,
+        provider=provider_for_new_work(
+            project.team, wanted=provider, operation=Operation.SHORTEN, mode=ProcessMode.FAST
+        ),
+        prompt=prompt,
+    )
+
+
+def providers_of(team: Team) -> list[type[Provider]]:
+    """The providers the team has an active key for, in the order of its first key."""
+    seen: list[type[Provider]] = []
+    for key in team.active_provider_keys():
+        api = provider_class(key.provider)
+        if api not in seen:
+            seen.append(api)
+    return seen
+
+
+def provider_for_new_work(team: Team, *, wanted: str, operation: str, mode: str) -> str:
+    """Which provider a new job goes to: the one the member picked, else the first of
+    the team's providers that can do it. Refuses (with the sentence why) a pick the team
+    has no key for, or an operation or mode none of the team's providers offers: a relax
+    job is never quietly run as fast."""
+    available = providers_of(team)
+    if wanted:
+        if wanted not in PROVIDERS:
+            raise FollowUpRefused(f"“{wanted}” is not a provider Studio knows.")
+        picked = provider_class(wanted)
+        if available and picked not in available:
+            raise FollowUpRefused(f"The team has no active {picked.label} key.")
+        candidates = [picked]
+    else:
+        candidates = available or [provider_class("")]
+    for api in candidates:
+        if operation not in api.new_work:
+            continue
+        if mode not in api.modes:
+            continue
+        return api.name
+    names = " or ".join(api.label for api in candidates)
+    if all(operation not in api.new_work for api in candidates):
+        label = Operation(operation).label
+        raise FollowUpRefused(f"{names} does not offer {label}.")
+    choices = sorted(
+        {m for api in candidates for m in api.modes}, key=list(ProcessMode.values).index
+    )
+    modes = ", ".join(ProcessMode(m).label for m in choices)
+    raise FollowUpRefused(f"{names} has no {ProcessMode(mode).label} mode; choose {modes}.")
 
 
 def job_cancel(*, job: Job) -> None:
@@ -260,9 +375,11 @@ def job_cancel(*, job: Job) -> None:
         if job_advance(job, status=Status.CANCELED, error="", only_if_unsent=True):
             return
         job.refresh_from_db()
-    if job.status == Status.SUBMITTED:
+    if job.status == Status.SUBMITTED and job.api.can_cancel:
         tasks.cancel_job.enqueue(job.pk)
         return
+    if job.why_no_cancel:
+        raise FollowUpRefused(job.why_no_cancel)
     if job.status in (Status.QUEUED, Status.UNCONFIRMED, Status.UNKNOWN):
         raise FollowUpRefused(
             "This job has already been sent and the provider has not confirmed it yet, so "
@@ -391,6 +508,7 @@ def job_apply_provider_task(job: Job, task: ProviderTask) -> bool:
             "quadrant_urls": task.quadrant_urls,
             "actions": task.actions,
             "description": task.description,
+            "prompts": task.prompts,
             "seed": task.seed,
             "usage": task.usage,
         }
@@ -408,40 +526,54 @@ def job_apply_provider_task(job: Job, task: ProviderTask) -> bool:
 NO_KEY = "The team has no provider API key yet; a team admin must add one before jobs can run."
 
 
-def provider_client(job: Job) -> PiAPIClient:
-    """A client for the job's task: with the key that created it (the provider shows a
-    task only to its own key), else the team's default key."""
-    key = job.provider_key or job.project.team.default_provider_key()
+def provider_client(job: Job) -> Provider:
+    """The job's provider, called with the key that created its task (a provider shows
+    a task only to its own key), else with the team's first key for that provider."""
+    key = job.provider_key
+    if key is None:
+        key = job.project.team.active_provider_keys().filter(provider=job.provider).first()
     if key is None:
         raise NoProviderKey(NO_KEY)
-    return PiAPIClient(api_key=key.reveal())
+    return key.client()
 
 
-def key_refused(error: ProviderError) -> bool:
-    """The provider refused the key itself (unknown key, no credits left): the team's
-    next key may work."""
-    return error.status_code in (401, 402, 403) or "credit" in error.message.lower()
+def keys_to_try(job: Job) -> list[ProviderKey]:
+    """The keys a job's create may go to, in order. A follow-up has one: its parent's
+    (the task it acts on exists only there). New work tries the team's active keys in
+    the admin's order, those of the job's own provider first, then any other provider
+    that can run the same operation in the same mode."""
+    if job.parent_id is not None:
+        key = job.provider_key
+        if key is None or not key.is_active:
+            raise NoProviderKey(
+                "The key that made this job's parent is no longer active, and only that "
+                f"{job.provider_label} account can act on its result."
+            )
+        return [key]
+    keys = [
+        key
+        for key in job.project.team.active_provider_keys()
+        if job.operation in provider_class(key.provider).new_work
+        and job.process_mode in provider_class(key.provider).modes
+    ]
+    if not keys:
+        raise NoProviderKey(NO_KEY)
+    return sorted(keys, key=lambda key: key.provider != job.provider)  # stable
 
 
 def _create_with_failover(job: Job) -> ProviderTask:
-    """Create the job's task with the team's first active key, failing over to the next
-    key while keys are refused (a refusal made nothing). Raises the last ProviderError,
+    """Create the job's task with its first key, failing over to the next key while
+    keys are refused (a refusal made nothing). Raises the last ProviderError,
     NoProviderKey, or OutcomeUnknown — after which no other key is tried."""
-    keys = list(job.project.team.active_provider_keys())
-    if not keys:
-        raise NoProviderKey(NO_KEY)
+    keys = keys_to_try(job)
     for position, key in enumerate(keys, start=1):
         # Kept before sending: a task learnt of later (by webhook) is read with this key.
-        Job.objects.filter(pk=job.pk).update(provider_key=key)
+        Job.objects.filter(pk=job.pk).update(provider_key=key, provider=key.provider)
+        job.provider_key, job.provider = key, key.provider
         try:
-            task = PiAPIClient(api_key=key.reveal()).create_task(
-                task_type=job.operation,
-                input=job_provider_input(job),
-                webhook_url=webhook_url(job),
-                webhook_secret=job.webhook_secret,
-            )
+            task = key.client().create_task(task_request(job))
         except ProviderError as exc:
-            if key_refused(exc) and position < len(keys):
+            if exc.key_refused and position < len(keys):
                 logger.warning(
                     "job %s: key %s refused (%s); trying the next key", job.pk, key, exc.message
                 )
@@ -452,9 +584,21 @@ def _create_with_failover(job: Job) -> ProviderTask:
 
 
 def webhook_url(job: Job) -> str:
+    """Where the job's provider posts news of its task: a URL for this job alone (with
+    the job's secret in it, for a provider that sends no secret of its own)."""
     if not settings.STUDIO_PUBLIC_URL:
         return ""
-    return settings.STUDIO_PUBLIC_URL + reverse("generation:webhook", args=[job.pk])
+    token = job.api.webhook_path_token(job.webhook_secret)
+    args: list[Any] = [job.provider, job.pk] + ([token] if token else [])
+    name = "generation:webhook-token" if token else "generation:webhook"
+    return settings.STUDIO_PUBLIC_URL + reverse(name, args=args)
+
+
+def mask_url(job: Job) -> str:
+    """A public link to the job's drawn mask, for a provider that fetches masks."""
+    if not settings.STUDIO_PUBLIC_URL or not (job.parameters or {}).get("mask"):
+        return ""
+    return settings.STUDIO_PUBLIC_URL + reverse("generation:mask", args=[job.pk, job.mask_token])
 
 
 UNCONFIRMED_NOTE = (
@@ -503,7 +647,7 @@ def _job_refused(
     and its deadline allows, else fail it (which releases its hold)."""
     if retryable:
         delay = min(
-            settings.PIAPI_BACKOFF_SECONDS * 2 ** max(job.dispatch_attempts - 1, 0),
+            settings.PROVIDER_BACKOFF_SECONDS * 2 ** max(job.dispatch_attempts - 1, 0),
             settings.PROVIDER_RETRY_MAX_SECONDS,
         )
         delay = max(delay, retry_after or 0)
@@ -555,25 +699,30 @@ def job_adopt_task(job: Job, task_id: str) -> bool:
     return bool(adopted)
 
 
-def job_provider_input(job: Job) -> dict[str, Any]:
-    """The provider's `input` for this job (Midjourney's flags live inside the prompt)."""
+def task_request(job: Job) -> TaskRequest:
+    """What the job asks of its provider. Input images are served from Studio's public
+    URL, built now, so that a changed STUDIO_PUBLIC_URL applies to jobs already queued."""
     parameters = dict(job.parameters)
-    if job.operation == Operation.IMAGINE:
-        return {
-            "prompt": job.prompt,
-            "aspect_ratio": job.aspect_ratio,
-            "process_mode": job.process_mode,
-        }
-    if job.operation in (Operation.DESCRIBE, Operation.BLEND):
-        # Input images are served from Studio's public URL; built now, so that a
-        # changed STUDIO_PUBLIC_URL applies to jobs already queued.
+    parameters.pop("step", None)
+    image_urls: list[str] = []
+    if "input_ids" in parameters:
         by_id = {image.pk: image for image in job.inputs.all()}
-        urls = [by_id[pk].public_url() for pk in parameters.pop("input_ids", []) if pk in by_id]
-        if job.operation == Operation.DESCRIBE:
-            return {"image_url": urls[0] if urls else "", "process_mode": job.process_mode}
-        return {**parameters, "image_urls": urls, "process_mode": job.process_mode}
-    assert job.parent is not None, "a follow-up always has a parent"
-    return {"origin_task_id": job.parent.provider_task_id, **parameters}
+        ids = parameters.pop("input_ids")
+        image_urls = [by_id[pk].public_url() for pk in ids if pk in by_id]
+    if job.operation == Operation.INPAINT and job.api.takes_mask_as_link:
+        parameters["mask_url"] = mask_url(job)
+        parameters.pop("mask", None)
+    return TaskRequest(
+        operation=job.operation,
+        prompt=job.prompt,
+        aspect_ratio=job.aspect_ratio,
+        mode=job.process_mode,
+        parameters=parameters,
+        origin_task_id=job.parent.provider_task_id if job.parent else "",
+        image_urls=image_urls,
+        webhook_url=webhook_url(job),
+        webhook_secret=job.webhook_secret,
+    )
 
 
 def job_refresh(*, job_id: int) -> None:
@@ -598,7 +747,7 @@ def jobs_sweep() -> None:
     queues_sweep()
     now = timezone.now()
     # No answer can take this long: the worker that sent it stopped (or hangs).
-    stalled = now - timedelta(seconds=2 * settings.PIAPI_TIMEOUT_SECONDS + 10)
+    stalled = now - timedelta(seconds=2 * settings.PROVIDER_TIMEOUT_SECONDS + 10)
     for job in Job.objects.sending_since(stalled):
         what = "the worker sending it stopped before the provider's answer was kept"
         job_advance(job, status=Status.UNCONFIRMED, note=UNCONFIRMED_NOTE.format(what=what))
@@ -649,7 +798,7 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
             _store_image(job, index, client.download(url))
     except (ProviderError, NoProviderKey, OSError, ValueError) as exc:
         if attempt < MAX_STORE_ATTEMPTS:
-            delay = settings.PIAPI_BACKOFF_SECONDS * 4**attempt
+            delay = settings.PROVIDER_BACKOFF_SECONDS * 4**attempt
             tasks.store_results.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
                 job.pk, attempt + 1
             )

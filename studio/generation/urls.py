@@ -20,5 +20,9 @@ urlpatterns = [
     path(
         "images/<int:image_id>/thumb/", views.result_image, {"variant": "thumb"}, name="image-thumb"
     ),
-    path("webhooks/piapi/<int:job_id>/", views.webhook, name="webhook"),
+    path("jobs/<int:job_id>/mask/<str:token>.png", views.job_mask, name="mask"),
+    path("projects/<int:project_id>/shorten/", views.shorten, name="shorten"),
+    # One receiver for every provider; the job's own provider authenticates the call.
+    path("webhooks/<slug:provider>/<int:job_id>/", views.webhook, name="webhook"),
+    path("webhooks/<slug:provider>/<int:job_id>/<str:token>/", views.webhook, name="webhook-token"),
 ]

@@ -1,5 +1,7 @@
+import base64
 import hashlib
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -7,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
@@ -32,7 +35,6 @@ from studio.inputs.services import (
     input_image_check_url,
     input_images_saved,
 )
-from studio.piapi.client import ProviderTask
 from studio.projects.access import project_for_generating, project_for_user
 from studio.projects.models import Project
 
@@ -146,8 +148,9 @@ def job_create(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
                 process_mode=panel.mode,
                 prompt_parameters=panel.values,
                 inputs=inputs,
+                provider=request.POST.get("provider", ""),
             )
-        except billing.BudgetExceeded as refused:
+        except (services.FollowUpRefused, billing.BudgetExceeded) as refused:
             form.add_error(None, str(refused))
     if not form.is_valid() or not panel.is_valid:
         context = composer_context(project, membership, form=form, panel=panel)
@@ -179,6 +182,7 @@ def job_follow_up(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
             action_name=request.POST.get("action", ""),
             prompt=prompt,
             mask=request.POST.get("mask", ""),
+            zoom=request.POST.get("zoom", ""),
             # The provider may fetch the parent's images again (a reroll of a blend).
             inputs=[*job.inputs.all(), *references.inputs],
         )
@@ -271,8 +275,9 @@ def describe(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
                     user=request.user,
                     image=saved[0],
                     process_mode=form.cleaned_data["mode"],
+                    provider=request.POST.get("provider", ""),
                 )
-        except (InputImageError, billing.BudgetExceeded) as refused:
+        except (InputImageError, services.FollowUpRefused, billing.BudgetExceeded) as refused:
             form.add_error(None, str(refused))
         else:
             context = composer_context(project, membership)
@@ -281,6 +286,24 @@ def describe(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
             return response
     context = composer_context(project, membership, describe_form=form)
     return render(request, f"{PAGE}#describe-form", context, status=422)
+
+
+@require_POST
+@login_required
+def shorten(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
+    """Shorten the composer's prompt (a provider that offers it): a job whose card shows
+    the shorter prompt and the words that matter, with "Use this prompt"."""
+    project, _ = project_for_generating(request.user, project_id)
+    try:
+        job = services.job_shorten(
+            project=project,
+            user=request.user,
+            prompt=request.POST.get("prompt", ""),
+            provider=request.POST.get("provider", ""),
+        )
+    except (services.FollowUpRefused, billing.BudgetExceeded) as refused:
+        return refusal(request, str(refused))
+    return created(request, job)
 
 
 @require_POST
@@ -299,6 +322,7 @@ def blend(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
                     images=images,
                     dimension=form.cleaned_data["dimension"],
                     process_mode=form.cleaned_data["mode"],
+                    provider=request.POST.get("provider", ""),
                 )
         except (InputImageError, services.FollowUpRefused, billing.BudgetExceeded) as refused:
             form.add_error(None, str(refused))
@@ -360,12 +384,24 @@ def job_detail(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
 def region_editor(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     job, membership = job_for_user(request.user, job_id)
     project_for_generating(request.user, job.project_id)
-    if "inpaint" not in (job.output or {}).get("actions", []) or job.grid_image is None:
+    wanted = request.GET.get("action", "")
+    regions = [a for a in job.actions if a.needs_editor and not a.unavailable]
+    action = next((a for a in regions if a.name == wanted), regions[0] if regions else None)
+    image = None
+    if action is not None:
+        image = job.grid_image if action.image is None else job.quadrant_image(action.image)
+    if action is None or image is None:
         raise Http404("Vary (Region) is not offered for this result.")
     return render(
         request,
         "generation/region.html",
-        {"job": job, "project": job.project, "membership": membership, "image": job.grid_image},
+        {
+            "job": job,
+            "project": job.project,
+            "membership": membership,
+            "image": image,
+            "action": action,
+        },
     )
 
 
@@ -389,31 +425,49 @@ def job_preview(request: AuthenticatedRequest, job_id: int) -> FileResponse:
     return FileResponse(job.preview.open("rb"))
 
 
+@require_GET
+def job_mask(request: HttpRequest, job_id: int, token: str) -> HttpResponse:
+    """The mask drawn for a Vary (Region) job, for a provider that fetches masks. Public
+    like an input image: the token in the link stands in for a login; it serves only
+    while the provider may still need it."""
+    job = Job.objects.filter(pk=job_id).first()
+    mask = (job.parameters or {}).get("mask", "") if job else ""
+    if job is None or not mask or not constant_time_compare(token, job.mask_token):
+        raise Http404("No such mask.")
+    if job.finished_at and job.finished_at < timezone.now() - timedelta(days=1):
+        raise Http404("This mask is no longer served.")
+    response = HttpResponse(base64.b64decode(mask), content_type="image/png")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @csrf_exempt  # the provider cannot send a CSRF token; the per-job secret stands in for it
 @require_POST
-def webhook(request: HttpRequest, job_id: int) -> JsonResponse:
-    """The provider's webhook: a hint that a task changed. Verified by the job's own
-    secret (constant time), deduplicated, forward-only; the final state is read with GET
-    by the worker before anything else happens. A job whose create went unanswered
-    learns its task id here."""
+def webhook(request: HttpRequest, provider: str, job_id: int, token: str = "") -> JsonResponse:
+    """A provider's webhook: a hint that a task changed. Addressed to one job and
+    authenticated the way its provider can (a secret header, or the job's token in the
+    URL), deduplicated, forward-only; the final state is read with GET by the worker
+    before anything else happens. A job whose create went unanswered learns its task id
+    here."""
     job = Job.objects.filter(pk=job_id).first()
-    secret = request.headers.get("x-webhook-secret", "")
-    if job is None or not constant_time_compare(secret, job.webhook_secret):
+    if job is None or job.provider != provider:
+        return JsonResponse({"error": "unauthorized"}, status=401)
+    if not job.api.webhook_is_authentic(
+        headers=request.headers, token=token, secret=job.webhook_secret
+    ):
         return JsonResponse({"error": "unauthorized"}, status=401)
     try:
         body = json.loads(request.body)
-        data = body["data"]
-        if not isinstance(data, dict):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        return JsonResponse({"error": "expected {timestamp, data}"}, status=400)
-    task = ProviderTask.from_data(data)
+        task = job.api.webhook_task(body)
+    except ValueError as error:
+        return JsonResponse({"error": str(error)}, status=400)
     if job.provider_task_id and task.task_id and task.task_id != job.provider_task_id:
         return JsonResponse({"error": "task id does not match this job"}, status=400)
     if not job.provider_task_id and task.task_id:
         # The answer to the create was lost: the job's own secret vouches for its task.
         services.job_adopt_task(job, task.task_id)
-    # The task object, not the whole body: a redelivery carries a new timestamp.
+    # The task, not the whole body: a redelivery carries a new timestamp.
+    data = body.get("data", body) if isinstance(body, dict) else body
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
     _, new = WebhookDelivery.objects.get_or_create(job=job, digest=digest)
     if not new:

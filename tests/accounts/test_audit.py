@@ -14,7 +14,7 @@ from studio.accounts import audit
 from studio.accounts.models import AuditEntry, Invite, Membership, ProviderKey
 from studio.accounts.tasks import check_provider_key
 from studio.billing.models import Price
-from studio.piapi.client import AccountInfo, PiAPIClient
+from studio.providers.piapi import AccountInfo, PiAPI
 from tests.billing.admin_helpers import at, hx
 
 SECRET = "pk-live-7f3c2b1a9e8d9a1f"
@@ -48,7 +48,7 @@ def test_each_key_action_is_logged_without_the_key(
     hx(alice_client, f"{base}/{key.pk}/disable/")
     hx(alice_client, f"{base}/{key.pk}/enable/")
     info = AccountInfo(available_credits=5, used_credits=0, equivalent_in_usd=0.0, plan="free")
-    with mock.patch.object(PiAPIClient, "account_info", autospec=True, return_value=info):
+    with mock.patch.object(PiAPI, "account_info", autospec=True, return_value=info):
         check_provider_key.call(key.pk, alice.pk)
     hx(alice_client, f"{base}/{key.pk}/delete/")
 

@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 
 from studio.accounts.models import AuditEntry, ProviderKey
 from studio.accounts.tasks import check_provider_key
-from studio.piapi.client import AccountInfo, PiAPIClient, ProviderError
+from studio.providers.piapi import AccountInfo, PiAPI, ProviderError
 from tests.billing.admin_helpers import hx
 
 CREATOR = AccountInfo(
@@ -45,7 +45,7 @@ def row(client: Client, key: ProviderKey) -> str:
 def test_asking_for_a_test_queues_it_and_the_row_polls_until_it_is_done(
     alice_client: Client, key: ProviderKey, django_capture_on_commit_callbacks: Any
 ) -> None:
-    with mock.patch.object(PiAPIClient, "account_info", autospec=True) as account_info:
+    with mock.patch.object(PiAPI, "account_info", autospec=True) as account_info:
         response = ask_for_a_test(alice_client, key, django_capture_on_commit_callbacks)
 
     # The request never waits on the provider.
@@ -65,7 +65,7 @@ def test_a_key_the_provider_accepts_shows_its_plan_and_credits(
     ask_for_a_test(alice_client, key, django_capture_on_commit_callbacks)
 
     with mock.patch.object(
-        PiAPIClient, "account_info", autospec=True, return_value=CREATOR
+        PiAPI, "account_info", autospec=True, return_value=CREATOR
     ) as account_info:
         check_provider_key.call(key.pk, alice.pk)
 
@@ -89,7 +89,7 @@ def test_a_key_the_provider_refuses_shows_the_refusal(
     ask_for_a_test(alice_client, key, django_capture_on_commit_callbacks)
     refusal = ProviderError("The provider rejected the API key (invalid api key).", status_code=401)
 
-    with mock.patch.object(PiAPIClient, "account_info", autospec=True, side_effect=refusal):
+    with mock.patch.object(PiAPI, "account_info", autospec=True, side_effect=refusal):
         check_provider_key.call(key.pk, alice.pk)
 
     key.refresh_from_db()
@@ -103,7 +103,7 @@ def test_a_key_the_provider_refuses_shows_the_refusal(
 def test_a_refusal_that_quotes_the_key_is_stored_without_it(alice: Any, key: ProviderKey) -> None:
     refusal = ProviderError("key sandbox-test-key is unknown", status_code=401)
 
-    with mock.patch.object(PiAPIClient, "account_info", autospec=True, side_effect=refusal):
+    with mock.patch.object(PiAPI, "account_info", autospec=True, side_effect=refusal):
         check_provider_key.call(key.pk, alice.pk)
 
     key.refresh_from_db()
@@ -114,7 +114,7 @@ def test_a_refusal_that_quotes_the_key_is_stored_without_it(alice: Any, key: Pro
 def test_a_result_for_a_secret_rotated_meanwhile_is_dropped(
     alice_client: Client, alice: Any, key: ProviderKey
 ) -> None:
-    def rotate_while_asking(client: PiAPIClient) -> AccountInfo:
+    def rotate_while_asking(client: PiAPI) -> AccountInfo:
         hx(
             alice_client,
             f"/accounts/teams/{key.team_id}/keys/{key.pk}/rotate/",
@@ -122,9 +122,7 @@ def test_a_result_for_a_secret_rotated_meanwhile_is_dropped(
         )
         return CREATOR
 
-    with mock.patch.object(
-        PiAPIClient, "account_info", autospec=True, side_effect=rotate_while_asking
-    ):
+    with mock.patch.object(PiAPI, "account_info", autospec=True, side_effect=rotate_while_asking):
         check_provider_key.call(key.pk, alice.pk)
 
     key.refresh_from_db()
@@ -147,7 +145,7 @@ def test_a_key_deleted_before_its_test_ran_is_left_alone(alice: Any, key: Provid
     key_id = key.pk
     key.delete()
 
-    with mock.patch.object(PiAPIClient, "account_info", autospec=True) as account_info:
+    with mock.patch.object(PiAPI, "account_info", autospec=True) as account_info:
         check_provider_key.call(key_id, alice.pk)
 
     account_info.assert_not_called()

@@ -34,7 +34,7 @@ def test_provision_creates_what_is_missing_and_says_so() -> None:
     )
 
     assert "Created team 'Acme'" in out and "Created project 'Spring'" in out
-    assert "Stored the provider key …1234 (encrypted)" in out
+    assert "Stored the PiAPI key …1234 (encrypted)" in out
     assert Membership.objects.get(user__username="dana").role == "admin"
     key = ProviderKey.objects.get()
     assert "pk-live-abcd1234" not in key.encrypted_key

@@ -16,7 +16,7 @@ from studio.billing.services import BudgetExceeded
 from studio.generation.models import Job, Status
 from studio.generation.services import job_apply_provider_task, job_refresh, job_submit, jobs_sweep
 from studio.generation.worker import StudioWorker
-from studio.piapi.client import PiAPIClient, ProviderTask
+from studio.providers.piapi import PiAPI, task_from_data
 from tests.billing.helpers import set_budget, settlements, usage
 from tests.factories import make_membership, make_project, make_team, make_user
 from tests.payloads import load
@@ -48,10 +48,8 @@ def race(calls: list[Callable[[], Any]]) -> list[Any]:
 
 def provider_calls_when_dispatched() -> int:
     """Run the worker until the queue is empty, counting create-task calls."""
-    pending = ProviderTask.from_data(load("task_pending")["data"])
-    with mock.patch.object(
-        PiAPIClient, "create_task", autospec=True, return_value=pending
-    ) as create:
+    pending = task_from_data(load("task_pending")["data"])
+    with mock.patch.object(PiAPI, "create_task", autospec=True, return_value=pending) as create:
         worker = StudioWorker()
         while worker.run_ready_tasks():
             pass
@@ -117,10 +115,10 @@ def running_job() -> Job:
 
 def test_webhook_and_poller_racing_on_a_completed_job_charge_once(settings: Any) -> None:
     job = running_job()
-    completed = ProviderTask.from_data(load("task_completed")["data"])
+    completed = task_from_data(load("task_completed")["data"])
     settings.JOB_POLL_AFTER_SECONDS = 0
 
-    with mock.patch.object(PiAPIClient, "get_task", autospec=True, return_value=completed):
+    with mock.patch.object(PiAPI, "get_task", autospec=True, return_value=completed):
         race(
             [
                 lambda: job_apply_provider_task(Job.objects.get(pk=job.pk), completed),
@@ -141,9 +139,9 @@ def test_webhook_and_poller_racing_on_a_completed_job_charge_once(settings: Any)
 def test_webhook_poller_and_deadline_racing_settle_once_whoever_wins(settings: Any) -> None:
     job = running_job()
     Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timezone.timedelta(hours=2))
-    completed = ProviderTask.from_data(load("task_completed")["data"])
+    completed = task_from_data(load("task_completed")["data"])
 
-    with mock.patch.object(PiAPIClient, "get_task", autospec=True, return_value=completed):
+    with mock.patch.object(PiAPI, "get_task", autospec=True, return_value=completed):
         race(
             [
                 lambda: job_apply_provider_task(Job.objects.get(pk=job.pk), completed),
@@ -164,9 +162,9 @@ def test_a_failed_job_raced_by_webhook_poller_and_deadline_is_released_once(
 ) -> None:
     job = running_job()
     Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timezone.timedelta(hours=2))
-    failed = ProviderTask.from_data(load("task_failed")["data"])
+    failed = task_from_data(load("task_failed")["data"])
 
-    with mock.patch.object(PiAPIClient, "get_task", autospec=True, return_value=failed):
+    with mock.patch.object(PiAPI, "get_task", autospec=True, return_value=failed):
         race(
             [
                 lambda: job_apply_provider_task(Job.objects.get(pk=job.pk), failed),

@@ -7,7 +7,7 @@ from unittest import mock
 from studio.gallery import live
 from studio.generation.models import ResultImage, Status
 from studio.generation.services import job_store_results
-from studio.piapi.client import PiAPIClient
+from studio.providers.piapi import PiAPI
 from studio.realtime.groups import project_group
 from tests.factories import make_job, make_png
 
@@ -28,9 +28,7 @@ def test_storing_a_jobs_images_pushes_its_tiles_to_the_top_of_the_gallery(
         output={**URLS, "actions": ["upscale1"]},
     )
     with (
-        mock.patch.object(
-            PiAPIClient, "download", autospec=True, return_value=make_png(size=(96, 64))
-        ),
+        mock.patch.object(PiAPI, "download", autospec=True, return_value=make_png(size=(96, 64))),
         mock.patch.object(live, "push_html", autospec=True) as push_html,
     ):
         job_store_results(job_id=job.pk, attempt=1)
@@ -62,7 +60,7 @@ def test_an_upscale_is_pushed_as_one_tile(project: Any, bob: Any) -> None:
         output={"image_url": "https://cdn.example/u.png"},
     )
     with (
-        mock.patch.object(PiAPIClient, "download", autospec=True, return_value=make_png()),
+        mock.patch.object(PiAPI, "download", autospec=True, return_value=make_png()),
         mock.patch.object(live, "push_html", autospec=True) as push_html,
     ):
         job_store_results(job_id=job.pk, attempt=1)

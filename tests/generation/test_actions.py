@@ -6,10 +6,11 @@ import pytest
 from django.core.files.base import ContentFile
 from PIL import Image
 
-from studio.generation.actions import action_from_name, actions_for, split_description
+from studio.generation.actions import split_description
 from studio.generation.models import Job, ResultImage, Status
 from studio.generation.services import FollowUpRefused, job_cancel, job_follow_up, job_seed
 from studio.generation.tree import family_of
+from studio.providers.piapi import action_from_name
 from tests.factories import make_job, make_png
 
 GRID_ACTIONS = [
@@ -118,7 +119,7 @@ def mask_png(size: tuple[int, int], *, white: bool = True) -> str:
 
 
 def test_a_grid_offers_u_v_and_reroll_but_not_pan(grid: Job) -> None:
-    names = [action.name for action in actions_for(grid)]
+    names = [action.name for action in grid.actions]
 
     assert names == GRID_ACTIONS
     with pytest.raises(FollowUpRefused, match="not offered"):
@@ -134,7 +135,7 @@ def test_a_follow_up_is_a_queued_child_in_the_same_family(grid: Job, bob: Any) -
         "upscale",
         Status.QUEUED,
     )
-    assert child.parameters == {"index": "4"}
+    assert child.parameters == {"index": "4", "step": "U4"}
     assert child.process_mode == grid.process_mode
 
 

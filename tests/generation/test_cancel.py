@@ -13,7 +13,7 @@ from studio.billing.models import EntryKind, LedgerEntry
 from studio.generation import live
 from studio.generation.models import Job, Status
 from studio.generation.services import job_cancel_at_provider, job_submit
-from studio.piapi.client import PiAPIClient
+from studio.providers.piapi import PiAPI
 from tests.factories import make_job
 
 
@@ -71,7 +71,7 @@ def test_a_member_may_not_cancel_a_teammates_job(client: Client, bob: Any, alice
 def test_a_member_may_not_have_a_teammates_waiting_job_canceled_at_the_provider(
     client: Client, bob: Any, alices_waiting_job: Job
 ) -> None:
-    with mock.patch.object(PiAPIClient, "cancel_task", autospec=True) as provider_cancel:
+    with mock.patch.object(PiAPI, "cancel_task", autospec=True) as provider_cancel:
         response = cancel(client, bob, alices_waiting_job)
 
     assert response.status_code == 403
@@ -99,7 +99,7 @@ def test_an_admin_has_a_members_waiting_job_canceled_at_the_provider(
     assert response.status_code == 202
     [task] = cancel_tasks()
     assert task.args_kwargs["args"] == [waiting.pk]
-    with mock.patch.object(PiAPIClient, "cancel_task", autospec=True) as provider_cancel:
+    with mock.patch.object(PiAPI, "cancel_task", autospec=True) as provider_cancel:
         job_cancel_at_provider(job_id=waiting.pk)
     provider_cancel.assert_called_once_with(mock.ANY, "t-b")
 

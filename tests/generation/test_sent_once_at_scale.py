@@ -69,7 +69,7 @@ def studio(alone: None, tmp_path: Path, settings: Any) -> Iterator[Callable[...,
     def start(**env: str) -> Cluster:
         port = free_port()
         shared = {
-            "PIAPI_TIMEOUT_SECONDS": "5",
+            "PROVIDER_TIMEOUT_SECONDS": "5",
             "WORKER_DEAD_AFTER_SECONDS": "2",
             "SANDBOX_STEP_SECONDS": "0.2",
             **env,
@@ -121,7 +121,7 @@ def test_a_create_answered_500_after_making_the_task_completes_once_charged_once
 def test_a_create_answered_after_the_timeout_completes_once_charged_once(
     studio: Callable[..., Cluster], project: Any, bob: Any
 ) -> None:
-    web = studio(PIAPI_TIMEOUT_SECONDS="2").web
+    web = studio(PROVIDER_TIMEOUT_SECONDS="2").web
     prompt = "a slow ferry [sandbox:slow-create-6]"
 
     job = finished(submit(web, web.login("bob"), project, prompt))
@@ -216,7 +216,7 @@ def test_a_worker_killed_while_its_create_is_on_the_way_never_sends_it_twice(
 def test_one_slow_provider_answer_never_holds_the_other_jobs(
     studio: Callable[..., Cluster], project: Any, bob: Any
 ) -> None:
-    web = studio(PIAPI_TIMEOUT_SECONDS="90").web
+    web = studio(PROVIDER_TIMEOUT_SECONDS="90").web
     session = web.login("bob")
     slow_prompt = "a glacier, slowly [sandbox:slow-create-60] [sandbox:drop-webhooks]"
 

@@ -86,7 +86,7 @@ def submitted(project: Any, user: Any, **fields: Any) -> Job:
 def test_a_send_whose_worker_stopped_becomes_unconfirmed_not_failed(
     project: Any, bob: Any, settings: Any
 ) -> None:
-    settings.PIAPI_TIMEOUT_SECONDS = 5
+    settings.PROVIDER_TIMEOUT_SECONDS = 5
     long_ago = timezone.now() - timedelta(seconds=30)
     job = submitted(project, bob, dispatched_at=long_ago, sent_at=long_ago)
 

@@ -6,7 +6,7 @@ from django.test import Client
 
 from studio.generation.models import Job, ResultImage, Status, WebhookDelivery
 from studio.generation.worker import StudioWorker
-from studio.piapi.client import PiAPIClient, ProviderTask
+from studio.providers.piapi import PiAPI, task_from_data
 from tests.factories import make_job
 from tests.generation.helpers import TASK_ID, post_webhook, webhook_body
 from tests.payloads import load
@@ -162,8 +162,8 @@ def test_progress_only_moves_forward(client: Client, job: Job) -> None:
 
 
 def test_a_failed_task_fails_the_job_with_the_providers_reason(client: Client, job: Job) -> None:
-    failed = ProviderTask.from_data(load("task_failed")["data"])
-    with mock.patch.object(PiAPIClient, "get_task", autospec=True, return_value=failed):
+    failed = task_from_data(load("task_failed")["data"])
+    with mock.patch.object(PiAPI, "get_task", autospec=True, return_value=failed):
         post_webhook(client, job, webhook_body("task_failed"))
         StudioWorker().run_ready_tasks()
 

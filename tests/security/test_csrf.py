@@ -6,7 +6,7 @@ from tests.security.routes import routes
 
 # The provider's webhook cannot carry a CSRF token; its per-job secret stands in for it.
 # The sandbox emulates the provider's own API (off in production) and is exempt like it.
-EXEMPT = {"generation:webhook"}
+EXEMPT = {"generation:webhook", "generation:webhook-token"}
 
 
 def test_the_webhook_is_the_only_csrf_exempt_view_of_studio() -> None:

@@ -16,6 +16,8 @@ PUBLIC = {
     "accounts:login",  # the way in
     "accounts:logout",
     "generation:webhook",  # the provider's: a per-job secret (tests/generation/test_webhook.py)
+    "generation:webhook-token",  # the same, the secret in the URL (tests/generation)
+    "generation:mask",  # a drawn mask for the provider: a token (tests/generation)
     "inputs:public",  # input images for the provider: an unguessable token (tests/inputs)
     "accounts:invite",  # an invite link: its token (tests/accounts)
     "sharing:public",  # public share links: their token, live or not (tests/sharing)

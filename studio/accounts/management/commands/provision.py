@@ -28,7 +28,10 @@ class Command(BaseCommand):
         parser.add_argument("--user", default="", help="A username to create or find.")
         parser.add_argument("--password", default="", help="Password for a new user.")
         parser.add_argument("--role", default=Role.MEMBER, choices=Role.values)
-        parser.add_argument("--piapi-key", default="", help="The team's provider API key.")
+        parser.add_argument(
+            "--piapi-key", default="", help="A PiAPI-protocol key (PiAPI, GoAPI, …)."
+        )
+        parser.add_argument("--legnext-key", default="", help="A LegNext key.")
         parser.add_argument(
             "--budget",
             type=Decimal,
@@ -55,6 +58,7 @@ class Command(BaseCommand):
                 password=options["password"],
                 role=options["role"],
                 piapi_key=options["piapi_key"],
+                legnext_key=options["legnext_key"],
                 budget=options["budget"],
             )
         except ValueError as exc:
@@ -82,6 +86,7 @@ class Command(BaseCommand):
             password=password,
             role=Role.ADMIN,
             piapi_key=DEMO_KEY,
+            legnext_key=DEMO_KEY,
             budget=DEMO_BUDGET,
         )
         url = f"http://127.0.0.1:{settings.PORT}/"

@@ -5,7 +5,8 @@ import pytest
 import requests
 import responses
 
-from studio.piapi.client import OutcomeUnknown, PiAPIClient, ProviderError
+from studio.providers.base import TaskRequest
+from studio.providers.piapi import OutcomeUnknown, PiAPI, ProviderError
 from tests.payloads import load
 
 BASE = "https://provider.example"
@@ -13,8 +14,8 @@ TASK_URL = f"{BASE}/api/v1/task"
 TASK_ID = "0f1c9a7e-3b2d-4c55-9a11-7d2f8e6b4c01"
 
 
-def make_client() -> PiAPIClient:
-    return PiAPIClient(api_key="key-1234", base_url=BASE)
+def make_client() -> PiAPI:
+    return PiAPI(api_key="key-1234", base_url=BASE)
 
 
 @responses.activate
@@ -22,10 +23,14 @@ def test_create_task_sends_the_documented_body_and_key() -> None:
     responses.post(TASK_URL, json=load("task_pending"))
 
     task = make_client().create_task(
-        task_type="imagine",
-        input={"prompt": "a lighthouse", "aspect_ratio": "16:9", "process_mode": "fast"},
-        webhook_url="https://studio.example/webhooks/piapi/1/",
-        webhook_secret="per-job-secret",
+        TaskRequest(
+            operation="imagine",
+            prompt="a lighthouse",
+            aspect_ratio="16:9",
+            mode="fast",
+            webhook_url="https://studio.example/webhooks/piapi/1/",
+            webhook_secret="per-job-secret",
+        )
     )
 
     sent = responses.calls[0].request
@@ -47,7 +52,7 @@ def test_create_task_sends_the_documented_body_and_key() -> None:
 def test_create_task_without_a_webhook_asks_for_none() -> None:
     responses.post(TASK_URL, json=load("task_pending"))
 
-    make_client().create_task(task_type="imagine", input={"prompt": "x"})
+    make_client().create_task(TaskRequest(operation="imagine", prompt="x"))
 
     assert "webhook_config" not in json.loads(responses.calls[0].request.body)["config"]
 
@@ -94,7 +99,7 @@ def test_a_create_answered_with_a_server_error_is_never_sent_again() -> None:
     responses.post(TASK_URL, json=load("task_pending"))
 
     with pytest.raises(OutcomeUnknown) as caught:
-        make_client().create_task(task_type="imagine", input={"prompt": "x"})
+        make_client().create_task(TaskRequest(operation="imagine", prompt="x"))
 
     assert caught.value.status_code == 500
     assert len(responses.calls) == 1
@@ -105,7 +110,7 @@ def test_a_create_whose_answer_times_out_has_an_unknown_outcome() -> None:
     responses.post(TASK_URL, body=requests.ReadTimeout("read timed out"))
 
     with pytest.raises(OutcomeUnknown, match="no answer within"):
-        make_client().create_task(task_type="imagine", input={"prompt": "x"})
+        make_client().create_task(TaskRequest(operation="imagine", prompt="x"))
 
     assert len(responses.calls) == 1
 
@@ -115,7 +120,7 @@ def test_a_create_accepted_without_a_task_id_has_an_unknown_outcome() -> None:
     responses.post(TASK_URL, json={"code": 200, "data": {"status": "pending"}, "message": "ok"})
 
     with pytest.raises(OutcomeUnknown, match="named no task"):
-        make_client().create_task(task_type="imagine", input={"prompt": "x"})
+        make_client().create_task(TaskRequest(operation="imagine", prompt="x"))
 
 
 @responses.activate
@@ -124,7 +129,7 @@ def test_a_server_error_that_names_its_task_gives_the_task() -> None:
     body["code"] = 500
     responses.post(TASK_URL, status=500, json=body)
 
-    task = make_client().create_task(task_type="imagine", input={"prompt": "x"})
+    task = make_client().create_task(TaskRequest(operation="imagine", prompt="x"))
 
     assert task.task_id == TASK_ID
 
@@ -139,7 +144,7 @@ def test_a_rate_limited_create_is_a_refusal_that_may_pass_with_the_providers_hin
     )
 
     with pytest.raises(ProviderError) as caught:
-        make_client().create_task(task_type="imagine", input={"prompt": "x"})
+        make_client().create_task(TaskRequest(operation="imagine", prompt="x"))
 
     assert not isinstance(caught.value, OutcomeUnknown)
     assert caught.value.retryable
@@ -152,10 +157,10 @@ def test_a_create_that_cannot_connect_is_a_refusal_that_may_pass() -> None:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     # Nothing listens on the port now: the connection is refused before a byte is sent.
-    client = PiAPIClient(api_key="key-1234", base_url=f"http://127.0.0.1:{port}")
+    client = PiAPI(api_key="key-1234", base_url=f"http://127.0.0.1:{port}")
 
     with pytest.raises(ProviderError) as caught:
-        client.create_task(task_type="imagine", input={"prompt": "x"})
+        client.create_task(TaskRequest(operation="imagine", prompt="x"))
 
     assert caught.value.retryable
     assert caught.value.status_code == 0
@@ -178,7 +183,7 @@ def test_a_rejected_key_is_not_retried_and_says_so() -> None:
     responses.post(TASK_URL, status=401, json=load("error_401"))
 
     with pytest.raises(ProviderError) as caught:
-        make_client().create_task(task_type="imagine", input={"prompt": "x"})
+        make_client().create_task(TaskRequest(operation="imagine", prompt="x"))
 
     assert not caught.value.retryable
     assert "API key" in caught.value.message
@@ -197,7 +202,7 @@ def test_an_error_inside_a_200_envelope_is_an_error() -> None:
     )
 
     with pytest.raises(ProviderError, match="invalid aspect ratio"):
-        make_client().create_task(task_type="imagine", input={"prompt": "x"})
+        make_client().create_task(TaskRequest(operation="imagine", prompt="x"))
 
 
 @responses.activate
