@@ -1,4 +1,5 @@
-"""Recorded PiAPI-shaped payloads (see ../shared/piapi-protocol.md)."""
+"""Recorded payloads of each provider's protocol: PiAPI's (../shared/piapi-protocol.md)
+under piapi/, LegNext's (../shared/legnext-protocol.md) under legnext/."""
 
 import json
 from pathlib import Path
@@ -7,5 +8,5 @@ from typing import Any
 HERE = Path(__file__).parent
 
 
-def load(name: str) -> dict[str, Any]:
-    return json.loads((HERE / f"{name}.json").read_text())
+def load(name: str, provider: str = "piapi") -> dict[str, Any]:
+    return json.loads((HERE / provider / f"{name}.json").read_text())
