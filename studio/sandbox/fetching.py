@@ -1,6 +1,8 @@
 """Fetching the input images of describe and blend tasks the way the provider does: after
 the task was created, in the background. An image that cannot be fetched or read fails
-the task ("failed to fetch image"); it is never a 400 of the create call.
+the task ("failed to fetch image"); it is never a 400 of the create call. A LegNext
+inpaint's mask named by URL is fetched the same way, and LegNext's base64 inputs
+(``data:`` URLs) are read, not fetched, in the same place.
 
 A daemon thread per task fetches the URLs (in parallel, TIMEOUT_SECONDS each, at most
 MAX_BYTES), keeps a small PNG copy of each (models.InputImage) and marks the task's
@@ -13,6 +15,8 @@ from its own server would wait on itself.
 No SSRF checks: the sandbox is a local emulator, off in production.
 """
 
+import base64
+import binascii
 import io
 import logging
 import threading
@@ -119,11 +123,16 @@ def fetch_inputs(task_id: uuid.UUID) -> None:
 def input_urls(task: Task) -> list[str]:
     if task.task_type == "describe":
         return [str(task.input["image_url"])]
+    if task.task_type == "inpaint":
+        return [str(task.input["mask_url"])]
     return [str(url) for url in task.input["image_urls"]]
 
 
 def fetch(url: str) -> FetchedImage:
-    """The image at `url`, read and scaled down; FetchFailed if it cannot be."""
+    """The image at `url` (or in a data: URL), read and scaled down; FetchFailed if it
+    cannot be."""
+    if url.startswith("data:"):
+        return _read_data_url(url)
     try:
         with requests.get(
             url,
@@ -143,6 +152,29 @@ def fetch(url: str) -> FetchedImage:
     return _read(url, bytes(data))
 
 
+def data_url_bytes(url: str) -> bytes | None:
+    """The bytes of a base64 data: URL ("data:image/png;base64,…"), None if it is not
+    one."""
+    header, comma, encoded = url.partition(",")
+    if not comma or not header.startswith("data:") or not header.endswith(";base64"):
+        return None
+    try:
+        return base64.b64decode("".join(encoded.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _read_data_url(url: str) -> FetchedImage:
+    data = data_url_bytes(url)
+    # The URL itself may be megabytes long: name it by its start in a message.
+    label = url[: url.find(",") + 1] + "…"
+    if data is None:
+        raise FetchFailed(f"{label} is not a base64 data URL")
+    if len(data) > MAX_BYTES:
+        raise FetchFailed(f"{label} is larger than {MAX_BYTES // 2**20} MB")
+    return _read(label, data, url=url)
+
+
 def _fetch_or_failure(url: str) -> FetchedImage | FetchFailed:
     try:
         return fetch(url)
@@ -150,14 +182,15 @@ def _fetch_or_failure(url: str) -> FetchedImage | FetchFailed:
         return failure
 
 
-def _read(url: str, data: bytes) -> FetchedImage:
+def _read(name: str, data: bytes, *, url: str = "") -> FetchedImage:
+    """The image in `data`, fetched from `url` (`name` in messages, the URL by default)."""
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
     except Exception:  # Pillow raises many kinds for bytes that are not an image
-        raise FetchFailed(f"{url} is not an image") from None
+        raise FetchFailed(f"{name} is not an image") from None
     if image.format not in FORMATS:
-        raise FetchFailed(f"{url} is a {image.format} image; Midjourney reads JPG, PNG, GIF, WebP")
+        raise FetchFailed(f"{name} is a {image.format} image; Midjourney reads JPG, PNG, GIF, WebP")
     width, height, image_format = image.width, image.height, image.format
     # Transparent areas read as white, as on Midjourney's site.
     rgba = image.convert("RGBA")
@@ -166,7 +199,7 @@ def _read(url: str, data: bytes) -> FetchedImage:
     flat.thumbnail((STORED_LONG_SIDE, STORED_LONG_SIDE), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     flat.save(buffer, "PNG")
-    return FetchedImage(url, width, height, image_format, buffer.getvalue())
+    return FetchedImage(url or name, width, height, image_format, buffer.getvalue())
 
 
 def _run(task_id: uuid.UUID) -> None:

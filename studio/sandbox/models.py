@@ -14,6 +14,13 @@ def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
+class Protocol(models.TextChoices):
+    """Whose API a task was made through: it is shown, and found, only through that one."""
+
+    PIAPI = "piapi", "PiAPI"
+    LEGNEXT = "legnext", "LegNext"
+
+
 class TaskStatus(models.TextChoices):
     # Lowercase on the wire, although PiAPI's docs print them capitalised.
     PENDING = "pending", "Pending"
@@ -30,6 +37,7 @@ class ResultKind(models.TextChoices):
     UPSCALE = "upscale", "One upscaled image"
     DESCRIPTION = "description", "Four prompts"
     SEED = "seed", "A seed"
+    SHORTENED = "shortened", "A shorter prompt"
 
 
 RESULT_KINDS = {
@@ -43,6 +51,8 @@ RESULT_KINDS = {
     "upscale": ResultKind.UPSCALE,
     "describe": ResultKind.DESCRIPTION,
     "seed": ResultKind.SEED,
+    # LegNext only (PiAPI has no shorten task).
+    "shorten": ResultKind.SHORTENED,
 }
 # The task types whose input images are fetched over HTTP before they can run.
 FETCHING_TASK_TYPES = ("describe", "blend")
@@ -53,10 +63,19 @@ class TaskQuerySet(models.QuerySet["Task"]):
         """Tasks created with this x-api-key; another key sees none of them."""
         return self.filter(api_key_hash=hash_api_key(api_key))
 
+    def for_protocol(self, protocol: "Protocol") -> "TaskQuerySet":
+        """Tasks made through this protocol's API; the other's are not there for it."""
+        return self.filter(protocol=protocol)
+
 
 class Task(models.Model):
     task_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     api_key_hash = models.CharField(max_length=64, db_index=True)
+    # Which emulated API made the task, and so speaks for it. A LegNext task is stored in
+    # the same internal form as a PiAPI one (task_type and input are the sandbox's own,
+    # see studio/sandbox/legnext/translation.py) plus input["legnext"]: what LegNext
+    # shows of it that the internal form does not say.
+    protocol = models.CharField(max_length=10, choices=Protocol.choices, default=Protocol.PIAPI)
     model = models.CharField(max_length=40)
     task_type = models.CharField(max_length=20)
     input = models.JSONField()
@@ -105,7 +124,8 @@ class Task(models.Model):
 
     @property
     def fetches_inputs(self) -> bool:
-        return self.task_type in FETCHING_TASK_TYPES
+        # A LegNext inpaint may name its mask by URL: it is fetched like an input image.
+        return self.task_type in FETCHING_TASK_TYPES or bool(self.input.get("mask_url"))
 
     @property
     def is_upscale_of_upscale(self) -> bool:

@@ -85,7 +85,7 @@ def task_object(task: Task, step: Step) -> dict[str, Any]:
         },
         "detail": None,
         "logs": [],
-        "error": _error(step),
+        "error": error_object(step),
     }
 
 
@@ -146,7 +146,7 @@ def _output(task: Task, step: Step) -> dict[str, Any] | None:
     return output
 
 
-def _error(step: Step) -> dict[str, Any]:
+def error_object(step: Step) -> dict[str, Any]:
     if step.error is None:
         return {"code": 0, "raw_message": "", "message": "", "detail": None}
     return {

@@ -9,8 +9,8 @@ button does to the picture:
 - ``Resized``: an upscaler's output; a creative upscale adds texture.
 - ``Varied``: a variation of a picture that has no sketch (a pan, a blend…): warped and
   turned in hue, composition kept.
-- ``Panned``: the canvas extended on one side by half its size; the original kept on
-  the other side, new content continuing into the extension.
+- ``Panned``: the canvas extended on one side (by half its size unless told otherwise);
+  the original kept on the other side, new content continuing into the extension.
 - ``ZoomedOut``: the original shrunk into the middle of a frame of new content.
 - ``Inpainted``: only the mask's white area repainted; every other pixel untouched.
 - ``Blended``: two to five input images mixed, a different mix per quadrant.
@@ -74,14 +74,17 @@ class Panned:
     direction: str
     seed: int
     hue_shift: float = 0.0
+    # How much longer the panned side grows: PiAPI's pan adds half, LegNext's `scale`
+    # (1.1 to 3.0, the new length over the old) adds scale - 1.
+    growth: float = PAN_GROWTH
 
     @property
     def canvas(self) -> Size:
-        """The panned picture at the source's scale: one side half as long again."""
+        """The panned picture at the source's scale: one side `growth` longer."""
         width, height = self.source.size
         if self.direction in ("left", "right"):
-            return width + round(width * PAN_GROWTH), height
-        return width, height + round(height * PAN_GROWTH)
+            return width + round(width * self.growth), height
+        return width, height + round(height * self.growth)
 
     @property
     def size(self) -> Size:
@@ -103,7 +106,7 @@ class ZoomedOut:
 @dataclass(frozen=True)
 class Inpainted:
     source: "Picture"
-    mask: bytes  # PNG, the source's size; white = repaint
+    mask: bytes  # PNG, white = repaint; the source's size (else it is scaled to it)
     seed: int
     hue_shift: float = 0.0
 
@@ -268,6 +271,8 @@ def _zoomed_out(picture: ZoomedOut) -> Image.Image:
 def _inpainted(picture: Inpainted) -> Image.Image:
     source = render(picture.source)
     mask = mask_image(picture.mask)
+    if mask.size != source.size:  # a mask fetched by URL is kept smaller
+        mask = mask.resize(source.size, Image.Resampling.NEAREST)
     rng = random.Random(picture.seed)
     reworked = _turn_hue(
         _warp(source, 0.35, picture.seed), picture.hue_shift + rng.uniform(-0.08, 0.08)

@@ -13,6 +13,9 @@ ASPECT_FLAG = re.compile(r"--(?:ar|aspect)\s+(\S+)", re.IGNORECASE)
 VERSION_FLAG = re.compile(r"--(?:v|version)\s+(\d+(?:\.\d+)?)\b", re.IGNORECASE)
 NIJI_FLAG = re.compile(r"--niji(?:\s+(\d+(?:\.\d+)?))?\b", re.IGNORECASE)
 LEADING_URLS = re.compile(r"^(?:\s*https?://\S+)+")
+# Speed and draft flags: how LegNext picks a job's mode and price (it has no mode field).
+SPEED_FLAG = re.compile(r"--(fast|turbo|relax)\b", re.IGNORECASE)
+DRAFT_FLAG = re.compile(r"--draft\b", re.IGNORECASE)
 
 
 def subject(prompt: str) -> str:
@@ -33,6 +36,21 @@ def seed(prompt: str) -> int:
         return min(int(match.group(1)), MAX_SEED)
     digest = hashlib.sha256(subject(prompt).encode()).digest()
     return int.from_bytes(digest[:4], "big")
+
+
+def speed_flag(prompt: str) -> str | None:
+    """The mode a prompt names with --fast, --turbo or --relax (the last one wins, as
+    with any Midjourney flag), lowercased; None without one."""
+    found = SPEED_FLAG.findall(prompt)
+    return found[-1].lower() if found else None
+
+
+def is_draft(prompt: str, model_version: str) -> bool:
+    """Whether the prompt runs in v7's draft mode: --draft, in v7 or later (a prompt
+    without --v runs in Midjourney's default, v7)."""
+    return bool(DRAFT_FLAG.search(prompt)) and (
+        not model_version.startswith("niji") and version_number(model_version) >= 7
+    )
 
 
 def aspect_flag(prompt: str) -> str | None:

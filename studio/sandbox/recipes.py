@@ -36,6 +36,16 @@ def picture_of(task: Task, index: str = "") -> Picture:
     return result
 
 
+def follow_up_source(origin: Task, index: str = "") -> Picture:
+    """The picture an edit (pan, zoom out, vary region) or a second upscale works on:
+    the origin's upscaled picture, or, when the follow-up names one of a grid's images
+    (LegNext's follow-ups take the grid and an imageNo), that image upscaled, as
+    Midjourney upscales it before it edits it."""
+    if origin.result_kind == ResultKind.GRID:
+        return pictures.upscale(picture_of(origin, index))
+    return picture_of(origin)
+
+
 def seed_of_quadrant(seed: int, index: int) -> int:
     return art.derived_seed(seed, index)
 
@@ -53,11 +63,20 @@ def remix_hue(prompt: str | None) -> float:
 def _upscale(task: Task) -> Picture:
     """U1-U4 of a grid, or an upscaled image upscaled again. Every second upscale is
     twice the size, 4x included (the sandbox keeps its pictures light); creative (and
-    v4's beta) add texture, subtle, 2x, 4x and light do not."""
+    v4's beta) add texture, subtle, 2x, 4x and light do not.
+
+    A LegNext upscale names a grid's image and the upscaler at once (input "upscale":
+    subtle or creative): that image upscaled, then upscaled again. A LegNext enhance
+    (input "enhance") redraws a draft's image at full size: what U1-U4 give."""
     origin = _origin(task)
     index = str(task.input["index"])
     if origin.result_kind == ResultKind.GRID:
-        return pictures.upscale(picture_of(origin, index))
+        upscaled = pictures.upscale(picture_of(origin, index))
+        upscaler = task.input.get("upscale")
+        if not upscaler:
+            return upscaled
+        detail_seed = task.seed if upscaler == "creative" else None
+        return pictures.upscale_again(upscaled, detail_seed=detail_seed)
     detail_seed = task.seed if index in ("creative", "beta") else None
     return pictures.upscale_again(picture_of(origin), detail_seed=detail_seed)
 
@@ -101,7 +120,9 @@ def _imagine(task: Task, *, seed: int, prompt: str | None, aspect_ratio: str | N
 def _variation(task: Task, *, seed: int, prompt: str | None, aspect_ratio: str | None) -> Grid:
     index = str(task.input["index"])
     source = picture_of(_origin(task), index)
-    strength = VARIATION_STRENGTHS.get(index, VARIATION_STRENGTHS["grid"])
+    # A LegNext variation of a grid's image says how strong it is (Subtle or Strong).
+    strength_name = str(task.input.get("strength") or index)
+    strength = VARIATION_STRENGTHS.get(strength_name, VARIATION_STRENGTHS["grid"])
     hue_shift = remix_hue(prompt or task.input.get("prompt"))
     aspect_ratio = aspect_ratio or task.input.get("aspect_ratio") or ""
     first, second, third, fourth = (
@@ -117,22 +138,38 @@ def _variation(task: Task, *, seed: int, prompt: str | None, aspect_ratio: str |
     return Grid((first, second, third, fourth))
 
 
-def _edit(task: Task, *, seed: int, prompt: str | None) -> Grid:
-    source = picture_of(_origin(task))
+def _edit(task: Task, *, seed: int, prompt: str | None) -> Grid | None:
+    source = follow_up_source(_origin(task), str(task.input.get("index") or ""))
     hue_shift = remix_hue(prompt or task.input.get("prompt"))
+    mask = _mask(task) if task.task_type == "inpaint" else b""
+    if mask is None:
+        return None  # a mask named by URL, not fetched (yet, or ever)
     quadrants: list[Picture] = []
     for quadrant in range(4):
         quadrant_seed = seed_of_quadrant(seed, quadrant)
         if task.task_type == "pan":
             direction = str(task.input["direction"])
-            quadrants.append(pictures.Panned(source, direction, quadrant_seed, hue_shift))
+            # LegNext's scale is the panned side's new length over its old one.
+            scale = task.input.get("scale")
+            growth = float(scale) - 1 if scale else pictures.PAN_GROWTH
+            quadrants.append(
+                pictures.Panned(source, direction, quadrant_seed, hue_shift, growth=growth)
+            )
         elif task.task_type == "outpaint":
-            ratio = ZOOM_RATIOS[str(task.input["zoom_ratio"])]
+            scale = task.input.get("scale")  # LegNext's, 1.1 to 2.0
+            ratio = float(scale) if scale else ZOOM_RATIOS[str(task.input["zoom_ratio"])]
             quadrants.append(pictures.ZoomedOut(source, ratio, quadrant_seed, hue_shift))
         else:
-            mask = base64.b64decode(str(task.input["mask"]))
             quadrants.append(pictures.Inpainted(source, mask, quadrant_seed, hue_shift))
     return Grid((quadrants[0], quadrants[1], quadrants[2], quadrants[3]))
+
+
+def _mask(task: Task) -> bytes | None:
+    """An inpaint's mask PNG: given in its input, or fetched from the URL it named."""
+    if "mask" in task.input:
+        return base64.b64decode(str(task.input["mask"]))
+    fetched = task.input_images.order_by("position").first()
+    return bytes(fetched.png) if fetched is not None else None
 
 
 def _blend(task: Task, *, seed: int) -> Grid | None:

@@ -18,7 +18,7 @@ from studio.sandbox import (
     validation,
     webhooks,
 )
-from studio.sandbox.models import ResultKind, Task, TaskStatus, hash_api_key
+from studio.sandbox.models import Protocol, ResultKind, Task, TaskStatus, hash_api_key
 from studio.sandbox.payloads import POINTS_PER_USD, points_for
 
 # Every sandbox account starts with $100 of points.
@@ -37,17 +37,32 @@ class Refused(Exception):
 
 
 def task_create(*, api_key: str, body: object, base_url: str) -> Task:
-    """Validate a create-task body and store the task; its timeline starts now.
+    """Validate a PiAPI create-task body and store the task; its timeline starts now.
 
     Raises validation.InvalidRequest for a body the provider would reject (a follow-up
     of a task that is not this key's, not completed, or of the wrong kind included), and
-    Refused when a behaviour tells the call to fail. Webhooks, and the fetch of a
-    describe's or blend's images, start after the commit, so that their threads (and any
-    other process) can read the task.
+    Refused when a behaviour tells the call to fail.
     """
     request = validation.normalise_create(
         body, find_origin=partial(origin_for_follow_up, api_key=api_key)
     )
+    return task_store(api_key=api_key, request=request, base_url=base_url)
+
+
+def task_store(
+    *,
+    api_key: str,
+    request: validation.CreateRequest,
+    base_url: str,
+    protocol: Protocol = Protocol.PIAPI,
+) -> Task:
+    """Store a validated task, in the sandbox's internal form, made through `protocol`'s
+    API; its timeline starts now.
+
+    Raises Refused when a behaviour tells the call to fail. Webhooks, and the fetch of
+    input images (describe, blend, a mask by URL), start after the commit, so that their
+    threads (and any other process) can read the task.
+    """
     origin = request.origin.task if request.origin else None
     # Only the task's own prompt carries markers: a follow-up does not inherit them.
     prompt = str(request.input.get("prompt", ""))
@@ -62,6 +77,7 @@ def task_create(*, api_key: str, body: object, base_url: str) -> Task:
     with transaction.atomic():
         task = Task.objects.create(
             api_key_hash=hash_api_key(api_key),
+            protocol=protocol,
             model=request.model,
             task_type=request.task_type,
             input=request.input,
@@ -90,7 +106,13 @@ def origin_for_follow_up(task_id: object, *, api_key: str) -> validation.Origin:
         parsed = uuid.UUID(task_id.strip())
     except ValueError:
         raise validation.InvalidRequest(f"origin task {task_id} not found") from None
-    task = Task.objects.for_api_key(api_key).select_related("origin").filter(pk=parsed).first()
+    task = (
+        Task.objects.for_api_key(api_key)
+        .for_protocol(Protocol.PIAPI)
+        .select_related("origin")
+        .filter(pk=parsed)
+        .first()
+    )
     if task is None:
         raise validation.InvalidRequest(f"origin task {task_id} not found")
     step = timeline.current_step(task)
@@ -170,10 +192,10 @@ def has_no_credits(api_key: str) -> bool:
 
 
 def account_info(*, api_key: str) -> dict[str, Any]:
-    """The account's credits: completed tasks are charged, running ones held."""
+    """The PiAPI account's credits: completed tasks are charged, running ones held."""
     moment = timeline.now()
     used = frozen = 0
-    for task in Task.objects.for_api_key(api_key).iterator():
+    for task in Task.objects.for_api_key(api_key).for_protocol(Protocol.PIAPI).iterator():
         step = timeline.step_at(task, moment)
         if step.status == TaskStatus.COMPLETED:
             used += points_for(task)

@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from studio.sandbox import views
 
@@ -9,6 +9,8 @@ urlpatterns = [
     re_path(r"^api/v1/task/(?P<task_id>[^/]+)/?$", views.task_detail, name="task-detail"),
     re_path(r"^account/info/?$", views.account_info, name="account-info"),
     path("images/<uuid:task_id>/<slug:name>.png", views.image, name="image"),
+    # LegNext's API, beside PiAPI's: its base URL is /sandbox/legnext/api.
+    path("legnext/api/", include("studio.sandbox.legnext.urls")),
     # Anything else answers in the envelope too, never with an HTML page.
     re_path(r"^(?P<path>.*)$", views.not_found, name="not-found"),
 ]

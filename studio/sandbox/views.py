@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from studio.sandbox import behaviours, fetching, images, recipes, services, timeline
-from studio.sandbox.models import Task
+from studio.sandbox.models import Protocol, Task
 from studio.sandbox.payloads import envelope, error_envelope, task_object
 from studio.sandbox.validation import InvalidRequest
 
@@ -51,12 +51,14 @@ def sandbox_api(*methods: str) -> Callable[[ApiView], Callable[..., JsonResponse
 
 
 def get_task_for_key(task_id: str, api_key: str) -> Task | None:
-    """The task, if it exists and was created with this key; another key sees nothing."""
+    """The task, if it exists and was created through PiAPI's API with this key; another
+    key (or LegNext's API) sees nothing."""
     try:
         parsed = uuid.UUID(task_id)
     except ValueError:
         return None
-    return Task.objects.for_api_key(api_key).filter(task_id=parsed).first()
+    tasks = Task.objects.for_api_key(api_key).for_protocol(Protocol.PIAPI)
+    return tasks.filter(task_id=parsed).first()
 
 
 def base_url_of(request: HttpRequest) -> str:

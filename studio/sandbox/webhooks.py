@@ -5,6 +5,12 @@ secret itself in ``x-webhook-secret`` (no HMAC), once per state change, and retr
 delivery that is not answered 2xx (https://piapi.ai/docs/unified-webhook). The thread
 only reads: the task's state comes from timeline.py, so GET stays the truth even when
 this thread dies with its process.
+
+A LegNext job's callback gets the same envelope around its job object (what LegNext's
+own receiver parses; its docs say nothing of the body), with no secret header (LegNext
+has no callback secret), retried the same way. A state is posted whenever what GET
+shows changes, so a LegNext job, whose object has no progress, posts pending, staged,
+processing, processing with its preview, and completed (or failed).
 """
 
 import json
@@ -20,7 +26,8 @@ from django.db import connection
 
 from studio.sandbox import payloads, timeline
 from studio.sandbox.behaviours import Behaviour
-from studio.sandbox.models import Task, TaskStatus
+from studio.sandbox.legnext import payloads as legnext_payloads
+from studio.sandbox.models import Protocol, Task, TaskStatus
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +71,13 @@ def _deliver_timeline(task_id: uuid.UUID) -> None:
     if task is None:
         return
     held: list[dict[str, Any]] = []
+    delivered: list[dict[str, Any]] = []
 
     def deliver(task: Task, step: timeline.Step) -> None:
-        data = payloads.task_object(task, step)
+        data = _payload(task, step)
+        if delivered and delivered[-1] == data:
+            return  # nothing the receiver could see has changed
+        delivered.append(data)
         if Behaviour.REORDER_WEBHOOKS in task.behaviours:
             held.append(data)
         else:
@@ -86,8 +97,12 @@ def _deliver_timeline(task_id: uuid.UUID) -> None:
         if step.canceled or step.is_final:
             break
         index += 1
-        if index == len(steps) and step.status == TaskStatus.PENDING:
-            # stay-pending: the only way on is a cancel.
+        if (
+            index == len(steps)
+            and step.status == TaskStatus.PENDING
+            and task.protocol == Protocol.PIAPI
+        ):
+            # stay-pending: the only way on is a cancel (LegNext has none).
             canceled = _wait_for_cancel(task)
             if canceled is not None:
                 deliver(canceled, timeline.CANCELED_STEP)
@@ -138,6 +153,13 @@ def _wait_for_step(task: Task, step: timeline.Step) -> Task | None:
     return Task.objects.filter(pk=task.pk).first()
 
 
+def _payload(task: Task, step: timeline.Step) -> dict[str, Any]:
+    """The task at `step` as its protocol shows it."""
+    if task.protocol == Protocol.LEGNEXT:
+        return legnext_payloads.job_object(task, step)
+    return payloads.task_object(task, step)
+
+
 def _send(task: Task, data: dict[str, Any]) -> None:
     copies = 2 if Behaviour.DUPLICATE_WEBHOOKS in task.behaviours else 1
     for _ in range(copies):
@@ -151,14 +173,14 @@ def _post_with_retries(task: Task, data: dict[str, Any]) -> bool:
         if attempt:
             time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1) * scale)
         body = json.dumps({"timestamp": int(time.time()), "data": data})
+        headers = {"Content-Type": "application/json"}
+        if task.protocol == Protocol.PIAPI:
+            headers["x-webhook-secret"] = task.webhook_secret
         try:
             response = requests.post(
                 task.webhook_endpoint,
                 data=body,
-                headers={
-                    "Content-Type": "application/json",
-                    "x-webhook-secret": task.webhook_secret,
-                },
+                headers=headers,
                 timeout=TIMEOUT_SECONDS,
                 # A redirect would carry the secret header to wherever it points.
                 allow_redirects=False,

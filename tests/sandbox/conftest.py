@@ -9,12 +9,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from studio.sandbox import images, timeline
-from tests.sandbox.helpers import SandboxApi
+from tests.sandbox.helpers import LegNextApi, SandboxApi
 
 
 @pytest.fixture
 def api(client) -> SandboxApi:
     return SandboxApi(client)
+
+
+@pytest.fixture
+def legnext(client) -> LegNextApi:
+    """A LegNext client of the sandbox (alice's key)."""
+    return LegNextApi(client)
 
 
 @pytest.fixture

@@ -129,3 +129,81 @@ def png_bytes(image: Image.Image) -> bytes:
 
 def base64_png(image: Image.Image) -> str:
     return base64.b64encode(png_bytes(image)).decode()
+
+
+# --- LegNext ------------------------------------------------------------------------------
+
+LEGNEXT = "/sandbox/legnext/api"
+
+
+class LegNextApi:
+    """Talking to the sandbox the way a LegNext client does: bare job objects, x-api-key,
+    POST /v1/<endpoint>, GET /v1/job/<id>."""
+
+    def __init__(self, client: Client, api_key: str = ALICE_KEY):
+        self.client = client
+        self.api_key = api_key
+
+    def headers(self, api_key: str | None) -> dict[str, str]:
+        return {"x-api-key": api_key if api_key is not None else self.api_key}
+
+    def post(self, endpoint: str, body: object, *, api_key: str | None = None):
+        return self.client.post(
+            f"{LEGNEXT}/v1/{endpoint}",
+            data=body,
+            content_type="application/json",
+            headers=self.headers(api_key),
+        )
+
+    def submit(self, endpoint: str, **fields: Any) -> dict:
+        """The job a call makes, as the call answers it."""
+        response = self.post(endpoint, fields)
+        assert response.status_code == 200, response.json()
+        return response.json()
+
+    def refused(self, endpoint: str, status: int = 400, **fields: Any) -> dict:
+        """The body of a call refused with `status`."""
+        response = self.post(endpoint, fields)
+        assert response.status_code == status, response.json()
+        return response.json()
+
+    def get(self, job_id: str, *, api_key: str | None = None):
+        return self.client.get(f"{LEGNEXT}/v1/job/{job_id}", headers=self.headers(api_key))
+
+    def job(self, job_id: str) -> dict:
+        response = self.get(job_id)
+        assert response.status_code == 200, response.json()
+        return response.json()
+
+    def completed(self, job_id: str) -> dict:
+        job = self.job(job_id)
+        assert job["status"] == "completed", job["error"]
+        return job
+
+    def wait(self, job_id: str, timeout: float = 10.0) -> dict:
+        """The job once it is completed or failed (describe and blend fetch first)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.job(job_id)
+            if job["status"] in ("completed", "failed") or time.monotonic() > deadline:
+                return job
+            time.sleep(0.02)
+
+    def diffusion(self, text: str = "a lighthouse in a storm", **fields: Any) -> dict:
+        """A completed diffusion grid."""
+        return self.completed(self.submit("diffusion", text=text, **fields)["job_id"])
+
+    def follow(self, endpoint: str, **fields: Any) -> dict:
+        """A completed follow-up (or describe, blend, shorten)."""
+        return self.wait(self.submit(endpoint, **fields)["job_id"])
+
+    def balance(self, *, api_key: str | None = None) -> dict:
+        response = self.client.get(f"{LEGNEXT}/account/balance", headers=self.headers(api_key))
+        assert response.status_code == 200, response.json()
+        return response.json()
+
+    def image(self, url: str) -> Image.Image:
+        response = self.client.get(path_of(url))
+        assert response.status_code == 200
+        assert response["Content-Type"] == "image/png"
+        return Image.open(io.BytesIO(response.content)).convert("RGB")

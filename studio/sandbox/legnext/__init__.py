@@ -1,0 +1,48 @@
+"""The sandbox speaking LegNext's Midjourney API (/work/shared/legnext-protocol.md), at
+``/sandbox/legnext/api``: the base URL a LegNext client is given.
+
+A LegNext request is translated (translation.py) into the sandbox's internal task, the
+one PiAPI's API makes, so that the art engine, the pace, the fault markers, the webhook
+thread and the input fetching are the same; the task records that LegNext made it
+(Task.protocol) and what LegNext shows of it (input["legnext"]: its task type and price),
+and payloads.py renders it as LegNext's bare job object. Each API sees only the tasks
+made through it.
+
+Where the protocol is silent, the sandbox decides:
+
+- **Status**: pending, then ``staged`` for the first processing step (where describe and
+  blend wait for their images), then processing, then completed or failed.
+- **Preview**: LegNext shows none in its docs; the sandbox adds
+  ``output.intermediate_image_urls`` (PiAPI's name, a one-URL list of a blurred preview)
+  while a job is processing from 50 %, and leaves the key out otherwise. A client that
+  ignores unknown keys (the official SDK allows them) sees LegNext's documented object.
+- **Webhooks**: ``{"timestamp", "data": <job>}`` with no secret header, posted whenever
+  what GET shows changes (pending, staged, processing, the preview, completed or
+  failed), retried like PiAPI's.
+- **available_actions**: on a grid, every documented action for images 0-3 (``edit``
+  too, as LegNext lists it, though the sandbox does not emulate /edit), ``reroll: true``,
+  ``enhance`` only on a v7 draft, and pan, outpaint, inpaint, remix and edit only from
+  Midjourney 5.2 (as in PiAPI's sandbox); on an upscale or enhance ``{}``: LegNext
+  follow-ups start from grids. A follow-up is refused (400, shape B) unless its
+  ``imageNo`` is listed for its action on the job it names.
+- **Upscale** of a grid's image: the image upscaled (U), then upscaled again, subtly or
+  creatively (twice the size); ``image_urls`` is null. **Enhance**: the draft's image
+  redrawn at full size. Both show a single image.
+- **Describe**: ``promptEn`` the four prompts as Midjourney writes them, ``prompts`` the
+  four without their keycaps, ``finalPrompt`` the first, ``description``
+  ``"/describe <link>"`` (as shorten's is its command). **Shorten**: ``promptEn`` the
+  prompt, ``description`` ``"/shorten <prompt>"``, ``prompts`` its important words
+  (most important first), ``finalPrompt`` a shorter prompt of the first few
+  (shortening.py). The prompts come once the job is completed.
+- **Mode and price**: ``--turbo`` in a prompt runs turbo (twice the price), anything
+  else fast (relax is not supported: it runs fast); a follow-up runs in its job's mode
+  unless its own prompt names one. ``--draft`` (v7, or no ``--v``) halves a diffusion or
+  a reroll. Blend, describe and shorten have one price.
+- **Balance**: $100 (100,000 credits, no points) per key; completed jobs consume their
+  price, running ones hold it, failed ones cost nothing. A job whose price is more than
+  what is left is refused with 402; keys starting ``nocredits`` have nothing.
+- **Errors**: a bad body is 400 in shape A, naming the field; an action the named job
+  does not allow (not this key's job: 404; malformed id, not completed, older than 3
+  days, image not available) is shape B. Not-emulated endpoints (edit, upload-paint,
+  retexture, remove-background, the video ones, enhance-upscale) answer 404 in shape A.
+"""
