@@ -135,6 +135,7 @@ def server_env(*, port: int, media_root: Path, **extra: str) -> dict[str, str]:
         "PORT": str(port),
         "STUDIO_PUBLIC_URL": url,
         "PIAPI_BASE_URL": f"{url}/sandbox",
+        "LEGNEXT_BASE_URL": f"{url}/sandbox/legnext/api",
         "SANDBOX_ENABLED": "1",
         "SANDBOX_STEP_SECONDS": "0.05",
         "JOB_POLL_AFTER_SECONDS": "1",

@@ -30,10 +30,25 @@ def make_team(
     if budget is not None:
         Budget.objects.create(team=team, amount=budget)
     if api_key:
-        key = ProviderKey(team=team, label="Default")
-        key.set_key(api_key)
-        key.save()
+        make_key(team=team, api_key=api_key, label="Default")
     return team
+
+
+def make_key(
+    *,
+    team: Team,
+    provider: str = "piapi",
+    api_key: str = "sandbox-test-key",
+    label: str = "",
+    position: int | None = None,
+) -> ProviderKey:
+    """A provider key, after the team's other keys unless `position` says otherwise."""
+    if position is None:
+        position = team.provider_keys.count()
+    key = ProviderKey(team=team, provider=provider, label=label or provider, position=position)
+    key.set_key(api_key)
+    key.save()
+    return key
 
 
 def make_membership(*, team: Team, user: User, role: str = Role.MEMBER) -> Membership:

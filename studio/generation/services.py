@@ -11,6 +11,7 @@ import io
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -166,7 +167,7 @@ def job_follow_up(
         parameters["prompt"] = prompt
     if action.needs == "zoom":
         parameters["zoom"] = _checked_zoom(zoom)
-        parameters["step"] = f"Zoom Out {parameters['zoom']}×"
+        parameters["step"] = replace(action, lineage=f"Zoom Out {parameters['zoom']}×").step
     if action.needs == "mask":
         parameters["mask"] = _checked_mask(parent, mask, image_number=action.image)
     return _job_create(

@@ -117,6 +117,8 @@ class Action:
     unavailable: str = ""
     # How the step reads in a lineage, when the label alone would not say ("Pan ←").
     lineage: str = ""
+    # Whether the label says which image it acts on already ("U2").
+    label_names_image: bool = False
 
     @property
     def needs_editor(self) -> bool:
@@ -127,7 +129,7 @@ class Action:
     def step(self) -> str:
         """How the step reads in a lineage."""
         label = self.lineage or self.label
-        if self.image is None or str(self.image) in label:
+        if self.image is None or self.label_names_image:
             return label
         return f"{label} · image {self.image}"
 

@@ -249,12 +249,26 @@ def action_from_name(name: str) -> Action | None:
     if match := re.fullmatch(r"upscale([1-4])", name):
         n = int(match[1])
         return Action(
-            name, "upscale", f"U{n}", f"Upscale image {n}", "upscale", {"index": str(n)}, n
+            name,
+            "upscale",
+            f"U{n}",
+            f"Upscale image {n}",
+            "upscale",
+            {"index": str(n)},
+            n,
+            label_names_image=True,
         )
     if match := re.fullmatch(r"variation([1-4])", name):
         n = int(match[1])
         return Action(
-            name, "variation", f"V{n}", f"Variations of image {n}", "vary", {"index": str(n)}, n
+            name,
+            "variation",
+            f"V{n}",
+            f"Variations of image {n}",
+            "vary",
+            {"index": str(n)},
+            n,
+            label_names_image=True,
         )
     if name == "reroll":
         return Action(name, "reroll", "Reroll", "Run the prompt again", "reroll")
