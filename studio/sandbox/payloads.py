@@ -21,11 +21,11 @@ GRID_ACTIONS = [
     "variation3",
     "variation4",
 ]
-# What an upscaled image offers besides upscaling it again (v5.2 and later).
+# What an upscaled image offers besides upscaling it again (v5.2 and later), as PiAPI's
+# docs list it: never `inpaint`, though its inpaint task takes any upscaled result.
 EDIT_ACTIONS = [
     "high_variation",
     "low_variation",
-    "inpaint",
     "outpaint_1.5x",
     "outpaint_2x",
     "pan_left",

@@ -6,7 +6,7 @@ import requests
 import responses
 
 from studio.providers.base import TaskRequest
-from studio.providers.piapi import OutcomeUnknown, PiAPI, ProviderError
+from studio.providers.piapi import OutcomeUnknown, PiAPI, ProviderError, task_from_data
 from tests.payloads import load
 
 BASE = "https://provider.example"
@@ -244,3 +244,15 @@ def test_downloads_do_not_send_the_api_key_to_image_hosts() -> None:
 
 def test_the_client_never_shows_its_key_in_repr() -> None:
     assert "key-1234" not in repr(make_client())
+
+
+def test_every_upscaled_result_offers_vary_region_though_piapi_does_not_list_it() -> None:
+    data = load("task_completed")["data"]
+    data["task_type"] = "upscale"
+    data["output"]["actions"] = ["upscale_subtle", "pan_left"]
+
+    assert task_from_data(data).actions == ["upscale_subtle", "pan_left", "inpaint"]
+
+
+def test_a_grid_offers_only_what_piapi_lists() -> None:
+    assert "inpaint" not in task_from_data(load("task_completed")["data"]).actions
