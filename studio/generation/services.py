@@ -362,7 +362,8 @@ def provider_for_new_work(team: Team, *, wanted: str, operation: str, mode: str)
     choices = sorted(
         {m for api in candidates for m in api.modes}, key=list(ProcessMode.values).index
     )
-    modes = ", ".join(ProcessMode(m).label for m in choices)
+    labels = [str(ProcessMode(m).label) for m in choices]
+    modes = " or ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
     raise FollowUpRefused(f"{names} has no {ProcessMode(mode).label} mode; choose {modes}.")
 
 

@@ -84,3 +84,18 @@ def test_the_demo_prints_a_login_that_works(settings: Any, tmp_path: Path) -> No
     assert admin.check_password(password)
     assert Membership.objects.get(user=admin).role == "admin"
     assert Team.objects.get(name="Demo").projects.count() == 1
+    # A sandbox key for each provider, PiAPI first, so both can be tried at once.
+    demo_keys = Team.objects.get(name="Demo").active_provider_keys()
+    assert [key.provider for key in demo_keys] == ["piapi", "legnext"]
+
+
+@pytest.mark.django_db
+def test_provision_stores_a_key_for_each_provider_piapi_first() -> None:
+    out = provision("--team", "Acme", "--piapi-key", "pk-aaaa1111", "--legnext-key", "lk-bbbb2222")
+
+    assert "Stored the PiAPI key …1111" in out and "Stored the LegNext key …2222" in out
+    keys = list(Team.objects.get().active_provider_keys())
+    assert [(key.provider, key.reveal()) for key in keys] == [
+        ("piapi", "pk-aaaa1111"),
+        ("legnext", "lk-bbbb2222"),
+    ]

@@ -154,7 +154,7 @@ def test_relax_is_refused_on_legnext_not_run_as_fast(
     )
 
     assert response.status_code == 422
-    assert "LegNext has no Relax mode; choose Fast, Turbo." in response.text
+    assert "LegNext has no Relax mode; choose Fast or Turbo." in response.text
     assert not Job.objects.exists()
 
 
