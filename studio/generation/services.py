@@ -160,10 +160,7 @@ def job_follow_up(
         )
     if action.needs == "prompt" and not prompt:
         raise FollowUpRefused(f"{action.label} needs a prompt: write what the image should become.")
-    if action.operation == Operation.VARIATION and "index" in parameters:
-        # PiAPI's docs mark the (remix) prompt as required for variations.
-        parameters["prompt"] = prompt or parent.prompt
-    elif prompt:
+    if prompt:
         parameters["prompt"] = prompt
     if action.needs == "zoom":
         parameters["zoom"] = _checked_zoom(zoom)
@@ -303,8 +300,8 @@ def job_blend(
 
 
 def job_shorten(*, project: Project, user: User, prompt: str, provider: str = "") -> Job:
-    """The prompt made shorter, with the words that matter most (a provider that offers
-    it: LegNext's `shorten`)."""
+    """The prompt made shorter, with the words that matter most (where a provider of the
+    team offers it)."""
     prompt = prompt.strip()
     if not prompt:
         raise FollowUpRefused("Write a prompt first; Shorten works on the prompt in the box.")

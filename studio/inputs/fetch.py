@@ -12,7 +12,7 @@ public name whose DNS answer points at any of those. So:
 - redirects are followed by hand, at most MAX_REDIRECTS, each one vetted again;
 - the whole fetch, redirects included, has one time limit, and the body one byte limit.
 
-This module is not for talking to the provider: that is studio/piapi/client.py.
+This module is not for talking to the provider: that is studio/providers/.
 """
 
 import http.client

@@ -241,6 +241,10 @@ def task_input(request: TaskRequest) -> dict[str, Any]:
             "image_urls": request.image_urls,
             "process_mode": request.mode,
         }
+    if request.operation == "variation":
+        # PiAPI's docs mark the (remix) prompt as required for variations: without a new
+        # one, the parent's (https://piapi.ai/docs/midjourney-api/variation).
+        parameters.setdefault("prompt", request.prompt)
     return {"origin_task_id": request.origin_task_id, **parameters}
 
 

@@ -8,9 +8,15 @@ from PIL import Image
 
 from studio.generation.actions import split_description
 from studio.generation.models import Job, ResultImage, Status
-from studio.generation.services import FollowUpRefused, job_cancel, job_follow_up, job_seed
+from studio.generation.services import (
+    FollowUpRefused,
+    job_cancel,
+    job_follow_up,
+    job_seed,
+    task_request,
+)
 from studio.generation.tree import family_of
-from studio.providers.piapi import action_from_name
+from studio.providers.piapi import action_from_name, task_input
 from tests.factories import make_job, make_png
 
 GRID_ACTIONS = [
@@ -143,8 +149,8 @@ def test_a_variation_sends_the_parents_prompt_unless_remixed(grid: Job, bob: Any
     plain = job_follow_up(parent=grid, user=bob, action_name="variation2")
     remixed = job_follow_up(parent=grid, user=bob, action_name="variation2", prompt="in winter")
 
-    assert plain.parameters["prompt"] == grid.prompt
-    assert remixed.parameters["prompt"] == "in winter"
+    assert task_input(task_request(plain))["prompt"] == grid.prompt
+    assert task_input(task_request(remixed))["prompt"] == "in winter"
 
 
 def test_an_unfinished_job_offers_nothing_yet(project: Any, bob: Any) -> None:
