@@ -10,6 +10,7 @@ import base64
 import io
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -158,6 +159,11 @@ def job_follow_up(
             f"The prompt is {len(prompt)} characters long; the limit is "
             f"{settings.PROMPT_MAX_LENGTH}."
         )
+    if flag := MODE_FLAG.search(prompt):
+        raise FollowUpRefused(
+            f"Leave {flag[1].lower()} out of the prompt: a follow-up runs in its parent's mode "
+            f"({ProcessMode(parent.process_mode).label}), which is what it is charged for."
+        )
     if action.needs == "prompt" and not prompt:
         raise FollowUpRefused(f"{action.label} needs a prompt: write what the image should become.")
     if prompt:
@@ -182,6 +188,9 @@ def job_follow_up(
 
 
 ZOOM_MIN, ZOOM_MAX = 1.1, 2.0
+# A speed flag in a follow-up's prompt would run it (and have the provider charge it) in
+# another mode than the one Studio holds money for. Phones type "—" for "--".
+MODE_FLAG = re.compile(r"(?:^|\s)((?:--|\u2014|\u2013)(?:relax|fast|turbo))\b", re.IGNORECASE)
 
 
 def _checked_zoom(zoom: str) -> str:

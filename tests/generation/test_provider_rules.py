@@ -96,3 +96,14 @@ def test_a_provider_the_team_has_no_key_for_cannot_be_picked(acme: Any) -> None:
         provider_for_new_work(acme, wanted="legnext", operation="imagine", mode="fast")
     with pytest.raises(FollowUpRefused, match="PiAPI does not offer Shorten"):
         provider_for_new_work(acme, wanted="", operation="shorten", mode="fast")
+
+
+@pytest.mark.parametrize("prompt", ["in winter --turbo", "--relax a calm sea", "snow —Fast"])
+def test_a_follow_up_prompt_cannot_change_the_speed_it_is_charged_for(
+    project: Any, bob: Any, prompt: str
+) -> None:
+    grid = legnext_grid(project, bob, age=timedelta(hours=1))
+
+    with pytest.raises(FollowUpRefused, match="runs in its parent's mode"):
+        job_follow_up(parent=grid, user=bob, action_name="vary_strong:1", prompt=prompt)
+    assert not Job.objects.filter(parent=grid).exists()
