@@ -271,6 +271,35 @@ class Provider(ABC):
 
     # --- transport ---------------------------------------------------------------------
 
+    def call(self, method: str, path: str) -> dict[str, Any]:
+        """A read or a cancel: any failure is a ProviderError (nothing is made by it)."""
+        try:
+            response = self.send(method, self.base_url + path)
+        except requests.RequestException as exc:
+            raise ProviderError(
+                f"{self.label} did not answer in time ({type(exc).__name__}).", retryable=True
+            ) from None
+        try:
+            return self.read_answer(response)
+        finally:
+            response.close()
+
+    @abstractmethod
+    def read_answer(self, response: requests.Response) -> dict[str, Any]:
+        """The answer's payload, or a ProviderError saying what went wrong."""
+
+    def send_create(self, url: str, body: dict[str, Any]) -> requests.Response:
+        """POST a create once. Not sent at all: ProviderError. Sent, but no answer (a
+        timeout, a connection lost after sending): OutcomeUnknown."""
+        try:
+            return self.send("POST", url, json=body)
+        except ProviderError:
+            raise  # not sent at all
+        except requests.Timeout:
+            raise OutcomeUnknown(f"no answer within {self.timeout:g} s") from None
+        except requests.RequestException:
+            raise OutcomeUnknown("the connection dropped") from None
+
     def send(
         self,
         method: str,

@@ -97,14 +97,7 @@ class LegNext(Provider):
         if request.webhook_url:
             body["callback"] = request.webhook_url
         url = f"{self.base_url}/v1/{ENDPOINTS[request.operation]}"
-        try:
-            response = self.send("POST", url, json=body)
-        except ProviderError:
-            raise  # not sent at all
-        except requests.Timeout:
-            raise OutcomeUnknown(f"no answer within {self.timeout:g} s") from None
-        except requests.RequestException:
-            raise OutcomeUnknown("the connection dropped") from None
+        response = self.send_create(url, body)
         try:
             data = _json(response)
             job_id = str((data or {}).get("job_id") or "").strip()
@@ -120,10 +113,10 @@ class LegNext(Provider):
             response.close()
 
     def get_task(self, task_id: str) -> ProviderTask:
-        return task_from_job(self._call("GET", f"/v1/job/{task_id}"))
+        return task_from_job(self.call("GET", f"/v1/job/{task_id}"))
 
     def account_info(self) -> Balance:
-        envelope = self._call("GET", "/account/balance")
+        envelope = self.call("GET", "/account/balance")
         data = _dict(envelope.get("data")) or envelope
         return Balance(
             balance_usd=float(data.get("balance_usd") or 0),
@@ -157,23 +150,14 @@ class LegNext(Provider):
 
     # --- transport ---------------------------------------------------------------------
 
-    def _call(self, method: str, path: str) -> dict[str, Any]:
-        """A read: any failure is a ProviderError (nothing is made by it)."""
-        try:
-            response = self.send(method, self.base_url + path)
-        except requests.RequestException as exc:
-            raise ProviderError(
-                f"LegNext did not answer in time ({type(exc).__name__}).", retryable=True
-            ) from None
-        try:
-            data = _json(response)
-            if response.status_code != 200 or data is None:
-                raise _error(response, data)
-            if "code" in data and "job_id" not in data and int_or(data["code"], 200) != 200:
-                raise _error(response, data)
-            return data
-        finally:
-            response.close()
+    def read_answer(self, response: requests.Response) -> dict[str, Any]:
+        """A job, or the balance's envelope; a ProviderError for an error of either shape."""
+        data = _json(response)
+        if response.status_code != 200 or data is None:
+            raise _error(response, data)
+        if "code" in data and "job_id" not in data and int_or(data["code"], 200) != 200:
+            raise _error(response, data)
+        return data
 
 
 def request_body(request: TaskRequest) -> dict[str, Any]:

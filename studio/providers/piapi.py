@@ -117,16 +117,9 @@ class PiAPI(Provider):
             "input": task_input(request),
             "config": config,
         }
+        response = self.send_create(self.base_url + "/api/v1/task", body)
         try:
-            response = self.send("POST", self.base_url + "/api/v1/task", json=body)
-        except ProviderError:
-            raise  # not sent at all
-        except requests.Timeout:
-            raise OutcomeUnknown(f"no answer within {self.timeout:g} s") from None
-        except requests.RequestException:
-            raise OutcomeUnknown("the connection dropped") from None
-        try:
-            data = self._read(response)
+            data = self.read_answer(response)
         except ProviderError as exc:
             task_id = str(_data_in(response).get("task_id") or "").strip()
             if task_id:
@@ -144,14 +137,14 @@ class PiAPI(Provider):
         return task
 
     def get_task(self, task_id: str) -> ProviderTask:
-        return task_from_data(self._call("GET", f"/api/v1/task/{task_id}"))
+        return task_from_data(self.call("GET", f"/api/v1/task/{task_id}"))
 
     def cancel_task(self, task_id: str) -> None:
         """Cancel a task; the provider only allows it while the task is pending."""
-        self._call("DELETE", f"/api/v1/task/{task_id}")
+        self.call("DELETE", f"/api/v1/task/{task_id}")
 
     def account_info(self) -> AccountInfo:
-        data = self._call("GET", "/account/info")
+        data = self.call("GET", "/account/info")
         credits = data.get("credit_pack_info") or {}
         return AccountInfo(
             available_credits=int_or(credits.get("available_credits"), 0),
@@ -182,20 +175,7 @@ class PiAPI(Provider):
 
     # --- transport ---------------------------------------------------------------------
 
-    def _call(self, method: str, path: str) -> dict[str, Any]:
-        """A read or a cancel: any failure is a ProviderError (nothing is made by it)."""
-        try:
-            response = self.send(method, self.base_url + path)
-        except requests.RequestException as exc:
-            raise ProviderError(
-                f"The provider did not answer in time ({type(exc).__name__}).", retryable=True
-            ) from None
-        try:
-            return self._read(response)
-        finally:
-            response.close()
-
-    def _read(self, response: requests.Response) -> dict[str, Any]:
+    def read_answer(self, response: requests.Response) -> dict[str, Any]:
         """The envelope's `data`, or a ProviderError saying what went wrong."""
         hint = retry_after(response)
         try:
