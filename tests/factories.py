@@ -30,10 +30,22 @@ def make_team(
     if budget is not None:
         Budget.objects.create(team=team, amount=budget)
     if api_key:
-        key = ProviderKey(team=team, label="Default")
-        key.set_key(api_key)
-        key.save()
+        make_provider_key(team=team, api_key=api_key)
     return team
+
+
+def make_provider_key(
+    *,
+    team: Team,
+    provider: str = "piapi",
+    api_key: str = "sandbox-test-key",
+    label: str = "Default",
+    position: int = 0,
+) -> ProviderKey:
+    key = ProviderKey(team=team, provider=provider, label=label, position=position)
+    key.set_key(api_key)
+    key.save()
+    return key
 
 
 def make_membership(*, team: Team, user: User, role: str = Role.MEMBER) -> Membership:
