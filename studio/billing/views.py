@@ -194,7 +194,7 @@ class PriceCell:
     mode: str
     field: Any  # the form's BoundField
     default: Decimal  # what applies while the field is blank
-    label: str  # for screen readers: "Upscale in Fast"
+    label: str  # "Fast", "Upscale in Fast": for screen readers and error messages
 
     @property
     def placeholder(self) -> str:
@@ -207,9 +207,8 @@ class PriceCell:
 
 @dataclass
 class PriceRow:
-    label: str
+    label: str  # the operation's ("" for the modes' own prices)
     cells: list[PriceCell]
-    hint: str = ""
 
 
 @dataclass
@@ -246,7 +245,6 @@ class PriceSection:
 
 
 def price_section(
-    team: Team,
     api: type[Provider],
     table: PriceTable,
     *,
@@ -258,23 +256,20 @@ def price_section(
     form = form or ProviderPricesForm.for_team(table, api)
     rows = []
     for operation in ("", *api.priced_operations):
+        label = OPERATION_LABELS[operation] if operation else ""
         cells = []
         for mode in api.modes:
             without = {k: v for k, v in table.items() if k != (api.name, mode, operation)}
-            default = table_price(without, provider=api.name, mode=mode, operation=operation)
-            label = OPERATION_LABELS.get(operation, "Every other operation")
+            mode_label = Mode(mode).label
             cells.append(
                 PriceCell(
                     mode=mode,
                     field=form[form.field_name(mode, operation)],
-                    default=default,
-                    label=f"{label} in {Mode(mode).label}",
+                    default=table_price(without, provider=api.name, mode=mode, operation=operation),
+                    label=f"{label} in {mode_label}" if operation else mode_label,
                 )
             )
-        if operation:
-            rows.append(PriceRow(OPERATION_LABELS[operation], cells))
-        else:
-            rows.append(PriceRow("Base price", cells, hint="Operations without their own"))
+        rows.append(PriceRow(label, cells))
     operations_set = sum(
         1 for name, _, operation in table if name == api.name and operation in api.priced_operations
     )
@@ -294,7 +289,7 @@ def prices_context(
     return {
         "team": team,
         "price_sections": [
-            price_section(team, api, table, has_key=api in own, form=(forms or {}).get(api.name))
+            price_section(api, table, has_key=api in own, form=(forms or {}).get(api.name))
             for api in ordered
         ],
     }
@@ -359,9 +354,7 @@ def prices_save(request: AuthenticatedRequest, team_id: int, provider: str) -> H
                 changes=_price_changes(api, before, price_table(team.pk)),
             )
     has_key = api in providers_of(team)
-    section = price_section(
-        team, api, price_table(team.pk), has_key=has_key, form=None if ok else form
-    )
+    section = price_section(api, price_table(team.pk), has_key=has_key, form=None if ok else form)
     section.saved = ok
     return saved_or_refused(
         request,
