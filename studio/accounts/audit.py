@@ -31,6 +31,7 @@ ACTION_PHRASES: dict[str, str] = {
     "team.renamed": "renamed the team to {target}",
     "team.settings_changed": "changed the team’s settings",
     "price.changed": "changed the prices",
+    "prices.changed": "changed the {target} prices",
     "price_override.added": "set the price of {target}",
     "price_override.removed": "removed the price of {target}",
     "budget.changed": "changed the budget of {target}",

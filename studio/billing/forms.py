@@ -15,10 +15,11 @@ from django.db import transaction
 
 from studio.accounts.models import Membership, Role, Team, User
 from studio.billing.models import Budget, EntryKind, Mode, Price
-from studio.billing.services import prices_by_mode
+from studio.billing.services import PriceTable
 from studio.forms import date_filter_field
 from studio.generation.models import Operation
 from studio.projects.models import Project
+from studio.providers import Provider
 
 PRICE_MESSAGE = "Enter a price in dollars, e.g. 0.045."
 BUDGET_MESSAGE = "Enter an amount in dollars, e.g. 250, or leave it blank for no cap."
@@ -94,49 +95,51 @@ def plain(amount: Decimal | None) -> str:
 # --- prices -----------------------------------------------------------------------------
 
 
-class ModePricesForm(forms.Form):
-    """What a job costs in each mode (any operation without an override)."""
+# How the prices page names each price key ("upscale_creative": see Provider.price_key).
+OPERATION_LABELS = {**dict(Operation.choices), "upscale_creative": "Upscale (Creative)"}
 
-    relax = price_field()
-    fast = price_field()
-    turbo = price_field()
+
+class ProviderPricesForm(forms.Form):
+    """One provider's prices for the team: each mode's price (`fast`) and each
+    operation's in each mode (`fast.upscale`). Blank: the default — the provider's, or
+    for an operation without one, the mode's price."""
+
+    def __init__(self, *args: Any, provider: type[Provider], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.provider = provider
+        for mode, operation in self.kinds():
+            self.fields[self.field_name(mode, operation)] = price_field(required=False)
+
+    def kinds(self) -> list[tuple[str, str]]:
+        """(mode, operation) of every price on the form; operation "" is the mode's."""
+        operations = ("", *self.provider.priced_operations)
+        return [(mode, operation) for operation in operations for mode in self.provider.modes]
+
+    @staticmethod
+    def field_name(mode: str, operation: str) -> str:
+        return f"{mode}.{operation}" if operation else mode
 
     @classmethod
-    def for_team(cls, team: Team) -> "ModePricesForm":
-        prices = prices_by_mode(team)
-        return cls(initial={mode: plain(amount) for mode, amount in prices.items()})
+    def for_team(cls, table: PriceTable, provider: type[Provider]) -> "ProviderPricesForm":
+        """The form showing the team's own prices (`table`) of the provider."""
+        initial = {
+            cls.field_name(mode, operation): plain(amount)
+            for (name, mode, operation), amount in table.items()
+            if name == provider.name
+        }
+        return cls(initial=initial, provider=provider)
 
     def save(self, team: Team) -> None:
         with transaction.atomic():
-            for mode in Mode.values:
-                Price.objects.update_or_create(
-                    team=team,
-                    mode=mode,
-                    operation="",
-                    defaults={"amount": self.cleaned_data[mode]},
-                )
-
-
-class PriceOverrideForm(forms.Form):
-    """A price for one operation in one mode, instead of the mode's price."""
-
-    operation = forms.ChoiceField(
-        choices=Operation.choices, error_messages={"invalid_choice": "Choose an operation."}
-    )
-    mode = forms.ChoiceField(
-        choices=Mode.choices, error_messages={"invalid_choice": "Choose a mode."}
-    )
-    amount = price_field()
-
-    def save(self, team: Team) -> Price:
-        with transaction.atomic():
-            price, _ = Price.objects.update_or_create(
-                team=team,
-                mode=self.cleaned_data["mode"],
-                operation=self.cleaned_data["operation"],
-                defaults={"amount": self.cleaned_data["amount"]},
-            )
-        return price
+            for mode, operation in self.kinds():
+                amount = self.cleaned_data[self.field_name(mode, operation)]
+                kind: dict[str, Any] = {"team": team, "provider": self.provider.name, "mode": mode}
+                if amount is None:
+                    Price.objects.filter(**kind, operation=operation).delete()
+                else:
+                    Price.objects.update_or_create(
+                        **kind, operation=operation, defaults={"amount": amount}
+                    )
 
 
 # --- budgets ----------------------------------------------------------------------------

@@ -1,5 +1,8 @@
 """Money: prices, monthly budgets, and the append-only ledger.
 
+Prices are data per provider, mode and operation: each provider module has its default
+prices (`Provider.default_prices`), and a team's `Price` rows override them.
+
 Every movement of money is a `LedgerEntry` (hold, charge, release); `Usage` rows are a
 cache of the ledger per team, member and month, locked while a hold is decided, so that
 no interleaving of requests can spend past a budget. Money is Decimal, never float.
@@ -13,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 
 from studio.accounts.models import Team
+from studio.providers import CHOICES as PROVIDER_CHOICES
 
 ZERO = Decimal("0")
 
@@ -23,13 +27,6 @@ class Mode(models.TextChoices):
     TURBO = "turbo", "Turbo"
 
 
-DEFAULT_PRICES = {
-    Mode.RELAX: Decimal("0.015"),
-    Mode.FAST: Decimal("0.045"),
-    Mode.TURBO: Decimal("0.10"),
-}
-
-
 def month_of(moment: datetime.datetime | datetime.date) -> datetime.date:
     """The budget period: the calendar month (UTC) a moment falls in."""
     if isinstance(moment, datetime.datetime):
@@ -38,23 +35,26 @@ def month_of(moment: datetime.datetime | datetime.date) -> datetime.date:
 
 
 class Price(models.Model):
-    """What Studio charges a team per job, by mode, optionally for one operation only."""
+    """What Studio charges a team per job of one provider, by mode, optionally for one
+    operation only, instead of the provider's default price."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="prices")
+    provider = models.CharField(max_length=12, choices=PROVIDER_CHOICES, default="piapi")
     mode = models.CharField(max_length=5, choices=Mode.choices)
-    operation = models.CharField(max_length=12, blank=True, help_text="Blank: every operation.")
+    # An operation, or a variant its provider charges differently ("upscale_creative").
+    operation = models.CharField(max_length=20, blank=True, help_text="Blank: every operation.")
     amount = models.DecimalField(max_digits=12, decimal_places=4)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["team", "mode", "operation"], name="one_price_per_kind"
+                fields=["team", "provider", "mode", "operation"], name="one_price_per_kind"
             ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="price_not_negative"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.team}: {self.mode} {self.operation or 'any'} ${self.amount}"
+        return f"{self.team}: {self.provider} {self.mode} {self.operation or 'any'} ${self.amount}"
 
 
 class Budget(models.Model):

@@ -6,6 +6,9 @@ in that order, so concurrent holds queue instead of deadlocking), checks every b
 that applies, and records the hold. `job_settle` turns the hold into a charge or
 releases it; a partial unique index on the ledger makes a second settlement of the same
 job impossible, whoever races.
+
+A job's price depends on its provider, mode and operation (`price_for`): the team's own
+price where an admin set one, else the provider's default; a V7 draft grid costs half.
 """
 
 from dataclasses import dataclass
@@ -18,7 +21,6 @@ from django.utils import timezone
 
 from studio.accounts.models import Membership, Team, User
 from studio.billing.models import (
-    DEFAULT_PRICES,
     ZERO,
     Budget,
     EntryKind,
@@ -28,6 +30,7 @@ from studio.billing.models import (
     Usage,
     month_of,
 )
+from studio.providers import provider_class
 
 if TYPE_CHECKING:
     from studio.generation.models import Job
@@ -44,28 +47,56 @@ def dollars(amount: Decimal) -> str:
     return f"${amount.normalize():f}"
 
 
-def price_for(*, team: Team, mode: str, operation: str) -> Decimal:
-    """The team's price for a job: an override for the operation, else the mode's."""
-    return table_price(price_table(team.pk), mode, operation)
+# The team's own prices by (provider, mode, operation); operation "" is a mode's price.
+PriceTable = dict[tuple[str, str, str], Decimal]
+
+# Money is stored with four decimal places; half a price is rounded to them.
+MONEY_STEP = Decimal("0.0001")
 
 
-def price_table(team_id: int) -> dict[tuple[str, str], Decimal]:
-    """Every price of the team by (mode, operation); operation "" is the mode's price."""
-    table: dict[tuple[str, str], Decimal] = {
-        (str(mode), ""): amount for mode, amount in DEFAULT_PRICES.items()
+def price_for(
+    *, team: Team, provider: str, mode: str, operation: str, draft: bool = False
+) -> Decimal:
+    """The team's price for a job of `provider` in `mode`. `operation` is the provider's
+    price key for it (`Provider.price_key`: "upscale_creative" for a LegNext creative
+    upscale); `draft` says the job makes a V7 draft grid, which costs half."""
+    return table_price(
+        price_table(team.pk), provider=provider, mode=mode, operation=operation, draft=draft
+    )
+
+
+def price_table(team_id: int) -> PriceTable:
+    """The team's own prices (one query), for `table_price`."""
+    return {
+        (price.provider, price.mode, price.operation): price.amount
+        for price in Price.objects.filter(team_id=team_id)
     }
-    table.update({(p.mode, p.operation): p.amount for p in Price.objects.filter(team_id=team_id)})
-    return table
 
 
-def table_price(table: dict[tuple[str, str], Decimal], mode: str, operation: str) -> Decimal:
-    return table.get((mode, operation), table[(mode, "")])
-
-
-def prices_by_mode(team: Team) -> dict[str, Decimal]:
-    """What an ordinary job costs in each mode (for showing costs before a click)."""
-    overrides = {p.mode: p.amount for p in Price.objects.filter(team=team, operation="")}
-    return {mode: overrides.get(mode, DEFAULT_PRICES[Mode(mode)]) for mode in Mode.values}
+def table_price(
+    table: PriceTable, *, provider: str, mode: str, operation: str, draft: bool = False
+) -> Decimal:
+    """A price from the team's table, the first found of: the team's price for the
+    operation; the provider's default for the operation; the team's price for the mode;
+    the provider's default for the mode. A provider's default for an operation comes
+    before the team's mode price because it says the operation costs the provider more
+    or less than most (a LegNext upscale costs 120 credits, an imagine 80); an admin who
+    wants another price for it sets one for the operation."""
+    api = provider_class(provider)
+    defaults = api.default_prices
+    candidates = (
+        table.get((api.name, mode, operation)),
+        defaults.get((mode, operation)),
+        table.get((api.name, mode, "")),
+        defaults.get((mode, "")),
+    )
+    price = next((amount for amount in candidates if amount is not None), None)
+    if price is None:
+        raise LookupError(f"{api.label} has no {mode} mode, so no {mode} price.")
+    if draft:
+        # Midjourney's draft mode costs half (https://docs.legnext.ai/notice).
+        price = (price / 2).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
+    return price
 
 
 def _locked_usage(team: Team, user: User | None, month: Any) -> Usage:
@@ -109,7 +140,12 @@ def _limits(team: Team, user: User, mode: str, member: Usage, whole: Usage) -> l
 
 def job_hold(*, job: "Job") -> Decimal:
     """Hold the job's price against every budget that applies, or raise BudgetExceeded.
-    Must run inside the transaction that creates the job."""
+    Must run inside the transaction that creates the job.
+
+    The price is that of the job's provider, mode and operation (a draft grid half).
+    It is what the member was quoted and what the job is charged or released: if the
+    job's create later fails over from one provider's key to another provider's (see
+    `studio.generation.services.keys_to_try`), the price held at submit stands."""
     team = job.project.team
     user = job.created_by
     mode = job.process_mode
@@ -124,7 +160,13 @@ def job_hold(*, job: "Job") -> Decimal:
             "Your team has no monthly budget yet, so nothing can be spent; an admin sets it "
             "under Money."
         )
-    price = price_for(team=team, mode=mode, operation=job.operation)
+    price = price_for(
+        team=team,
+        provider=job.provider,
+        mode=mode,
+        operation=job.api.price_key(job.operation, job.parameters or {}),
+        draft=job.is_draft,
+    )
     month = month_of(timezone.now())
     whole = _locked_usage(team, None, month)
     member = _locked_usage(team, user, month)

@@ -5,13 +5,7 @@ from studio.billing import views
 app_name = "billing"
 urlpatterns = [
     path("teams/<int:team_id>/money/", views.settings_page, name="settings"),
-    path("teams/<int:team_id>/money/prices/", views.prices_save, name="prices"),
-    path("teams/<int:team_id>/money/overrides/", views.override_add, name="override-add"),
-    path(
-        "teams/<int:team_id>/money/overrides/<int:price_id>/delete/",
-        views.override_delete,
-        name="override-delete",
-    ),
+    path("teams/<int:team_id>/money/prices/<slug:provider>/", views.prices_save, name="prices"),
     path("teams/<int:team_id>/money/budget/", views.team_budget_save, name="team-budget"),
     path(
         "teams/<int:team_id>/money/members/<int:membership_id>/budget/",

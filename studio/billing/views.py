@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,20 +23,19 @@ from studio.accounts import audit
 from studio.accounts.access import team_for_admin
 from studio.accounts.models import AuthenticatedRequest, Membership, Role, Team
 from studio.billing.forms import (
+    OPERATION_LABELS,
     TURBO_ROLE_CHOICES,
     BudgetForm,
     LedgerFilterForm,
-    ModePricesForm,
-    PriceOverrideForm,
+    ProviderPricesForm,
     TeamLimitsForm,
+    plain,
 )
 from studio.billing.models import (
-    DEFAULT_PRICES,
     Budget,
     EntryKind,
     LedgerEntry,
     Mode,
-    Price,
     Usage,
     month_of,
 )
@@ -49,10 +48,11 @@ from studio.billing.reports import (
     shift_month,
     spend_for,
 )
-from studio.billing.services import dollars, prices_by_mode
+from studio.billing.services import PriceTable, dollars, price_table, table_price
 from studio.generation import tasks as generation_tasks
 from studio.generation.models import Job, Operation
-from studio.generation.services import SettleRefused, job_settle_unknown
+from studio.generation.services import SettleRefused, job_settle_unknown, providers_of
+from studio.providers import PROVIDERS, Provider
 
 SETTINGS_PAGE = "billing/settings.html"
 SPEND_PAGE = "billing/spend.html"
@@ -84,8 +84,22 @@ def _turbo_roles(stored: str) -> str:
     return ", ".join(labels.get(role, role) for role in stored.split(",") if role) or "Nobody"
 
 
-def _override_target(operation: str, mode: str) -> str:
-    return f"{dict(Operation.choices).get(operation, operation)} in {Mode(mode).label}"
+def _price_changes(
+    api: type[Provider], before: PriceTable, after: PriceTable
+) -> dict[str, tuple[Any, Any]]:
+    """A provider's prices that the team set, changed or cleared: the mode's price under
+    the mode's name ("fast"), an operation's as "Upscale in Fast"."""
+
+    def named(table: PriceTable) -> dict[str, str | None]:
+        return {
+            mode if not operation else f"{OPERATION_LABELS[operation]} in {Mode(mode).label}": (
+                _money(table.get((api.name, mode, operation)))
+            )
+            for operation in ("", *api.priced_operations)
+            for mode in api.modes
+        }
+
+    return audit.changed(named(before), named(after))
 
 
 # --- settings ---------------------------------------------------------------------------
@@ -175,34 +189,109 @@ def team_budget_context(team: Team, form: BudgetForm | None = None) -> dict[str,
     }
 
 
-def prices_context(team: Team, form: ModePricesForm | None = None) -> dict[str, Any]:
-    form = form or ModePricesForm.for_team(team)
+@dataclass
+class PriceCell:
+    mode: str
+    field: Any  # the form's BoundField
+    default: Decimal  # what applies while the field is blank
+    label: str  # "Fast", "Upscale in Fast": for screen readers and error messages
+
+    @property
+    def placeholder(self) -> str:
+        return plain(self.default)
+
+    @property
+    def mode_label(self) -> str:
+        return Mode(self.mode).label
+
+
+@dataclass
+class PriceRow:
+    label: str  # the operation's ("" for the modes' own prices)
+    cells: list[PriceCell]
+
+
+@dataclass
+class PriceSection:
+    """One provider's part of the prices page."""
+
+    api: type[Provider]
+    form: ProviderPricesForm
+    rows: list[PriceRow]  # the modes' prices first, then one row per operation
+    has_key: bool
+    operations_set: int  # how many operation prices the team set
+    saved: bool = False
+
+    # Templates call what is callable, a class too: they get the provider's names.
+    @property
+    def name(self) -> str:
+        return self.api.name
+
+    @property
+    def label(self) -> str:
+        return self.api.label
+
+    @property
+    def modes(self) -> list[tuple[str, str]]:
+        return [(mode, Mode(mode).label) for mode in self.api.modes]
+
+    @property
+    def mode_row(self) -> PriceRow:
+        return self.rows[0]
+
+    @property
+    def operation_rows(self) -> list[PriceRow]:
+        return self.rows[1:]
+
+
+def price_section(
+    api: type[Provider],
+    table: PriceTable,
+    *,
+    has_key: bool,
+    form: ProviderPricesForm | None = None,
+) -> PriceSection:
+    """A provider's prices as the page shows them: each blank field's placeholder is the
+    price that applies without it (computed as `table_price` would, leaving it out)."""
+    form = form or ProviderPricesForm.for_team(table, api)
+    rows = []
+    for operation in ("", *api.priced_operations):
+        label = OPERATION_LABELS[operation] if operation else ""
+        cells = []
+        for mode in api.modes:
+            without = {k: v for k, v in table.items() if k != (api.name, mode, operation)}
+            mode_label = Mode(mode).label
+            cells.append(
+                PriceCell(
+                    mode=mode,
+                    field=form[form.field_name(mode, operation)],
+                    default=table_price(without, provider=api.name, mode=mode, operation=operation),
+                    label=f"{label} in {mode_label}" if operation else mode_label,
+                )
+            )
+        rows.append(PriceRow(label, cells))
+    operations_set = sum(
+        1 for name, _, operation in table if name == api.name and operation in api.priced_operations
+    )
+    return PriceSection(
+        api=api, form=form, rows=rows, has_key=has_key, operations_set=operations_set
+    )
+
+
+def prices_context(
+    team: Team, forms: dict[str, ProviderPricesForm] | None = None
+) -> dict[str, Any]:
+    """Every provider's prices, the team's own providers first (in key order): a team
+    can price a provider before it adds a key for it."""
+    table = price_table(team.pk)
+    own = providers_of(team)
+    ordered = own + [api for api in PROVIDERS.values() if api not in own]
     return {
         "team": team,
-        "prices_form": form,
-        "price_rows": [
-            {"field": form[mode], "label": label, "default": DEFAULT_PRICES[Mode(mode)]}
-            for mode, label in Mode.choices
+        "price_sections": [
+            price_section(api, table, has_key=api in own, form=(forms or {}).get(api.name))
+            for api in ordered
         ],
-    }
-
-
-def overrides_context(team: Team, form: PriceOverrideForm | None = None) -> dict[str, Any]:
-    mode_prices = {mode: DEFAULT_PRICES[Mode(mode)] for mode in Mode.values}
-    overrides = []
-    for price in Price.objects.filter(team=team).order_by("operation", "mode"):
-        if price.operation:
-            overrides.append(price)
-        else:
-            mode_prices[price.mode] = price.amount
-    labels = dict(Operation.choices)
-    for price in overrides:
-        price.mode_price = mode_prices[price.mode]  # type: ignore[attr-defined]
-        price.operation_label = labels.get(price.operation, price.operation)  # type: ignore[attr-defined]
-    return {
-        "team": team,
-        "overrides": overrides,
-        "override_form": form or PriceOverrideForm(initial={"mode": Mode.FAST}),
     }
 
 
@@ -211,10 +300,9 @@ def settings_context(team: Team, **bound: Any) -> dict[str, Any]:
     return {
         "team": team,
         "tab": "settings",
-        **prices_context(team, bound.get("prices_form")),
+        **prices_context(team, bound.get("price_forms")),
         "limits_form": bound.get("limits_form") or TeamLimitsForm.for_team(team),
         "members": member_rows(team, bound=bound.get("member_forms")),
-        **overrides_context(team, bound.get("override_form")),
         **team_budget_context(team, bound.get("team_budget_form")),
     }
 
@@ -246,83 +334,36 @@ def settings_page(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def prices_save(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
+def prices_save(request: AuthenticatedRequest, team_id: int, provider: str) -> HttpResponse:
+    """Save one provider's prices (blank fields: the defaults)."""
     team = team_for_admin(request.user, team_id)
-    form = ModePricesForm(request.POST)
+    api = PROVIDERS.get(provider)
+    if api is None:
+        raise Http404("No such provider.")
+    form = ProviderPricesForm(request.POST, provider=api)
     ok = form.is_valid()
     if ok:
         with transaction.atomic():
-            before = prices_by_mode(team)
+            before = price_table(team.pk)
             form.save(team)
-            changes = audit.changed(
-                {mode: _money(amount) for mode, amount in before.items()},
-                {mode: _money(amount) for mode, amount in prices_by_mode(team).items()},
-            )
             audit.record_changes(
                 team=team,
                 actor=request.user,
-                action="price.changed",
-                target="prices by mode",
-                changes=changes,
+                action="prices.changed",
+                target=api.label,
+                changes=_price_changes(api, before, price_table(team.pk)),
             )
-    context = prices_context(team, None if ok else form)
-    context["saved"] = ok
+    has_key = api in providers_of(team)
+    section = price_section(api, price_table(team.pk), has_key=has_key, form=None if ok else form)
+    section.saved = ok
     return saved_or_refused(
         request,
         team,
-        partial="mode-prices",
-        context=context,
+        partial="provider-prices",
+        context={"team": team, "section": section},
         ok=ok,
-        bound={"prices_form": form},
+        bound={"price_forms": {api.name: form}},
     )
-
-
-@require_POST
-@login_required
-def override_add(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
-    team = team_for_admin(request.user, team_id)
-    form = PriceOverrideForm(request.POST)
-    ok = form.is_valid()
-    if ok:
-        with transaction.atomic():
-            operation, mode = form.cleaned_data["operation"], form.cleaned_data["mode"]
-            previous = Price.objects.filter(team=team, mode=mode, operation=operation).first()
-            price = form.save(team)
-            changes = audit.changed(
-                {"amount": _money(previous.amount) if previous else None},
-                {"amount": _money(price.amount)},
-            )
-            audit.record_changes(
-                team=team,
-                actor=request.user,
-                action="price_override.added",
-                target=_override_target(operation, mode),
-                changes=changes,
-            )
-    context = overrides_context(team, None if ok else form)
-    context["saved"] = ok
-    return saved_or_refused(
-        request, team, partial="overrides", context=context, ok=ok, bound={"override_form": form}
-    )
-
-
-@require_POST
-@login_required
-def override_delete(request: AuthenticatedRequest, team_id: int, price_id: int) -> HttpResponse:
-    team = team_for_admin(request.user, team_id)
-    with transaction.atomic():
-        price = get_object_or_404(Price, pk=price_id, team=team, operation__gt="")
-        audit.record(
-            team=team,
-            actor=request.user,
-            action="price_override.removed",
-            target=_override_target(price.operation, price.mode),
-            changes={"amount": (_money(price.amount), None)},
-        )
-        price.delete()
-    context = overrides_context(team)
-    context["removed"] = True
-    return saved_or_refused(request, team, partial="overrides", context=context, ok=True)
 
 
 @require_POST

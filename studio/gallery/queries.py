@@ -367,6 +367,7 @@ PARAMETER_LABELS = {
     "style_raw": "Style raw",
     "weird": "Weird",
     "tile": "Tile",
+    "draft": "Draft",
     "no": "Leave out",
     "style_refs": "Style references",
     "style_weight": "Style weight",

@@ -2,13 +2,11 @@
 project's group whenever a job changes. A fragment whose target is not on a page
 (a tree row on the project page, say) is ignored there by htmx."""
 
-from decimal import Decimal
-
 from django.template.loader import render_to_string
 
 from studio.accounts.models import User
 from studio.billing import live as billing_live
-from studio.billing.services import price_table
+from studio.billing.services import PriceTable, price_table
 from studio.generation.models import Job, JobQuerySet
 from studio.generation.tree import family_of
 from studio.projects.models import Project
@@ -37,7 +35,7 @@ def decorate(jobs: list[Job]) -> list[Job]:
     what each follow-up costs (one query per team, not per card)."""
     teams = {job.project.team_id for job in jobs}
     positions: dict[int, int] = {}
-    prices: dict[int, dict[tuple[str, str], Decimal]] = {}
+    prices: dict[int, PriceTable] = {}
     for team_id in teams:
         if any(job.status == "queued" and job.project.team_id == team_id for job in jobs):
             positions.update(queue_positions(team_id))

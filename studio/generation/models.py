@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from studio.accounts.models import Membership, Role
+from studio.generation import prompting
 from studio.generation.actions import split_description, step_label
 from studio.projects.models import Project
 from studio.providers import CHOICES as PROVIDER_CHOICES
@@ -72,6 +73,15 @@ FINISHED_STATUSES = [Status.COMPLETED, Status.FAILED, Status.CANCELED]
 # What a job's result is, by operation: a single image, text, or (all others) a grid.
 SINGLE_IMAGE_OPERATIONS = [Operation.UPSCALE, Operation.ENHANCE]
 TEXT_OPERATIONS = [Operation.DESCRIBE, Operation.SEED, Operation.SHORTEN]
+# The operations that render the prompt anew, and so make a draft when it says --draft;
+# Enhance and Vary re-render a draft at full quality (and full price).
+DRAFT_OPERATIONS = [Operation.IMAGINE, Operation.REROLL]
+
+
+def makes_draft(operation: str, prompt: str) -> bool:
+    """Whether a job of `operation` with `prompt` makes a V7 draft (at half the price)."""
+    return operation in DRAFT_OPERATIONS and prompting.is_draft(prompt)
+
 
 # Provider statuses (lowercase on the wire) mapped to ours.
 PROVIDER_STATUS = {
@@ -279,6 +289,11 @@ class Job(models.Model):
     @property
     def step_label(self) -> str:
         return step_label(self.operation, self.parameters or {})
+
+    @property
+    def is_draft(self) -> bool:
+        """A V7 draft grid: quicker and rougher, at half the price."""
+        return makes_draft(self.operation, self.prompt)
 
     @property
     def actions(self) -> list[Action]:

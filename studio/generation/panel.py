@@ -24,6 +24,7 @@ ADVANCED = (
     "style_raw",
     "weird",
     "tile",
+    "draft",
     "no",
     "style_refs",
     "style_weight",

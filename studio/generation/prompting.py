@@ -12,12 +12,16 @@ Everything here is a pure function of its arguments. The rules in one line each:
 - a flag starts a whitespace-separated token ("well--known" is text), in any case, with
   "--" or with the em/en dash a phone puts in its place;
 - most flags take one value, and words after that value are text again; `--no`, `--sref`
-  and `--cref` take every word up to the next flag; `--tile`, `--relax`, `--fast` and
-  `--turbo` take none;
+  and `--cref` take every word up to the next flag; `--tile`, `--draft`, `--relax`,
+  `--fast` and `--turbo` take none;
 - web addresses at the start of the text are Midjourney's image prompts;
 - `split_prompt` checks each flag on its own; rules that pair two fields (`--sw` needs
-  `--sref`) are checked by `validate` on the merged parameters, because the pair may come
-  half from the panel and half from the prompt.
+  `--sref`, `--draft` needs `--v 7`) are checked by `validate` on the merged parameters,
+  because the pair may come half from the panel and half from the prompt.
+
+`--draft` is Midjourney's V7 draft mode: quicker, rougher grids at half the cost
+(https://docs.legnext.ai/notice); Enhance or Vary renders a draft at full quality. Studio
+charges a draft grid half its price (`studio.billing.services.price_for`; `is_draft`).
 """
 
 import re
@@ -63,6 +67,7 @@ _ALIASES: Final[Mapping[str, str]] = {
     "w": "weird",
     "weird": "weird",
     "tile": "tile",
+    "draft": "draft",
     "no": "no",
     "sref": "style_refs",
     "sw": "style_weight",
@@ -72,10 +77,10 @@ _ALIASES: Final[Mapping[str, str]] = {
     "fast": "mode",
     "turbo": "mode",
 }
-_SWITCHES: Final = frozenset({"tile", "relax", "fast", "turbo"})
+_SWITCHES: Final = frozenset({"tile", "draft", "relax", "fast", "turbo"})
 _MULTI_WORD_FIELDS: Final = frozenset({"no", "style_refs", "character_refs"})
 _URL_FIELDS: Final = frozenset({"style_refs", "character_refs", "image_prompts"})
-_CHECKBOX_FIELDS: Final = frozenset({"style_raw", "tile"})
+_CHECKBOX_FIELDS: Final = frozenset({"style_raw", "tile", "draft"})
 
 # How `validate` names each field: by the flag people know from Midjourney's docs, because
 # a merged value may have come from the panel or from the prompt.
@@ -89,6 +94,7 @@ _FLAG_NAMES: Final[Mapping[str, str]] = {
     "style_raw": "--style",
     "weird": "--weird",
     "tile": "--tile",
+    "draft": "--draft",
     "no": "--no",
     "style_refs": "--sref",
     "style_weight": "--sw",
@@ -116,6 +122,7 @@ _PANEL_LABELS: Final[Mapping[str, str]] = {
     "style_raw": "Raw style",
     "weird": "Weird",
     "tile": "Tile",
+    "draft": "Draft",
     "no": "Leave out",
     "style_refs": "Style references",
     "style_weight": "Style weight",
@@ -138,6 +145,7 @@ _COMPILED_FLAGS: Final = (
     ("style_raw", "--style raw"),
     ("weird", "--w"),
     ("tile", "--tile"),
+    ("draft", "--draft"),
     ("no", "--no"),
     ("style_refs", "--sref"),
     ("style_weight", "--sw"),
@@ -146,9 +154,9 @@ _COMPILED_FLAGS: Final = (
 )
 
 _SUPPORTED: Final = (
-    "--ar, --v, --s, --c, --q, --seed, --style raw, --w, --tile, --no, --sref, --sw, "
-    "--cref, --cw, --relax, --fast and --turbo (and the long forms --aspect, --version, "
-    "--stylize, --chaos, --quality and --weird)"
+    "--ar, --v, --s, --c, --q, --seed, --style raw, --w, --tile, --draft, --no, --sref, "
+    "--sw, --cref, --cw, --relax, --fast and --turbo (and the long forms --aspect, "
+    "--version, --stylize, --chaos, --quality and --weird)"
 )
 
 # Phones replace a typed "--" with one of these.
@@ -190,6 +198,7 @@ class Parameters:
     style_raw: bool = False  # --style raw
     weird: int | None = None  # --w / --weird
     tile: bool = False
+    draft: bool = False  # V7 draft mode: needs version "7"; half the price
     no: str | None = None  # --no: what to leave out, words up to the next flag
     style_refs: tuple[str, ...] = ()  # --sref URL [URL …]
     style_weight: int | None = None  # --sw, needs style_refs
@@ -295,6 +304,10 @@ def validate(parameters: Parameters) -> list[str]:
         problems.append("--sw needs --sref.")
     if parameters.character_weight is not None and not parameters.character_refs:
         problems.append("--cw needs --cref.")
+    if parameters.draft and parameters.version != "7":
+        # Draft mode exists in V7 only; without --v the provider's default version may
+        # be another (LegNext's is 6.1), so the version must be said.
+        problems.append("--draft needs --v 7.")
     return _readable(problems)
 
 
@@ -335,6 +348,13 @@ def reference_links(parameters: Parameters) -> list[tuple[str, str]]:
         for field, label in _REFERENCE_LABELS.items()
         for url in getattr(parameters, field)
     ]
+
+
+def is_draft(prompt: str) -> bool:
+    """Whether a prompt as sent asks for a draft (`--draft` among its words), read
+    without refusing anything else: a follow-up's prompt may be a remix prompt as typed,
+    and its price still depends on it."""
+    return any(_flag_name(token) == "draft" for token in prompt.split())
 
 
 def reference_links_in(prompt: str) -> list[tuple[str, str]]:

@@ -340,6 +340,13 @@ def providers_of(team: Team) -> list[type[Provider]]:
     return seen
 
 
+def first_provider_for(
+    providers: Sequence[type[Provider]], *, operation: str, mode: str
+) -> type[Provider] | None:
+    """The first of `providers` that starts `operation` in `mode`, if one does."""
+    return next((api for api in providers if operation in api.new_work and mode in api.modes), None)
+
+
 def provider_for_new_work(team: Team, *, wanted: str, operation: str, mode: str) -> str:
     """Which provider a new job goes to: the one the member picked, else the first of
     the team's providers that can do it. Refuses (with the sentence why) a pick the team
@@ -355,12 +362,9 @@ def provider_for_new_work(team: Team, *, wanted: str, operation: str, mode: str)
         candidates = [picked]
     else:
         candidates = available or [provider_class("")]
-    for api in candidates:
-        if operation not in api.new_work:
-            continue
-        if mode not in api.modes:
-            continue
-        return api.name
+    found = first_provider_for(candidates, operation=operation, mode=mode)
+    if found is not None:
+        return found.name
     names = " or ".join(api.label for api in candidates)
     if all(operation not in api.new_work for api in candidates):
         label = Operation(operation).label

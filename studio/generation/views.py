@@ -22,7 +22,7 @@ from studio.billing import live as billing_live
 from studio.billing import services as billing
 from studio.generation import live, prompting, services, tasks
 from studio.generation.forms import QUALITIES, VERSIONS, BlendForm, DescribeForm, ImagineForm
-from studio.generation.models import Job, ProcessMode, ResultImage, WebhookDelivery
+from studio.generation.models import Job, Operation, ProcessMode, ResultImage, WebhookDelivery
 from studio.generation.panel import Panel
 from studio.generation.tree import family_of
 from studio.inputs.errors import InputImageError
@@ -37,6 +37,7 @@ from studio.inputs.services import (
 )
 from studio.projects.access import project_for_generating, project_for_user
 from studio.projects.models import Project
+from studio.providers import provider_class
 
 PAGE = "generation/project.html"
 JOB_PAGE = "generation/job.html"
@@ -80,14 +81,35 @@ def composer_context(project: Project, membership: Membership, **extra: Any) -> 
     context.update(extra)
     context["meters"] = billing_live.meters_html(team=project.team, user=membership.user)
     if membership.can_generate:
-        prices = billing.prices_by_mode(project.team)
-        context["generate_cost"] = billing.dollars(
-            billing.price_for(team=project.team, mode=context["panel"].mode, operation="imagine")
-        )
-        context["price_line"] = " · ".join(
-            f"{label} {billing.dollars(prices[mode])}" for mode, label in ProcessMode.choices
-        )
+        context.update(composer_prices(project, context["panel"]))
     return context
+
+
+def composer_prices(project: Project, panel: Panel) -> dict[str, str]:
+    """What the composer's buttons cost: the prices of the provider each new job would
+    go to (the first of the team's, in key order, that runs it in that mode). A mode no
+    provider of the team runs has no price; submitting it says why."""
+    providers = services.providers_of(project.team) or [provider_class("")]
+    table = billing.price_table(project.team_id)
+
+    def quote(operation: str, mode: str, *, draft: bool = False) -> str:
+        api = services.first_provider_for(providers, operation=operation, mode=mode)
+        if api is None:
+            return ""
+        price = billing.table_price(
+            table, provider=api.name, mode=mode, operation=operation, draft=draft
+        )
+        return billing.dollars(price)
+
+    def price_line(operation: str) -> str:
+        quotes = [(label, quote(operation, mode)) for mode, label in ProcessMode.choices]
+        return " · ".join(f"{label} {price}" for label, price in quotes if price)
+
+    return {
+        "generate_cost": quote(Operation.IMAGINE, panel.mode, draft=panel.parameters.draft),
+        "describe_price_line": price_line(Operation.DESCRIBE),
+        "blend_price_line": price_line(Operation.BLEND),
+    }
 
 
 @require_GET

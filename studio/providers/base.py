@@ -10,7 +10,8 @@ this small interface and never names a provider:
 - `get_task(id)`, `cancel_task(id)` (where the provider can), `account_info()`,
   `download(url)`;
 - how its webhooks are addressed and authenticated, and what their body holds;
-- what a finished result offers (`offers`): the follow-ups, modes and options the UI shows.
+- what a finished result offers (`offers`): the follow-ups, modes and options the UI shows;
+- what its jobs cost by default (`default_prices`, `price_key`), which teams may override.
 """
 
 import hmac
@@ -18,6 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import requests
@@ -180,6 +182,13 @@ class Provider(ABC):
     seed_in_result: ClassVar[bool] = False
     # Whether a drawn mask goes as a link the provider fetches (else inline, base64).
     takes_mask_as_link: ClassVar[bool] = False
+    # What Studio charges for one of its jobs until a team sets prices of its own, in
+    # dollars by (mode, operation price key); operation "" is the mode's price for every
+    # operation without one of its own here.
+    default_prices: ClassVar[Mapping[tuple[str, str], Decimal]]
+    # The price keys of the operations its jobs can run, in the order a prices page
+    # lists them.
+    priced_operations: ClassVar[tuple[str, ...]]
 
     def __init__(self, *, api_key: str, base_url: str = "", timeout: float | None = None) -> None:
         self.api_key = api_key
@@ -193,6 +202,12 @@ class Provider(ABC):
     @classmethod
     def configured_base_url(cls) -> str:
         return str(getattr(settings, f"{cls.name.upper()}_BASE_URL", "") or cls.default_base_url)
+
+    @classmethod
+    def price_key(cls, operation: str, parameters: Mapping[str, Any]) -> str:
+        """What a job of `operation` with `parameters` (a follow-up's action parameters)
+        is priced as: its operation, or a variant the provider charges differently."""
+        return operation
 
     # --- calls -------------------------------------------------------------------------
 

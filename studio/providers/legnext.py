@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -77,6 +78,27 @@ class Balance(AccountFigures):
         return line
 
 
+# What a job costs at LegNext in credits, in Fast (1 credit = $0.001; Turbo costs twice
+# as much, and there is no Relax), from its pricing page (legnext-protocol.md §4,
+# https://legnext.ai/pricing). Studio's default prices are these, so that a team pays what
+# its jobs cost. "" is the price of the rest: imagine, reroll (not listed by LegNext:
+# it runs the prompt again, as an imagine), pan, outpaint (zoom out), enhance and blend.
+# A seed costs nothing: it comes with the result, and no job is made.
+FAST_CREDITS: Mapping[str, int] = {
+    "": 80,
+    "variation": 120,
+    "remix": 120,
+    "inpaint": 120,
+    "upscale": 120,
+    "upscale_creative": 160,
+    "describe": 20,
+    "shorten": 20,
+    "seed": 0,
+}
+CREDIT = Decimal("0.001")
+TURBO_FACTOR = 2
+
+
 class LegNext(Provider):
     name = "legnext"
     label = "LegNext"
@@ -88,6 +110,33 @@ class LegNext(Provider):
     follow_up_window = timedelta(days=3)
     seed_in_result = True
     takes_mask_as_link = True
+    default_prices = {
+        (mode, operation): credits * CREDIT * factor
+        for mode, factor in (("fast", 1), ("turbo", TURBO_FACTOR))
+        for operation, credits in FAST_CREDITS.items()
+    }
+    priced_operations = (
+        "imagine",
+        "reroll",
+        "variation",
+        "remix",
+        "upscale",
+        "upscale_creative",
+        "pan",
+        "outpaint",
+        "inpaint",
+        "enhance",
+        "blend",
+        "describe",
+        "shorten",
+    )
+
+    @classmethod
+    def price_key(cls, operation: str, parameters: Mapping[str, Any]) -> str:
+        # A creative upscale costs 160 credits, a subtle one 120.
+        if operation == "upscale" and parameters.get("type") == "creative":
+            return "upscale_creative"
+        return operation
 
     def create_task(self, request: TaskRequest) -> ProviderTask:
         """POST the operation's endpoint once. A job object with a `job_id` is the task

@@ -9,6 +9,7 @@ through the task queue, so that one slow provider never holds a worker.
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -95,6 +96,25 @@ class PiAPI(Provider):
     modes = ("relax", "fast", "turbo")
     new_work = ("imagine", "describe", "blend")
     can_cancel = True
+    # One price per mode, whatever the operation (Studio's prices before there were two
+    # providers).
+    default_prices = {
+        ("relax", ""): Decimal("0.015"),
+        ("fast", ""): Decimal("0.045"),
+        ("turbo", ""): Decimal("0.10"),
+    }
+    priced_operations = (
+        "imagine",
+        "reroll",
+        "variation",
+        "upscale",
+        "pan",
+        "outpaint",
+        "inpaint",
+        "blend",
+        "describe",
+        "seed",
+    )
 
     def create_task(self, request: TaskRequest) -> ProviderTask:
         """Create a task, sending the POST exactly once.

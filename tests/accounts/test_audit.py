@@ -13,7 +13,6 @@ from django.test import Client
 from studio.accounts import audit
 from studio.accounts.models import AuditEntry, Invite, Membership, ProviderKey
 from studio.accounts.tasks import check_provider_key
-from studio.billing.models import Price
 from studio.providers.piapi import AccountInfo, PiAPI
 from tests.billing.admin_helpers import at, hx
 
@@ -131,14 +130,13 @@ def test_saving_without_changing_anything_writes_nothing(alice_client: Client, a
 
 def test_the_money_pages_saves_are_logged(alice_client: Client, acme: Any, bob: Any) -> None:
     money = f"/teams/{acme.pk}/money"
-    hx(alice_client, f"{money}/prices/", {"relax": "0.015", "fast": "0.05", "turbo": "0.10"})
     hx(
         alice_client,
-        f"{money}/overrides/",
-        {"operation": "upscale", "mode": "fast", "amount": "0.02"},
+        f"{money}/prices/piapi/",
+        {"relax": "", "fast": "0.05", "fast.upscale": "0.02"},
     )
-    price = Price.objects.get(operation="upscale")
-    hx(alice_client, f"{money}/overrides/{price.pk}/delete/")
+    hx(alice_client, f"{money}/prices/piapi/", {"fast": "0.05", "fast.upscale": ""})
+    hx(alice_client, f"{money}/prices/legnext/", {"turbo.upscale_creative": "0.3"})
     hx(alice_client, f"{money}/budget/", {"total": "250", "relax": "", "fast": "", "turbo": "0"})
     bob_membership = Membership.objects.get(user=bob)
     hx(
@@ -152,10 +150,16 @@ def test_the_money_pages_saves_are_logged(alice_client: Client, acme: Any, bob: 
         {"turbo_roles": ["admin", "member"], "concurrency_limit": "10"},
     )
 
-    assert only_entry("price.changed").changes == {"fast": ["$0.045", "$0.05"]}
-    added = only_entry("price_override.added")
-    assert (added.target, added.changes) == ("Upscale in Fast", {"amount": [None, "$0.02"]})
-    assert only_entry("price_override.removed").changes == {"amount": ["$0.02", None]}
+    set_prices, cleared, legnext = AuditEntry.objects.filter(action="prices.changed").order_by("pk")
+    assert (set_prices.target, set_prices.changes) == (
+        "PiAPI",
+        {"fast": [None, "$0.05"], "Upscale in Fast": [None, "$0.02"]},
+    )
+    assert (cleared.target, cleared.changes) == ("PiAPI", {"Upscale in Fast": ["$0.02", None]})
+    assert (legnext.target, legnext.changes) == (
+        "LegNext",
+        {"Upscale (Creative) in Turbo": [None, "$0.30"]},
+    )
     team_budget, bob_budget = AuditEntry.objects.filter(action="budget.changed").order_by("pk")
     assert (team_budget.target, team_budget.changes) == (
         "the whole team",
@@ -169,7 +173,7 @@ def test_the_money_pages_saves_are_logged(alice_client: Client, acme: Any, bob: 
 
 
 def test_a_refused_save_is_not_logged(alice_client: Client, acme: Any) -> None:
-    hx(alice_client, f"/teams/{acme.pk}/money/prices/", {"relax": "x", "fast": "1", "turbo": "1"})
+    hx(alice_client, f"/teams/{acme.pk}/money/prices/piapi/", {"relax": "x", "fast": "1"})
     hx(alice_client, f"/accounts/teams/{acme.pk}/keys/add/", {"label": "", "key": SECRET})
 
     assert not AuditEntry.objects.exists()

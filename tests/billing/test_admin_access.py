@@ -11,9 +11,8 @@ from studio.billing.models import Price
 
 PAGES = ["money/", "spend/", "ledger/", "ledger.csv"]
 POSTS = [
-    "money/prices/",
-    "money/overrides/",
-    "money/overrides/{price}/delete/",
+    "money/prices/piapi/",
+    "money/prices/legnext/",
     "money/budget/",
     "money/members/{bob_membership}/budget/",
     "money/limits/",
@@ -23,12 +22,11 @@ STATUS_BY_PERSONA = {"alice": 200, "bob": 403, "vera": 403, "charlie": 404}
 
 @pytest.fixture
 def urls(acme: Any, alice: Any, bob: Any, vera: Any, charlie: Any) -> dict[str, Any]:
-    price = Price.objects.create(team=acme, mode="fast", operation="upscale", amount="0.02")
-    ids = {
-        "price": price.pk,
-        "bob_membership": Membership.objects.get(team=acme, user=bob).pk,
-    }
-    return {"team": acme.pk, "ids": ids}
+    price = Price.objects.create(
+        team=acme, provider="legnext", mode="fast", operation="upscale", amount="0.02"
+    )
+    ids = {"bob_membership": Membership.objects.get(team=acme, user=bob).pk}
+    return {"team": acme.pk, "ids": ids, "price": price}
 
 
 def as_persona(client: Client, request: Any, persona: str) -> Client:
@@ -51,7 +49,7 @@ def test_each_money_page_is_for_the_teams_admins_only(
 def test_no_one_but_an_admin_can_change_the_money_settings(
     client: Client, request: Any, urls: dict[str, Any], persona: str, action: str, acme: Any
 ) -> None:
-    prices_before = list(Price.objects.values_list("mode", "operation", "amount"))
+    prices_before = list(Price.objects.values_list("provider", "mode", "operation", "amount"))
     url = f"/teams/{urls['team']}/" + action.format(**urls["ids"])
 
     response = as_persona(client, request, persona).post(
@@ -61,7 +59,9 @@ def test_no_one_but_an_admin_can_change_the_money_settings(
     )
 
     assert response.status_code == STATUS_BY_PERSONA[persona]
-    assert list(Price.objects.values_list("mode", "operation", "amount")) == prices_before
+    assert (
+        list(Price.objects.values_list("provider", "mode", "operation", "amount")) == prices_before
+    )
     acme.refresh_from_db()
     assert acme.concurrency_limit == 3
 
@@ -78,9 +78,7 @@ def test_an_admin_can_post_to_every_settings_form(
             "relax": "0.015",
             "fast": "0.045",
             "turbo": "0.1",
-            "operation": "pan",
-            "mode": "fast",
-            "amount": "0.03",
+            "fast.pan": "0.03",
             "total": "10",
             "concurrency_limit": "3",
             "turbo_roles": ["admin"],
@@ -121,4 +119,13 @@ def test_a_team_that_does_not_exist_is_a_404(client: Client, alice: Any) -> None
 def test_the_settings_forms_refuse_a_get(client: Client, alice: Any, acme: Any) -> None:
     client.force_login(alice)
 
-    assert client.get(f"/teams/{acme.pk}/money/prices/").status_code == 405
+    assert client.get(f"/teams/{acme.pk}/money/prices/piapi/").status_code == 405
+
+
+def test_prices_of_a_provider_studio_does_not_know_are_a_404(client: Client, alice: Any) -> None:
+    client.force_login(alice)
+    team = alice.memberships.get().team_id
+
+    response = client.post(f"/teams/{team}/money/prices/midjourney/", {"fast": "1"})
+
+    assert response.status_code == 404

@@ -12,6 +12,7 @@ from studio.generation.prompting import (
     Parameters,
     PromptError,
     compile_prompt,
+    is_draft,
     merge,
     panel_values,
     parameters_from_panel,
@@ -58,6 +59,7 @@ def parameters_of(prompt: str) -> Parameters:
         ("a fox --w 100", Parameters(weird=100)),
         ("a fox --weird 100", Parameters(weird=100)),
         ("a fox --tile", Parameters(tile=True)),
+        ("a fox --v 7 --draft", Parameters(version="7", draft=True)),
         ("a fox --no cars, trees", Parameters(no="cars, trees")),
         (
             "a fox --sref https://a.example/1.png https://b.example/2.png",
@@ -412,6 +414,62 @@ def test_valid_parameters_have_no_problems() -> None:
     assert validate(parameters_of("https://a.example/1.png x --v 7 --s 0 --no cars")) == []
 
 
+# ---- Draft (v7) -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "prompt", ["a fox --draft --v 7", "a fox --DRAFT --v 7", "a fox \u2014draft --v 7"]
+)
+def test_draft_is_a_switch_read_in_any_spelling(prompt: str) -> None:
+    assert split_prompt(prompt) == ("a fox", Parameters(version="7", draft=True))
+
+
+def test_a_word_after_draft_is_text_again() -> None:
+    assert split_prompt("a fox --draft in snow --v 7") == (
+        "a fox in snow",
+        Parameters(version="7", draft=True),
+    )
+
+
+@pytest.mark.parametrize(
+    "prompt", ["a fox --draft", "a fox --draft --v 6.1", "a fox --v 5.2 --draft"]
+)
+def test_draft_without_version_7_is_refused(prompt: str) -> None:
+    assert validate(parameters_of(prompt)) == ["--draft needs --v 7."]
+    with pytest.raises(PromptError) as caught:
+        compile_prompt("a fox", parameters_of(prompt))
+    assert caught.value.errors == ["--draft needs --v 7."]
+
+
+def test_draft_from_the_panel_may_pair_with_version_7_typed_inline() -> None:
+    panel = parameters_from_panel({"draft": "on"})
+    assert validate(merge(panel, parameters_of("x --v 7"))) == []
+    assert validate(panel) == ["--draft needs --v 7."]
+
+
+def test_draft_is_compiled_into_the_prompt_after_the_other_switches() -> None:
+    parameters = Parameters(version="7", tile=True, draft=True, no="cars")
+    assert compile_prompt("a fox", parameters) == "a fox --v 7 --tile --draft --no cars"
+
+
+def test_draft_given_twice_is_refused() -> None:
+    assert errors_of("x --draft --v 7 --draft") == ["--draft is given more than once; keep one."]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "draft"),
+    [
+        ("a fox --v 7 --draft", True),
+        ("a fox --v 7 \u2014Draft --ar 99:1", True),  # read even where the rest would not parse
+        ("a fox --v 7", False),
+        ("a fox --drafted", False),
+        ("a well--draft fox", False),
+    ],
+)
+def test_is_draft_tells_a_prompt_as_sent_that_asks_for_a_draft(prompt: str, draft: bool) -> None:
+    assert is_draft(prompt) is draft
+
+
 # ---- Speed (mode) flags -----------------------------------------------------------------
 
 
@@ -481,6 +539,7 @@ def test_flags_are_compiled_in_one_canonical_order_after_image_prompts_and_text(
         style_refs=("https://s.example/1.png", "https://s.example/2.png"),
         no="cars, trees",
         tile=True,
+        draft=True,
         weird=10,
         style_raw=True,
         seed=42,
@@ -494,8 +553,9 @@ def test_flags_are_compiled_in_one_canonical_order_after_image_prompts_and_text(
     )
     assert compile_prompt("a red fox", parameters) == (
         "https://i.example/i.png a red fox --v 7 --s 250 --c 5 --q .5 --seed 42 --style raw "
-        "--w 10 --tile --no cars, trees --sref https://s.example/1.png https://s.example/2.png "
-        "--sw 200 --cref https://c.example/c.png --cw 30"
+        "--w 10 --tile --draft --no cars, trees "
+        "--sref https://s.example/1.png https://s.example/2.png --sw 200 "
+        "--cref https://c.example/c.png --cw 30"
     )
 
 
@@ -725,6 +785,7 @@ def test_panel_values_fill_a_form_with_strings() -> None:
         "style_raw": "",
         "weird": "",
         "tile": "on",
+        "draft": "",
         "no": "",
         "style_refs": "https://a.example/1.png\nhttps://b/2",
         "style_weight": "",
@@ -776,9 +837,10 @@ def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 def valid_parameters(draw: st.DrawFn) -> Parameters:
     style_refs = tuple(draw(st.lists(web_addresses, max_size=3)))
     character_refs = tuple(draw(st.lists(web_addresses, max_size=3)))
+    version = draw(maybe(st.sampled_from(["5.2", "6", "6.1", "7"])))
     return Parameters(
         aspect_ratio=draw(maybe(aspect_ratios)),
-        version=draw(maybe(st.sampled_from(["5.2", "6", "6.1", "7"]))),
+        version=version,
         stylize=draw(maybe(st.integers(0, 1000))),
         chaos=draw(maybe(st.integers(0, 100))),
         quality=draw(maybe(st.sampled_from([".25", ".5", "1", "2"]))),
@@ -786,6 +848,7 @@ def valid_parameters(draw: st.DrawFn) -> Parameters:
         style_raw=draw(st.booleans()),
         weird=draw(maybe(st.integers(0, 3000))),
         tile=draw(st.booleans()),
+        draft=draw(st.booleans()) if version == "7" else False,
         no=draw(maybe(no_values)),
         style_refs=style_refs,
         style_weight=draw(maybe(st.integers(0, 1000))) if style_refs else None,
@@ -855,7 +918,7 @@ def test_any_text_is_either_read_or_refused_with_reasons(prompt: str) -> None:
 
 FLAG_LIKE_WORDS = (
     "--ar \u2014ar --AR 16:9 1:5 --v \u2013v 7 6.0 4 --s --c --q .5 --seed -1 0 99999999999 "
-    "--style raw --w --tile --no cars, --sref --sw --cref --cw --relax --fast --turbo "
+    "--style raw --w --tile --draft --no cars, --sref --sw --cref --cw --relax --fast --turbo "
     "--foo -- \u2014 well--known https://a.example/1.png http:// random fox"
 ).split()
 flag_like_tokens = st.sampled_from([*FLAG_LIKE_WORDS, "\x00", "\n", "\u2028"])

@@ -24,9 +24,7 @@ def acme_things(project: Any, alice: Any, bob: Any, vera: Any, acme: Any) -> dic
     image.file.save("x.png", ContentFile(make_png()), save=False)
     image.thumbnail.save("x.webp", ContentFile(make_png()), save=False)
     image.save()
-    price = Price.objects.create(
-        team=acme, mode="fast", operation="describe", amount=Decimal("0.01")
-    )
+    Price.objects.create(team=acme, mode="fast", operation="describe", amount=Decimal("0.01"))
     key = acme.provider_keys.first()
     uploaded = SimpleUploadedFile("ref.png", make_png(), content_type="image/png")
     input_image = input_image_upload(project=project, user=bob, uploaded_file=uploaded)
@@ -36,7 +34,7 @@ def acme_things(project: Any, alice: Any, bob: Any, vera: Any, acme: Any) -> dic
         "image_id": image.pk,
         "team_id": acme.pk,
         "membership_id": bob.memberships.get().pk,
-        "price_id": price.pk,
+        "provider": "legnext",
         "key_id": key.pk if key else 1,
         "user_id": bob.pk,
         "invite_id": 1,

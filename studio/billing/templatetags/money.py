@@ -5,6 +5,8 @@ from django import template
 
 from studio.billing.services import dollars as format_dollars
 from studio.billing.services import price_table, table_price
+from studio.generation.models import makes_draft
+from studio.providers.base import Action
 
 register = template.Library()
 
@@ -15,10 +17,25 @@ def dollars(amount: Decimal | None) -> str:
 
 
 @register.simple_tag
-def cost(job: Any, operation: str) -> str:
-    """What a follow-up of this job costs (the job's mode, the team's prices)."""
-    table = getattr(job, "price_table", None) or price_table(job.project.team_id)
-    return format_dollars(table_price(table, job.process_mode, operation))
+def cost(job: Any, follow_up: str | Action) -> str:
+    """What a follow-up of this job costs: an action the result offers, or an operation
+    by name ("seed"). The job's provider and mode, the team's prices; a reroll of a
+    draft is a draft again."""
+    if isinstance(follow_up, Action):
+        operation, parameters = follow_up.operation, follow_up.parameters
+    else:
+        operation, parameters = follow_up, {}
+    table = getattr(job, "price_table", None)
+    if table is None:
+        table = price_table(job.project.team_id)
+    price = table_price(
+        table,
+        provider=job.provider,
+        mode=job.process_mode,
+        operation=job.api.price_key(operation, parameters),
+        draft=makes_draft(operation, job.prompt),
+    )
+    return format_dollars(price)
 
 
 @register.simple_tag
