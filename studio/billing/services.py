@@ -151,9 +151,10 @@ def job_hold(*, job: "Job") -> Decimal:
     mode = job.process_mode
     membership = Membership.objects.get(team=team, user=user)
     if mode == Mode.TURBO and not team.may_use_turbo(membership.role):
+        others = [m for m in job.api.modes if m != Mode.TURBO]
         raise BudgetExceeded(
             f"Turbo is not open to {membership.get_role_display().lower()}s in this team; "
-            "choose Fast or Relax."
+            f"choose {' or '.join(Mode(m).label for m in others)}."
         )
     if not Budget.objects.filter(team=team, user__isnull=True, mode="").exists():
         raise BudgetExceeded(

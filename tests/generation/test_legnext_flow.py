@@ -4,6 +4,7 @@ provider and key; the money for each."""
 
 import base64
 import io
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -83,7 +84,51 @@ def test_a_legnext_grid_offers_per_image_follow_ups_and_each_makes_its_child(
 
     every_child = Job.objects.filter(parent=grid)
     assert all(child.status == Status.COMPLETED for child in every_child)
-    assert all(len(charged(child)) == 1 for child in every_child)
+    # Each charged once, at LegNext's credit prices ($0.001 a credit).
+    charges = {child.step_label: charged(child) for child in every_child}
+    assert charged(grid) == [Decimal("0.08")]
+    assert charges == {
+        "Upscale (Subtle) · image 2": [Decimal("0.12")],
+        "Upscale (Creative) · image 3": [Decimal("0.16")],
+        "Vary (Subtle) · image 1": [Decimal("0.12")],
+        "Vary (Strong) · image 2": [Decimal("0.12")],
+        "Pan ← · image 1": [Decimal("0.08")],
+        "Zoom Out 2× · image 4": [Decimal("0.08")],
+        "Reroll": [Decimal("0.08")],
+        "Zoom Out 1.3× · image 1": [Decimal("0.08")],
+        "Remix (Subtle) · image 3": [Decimal("0.12")],
+        "Vary (Region) · image 2": [Decimal("0.12")],
+    }
+
+
+def test_a_turbo_draft_costs_half_and_enhance_brings_an_image_to_full_quality(
+    server: StudioServer, legnext_only: Any, project: Any, bob: Any
+) -> None:
+    session = server.login("bob")
+    refused = hx(
+        session,
+        f"{server.url}/projects/{project.pk}/jobs/",
+        data={"prompt": "a glass teapot --v 7 --draft", "aspect_ratio": "1:1", "mode": "turbo"},
+    )
+    assert "Turbo is not open to members in this team; choose Fast." in refused.text
+    legnext_only.turbo_roles = "admin,member"
+    legnext_only.save(update_fields=["turbo_roles"])
+    response = hx(
+        session,
+        f"{server.url}/projects/{project.pk}/jobs/",
+        data={"prompt": "a glass teapot --v 7 --draft", "aspect_ratio": "1:1", "mode": "turbo"},
+    )
+    assert response.status_code == 201, response.text
+    draft = finish(Job.objects.get(operation="imagine"))
+
+    assert "--turbo" not in draft.prompt and draft.process_mode == "turbo"
+    assert charged(draft) == [Decimal("0.08")]  # turbo 0.16, halved for a draft
+    assert "enhance:3" in [action.name for action in draft.actions]
+    enhanced = follow_up(server, session, draft, "enhance:3")
+    assert enhanced.images.count() == 1
+    quadrant = draft.quadrant_image(3)
+    assert quadrant is not None and enhanced.images.get().width > quadrant.width
+    assert charged(enhanced) == [Decimal("0.16")]  # enhance 80 credits, turbo 2×
 
 
 def test_a_remix_needs_a_prompt_and_a_custom_zoom_a_factor_in_range(
@@ -138,6 +183,11 @@ def test_describe_blend_and_shorten_run_on_legnext(
     assert blend.grid_image is not None and blend.grid_image.height > blend.grid_image.width
     shorten = finish(Job.objects.get(operation="shorten"))
     assert shorten.output["description"] and "lighthouse" in shorten.output["prompts"]
+    assert [charged(job) for job in (describe, blend, shorten)] == [
+        [Decimal("0.02")],
+        [Decimal("0.08")],
+        [Decimal("0.02")],
+    ]
     page = session.get(f"{server.url}/projects/{project.pk}/", timeout=10).text
     assert page.count("data-imagine=") >= 4
 
