@@ -36,6 +36,21 @@ def make_team(
     return team
 
 
+def make_provider_key(
+    *, team: Team, provider: str, label: str = "", api_key: str = "sandbox-test-key"
+) -> ProviderKey:
+    """Another key for the team, after its others (so it is tried after them)."""
+    key = ProviderKey(
+        team=team,
+        provider=provider,
+        label=label or provider.title(),
+        position=team.provider_keys.count(),
+    )
+    key.set_key(api_key)
+    key.save()
+    return key
+
+
 def make_membership(*, team: Team, user: User, role: str = Role.MEMBER) -> Membership:
     return Membership.objects.create(team=team, user=user, role=role)
 
