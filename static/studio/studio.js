@@ -141,6 +141,26 @@
     if (controls && window.htmx) window.htmx.trigger(controls, "change");
   });
 
+  // A card re-rendered live (a push, the snapshot after a reconnect) keeps the image
+  // picked in it and what was typed into its prompt and zoom fields.
+  var kept = {};
+  document.addEventListener("change", function (event) {
+    if (event.target.matches(".image-pick input")) kept[event.target.name] = event.target.value;
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target.matches(".remix-input, .zoom-input")) kept[event.target.id] = event.target.value;
+  });
+  document.addEventListener("htmx:load", function (event) {
+    var root = event.target;
+    if (!root.querySelectorAll) return;
+    root.querySelectorAll(".image-pick input").forEach(function (radio) {
+      if (kept[radio.name] === radio.value) radio.checked = true;
+    });
+    root.querySelectorAll(".remix-input, .zoom-input").forEach(function (field) {
+      if (kept[field.id] !== undefined) field.value = kept[field.id];
+    });
+  });
+
   // The parameter drawer stays as the user left it when the panel is re-rendered.
   var drawerOpen = null;
   document.addEventListener("toggle", function (event) {

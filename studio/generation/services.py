@@ -166,7 +166,9 @@ def job_follow_up(
         parameters["prompt"] = prompt
     if action.needs == "zoom":
         parameters["zoom"] = _checked_zoom(zoom)
-        parameters["step"] = f"Zoom Out {parameters['zoom']}×"
+        parameters["step"] = f"Zoom Out {parameters['zoom']}×" + (
+            f" · image {action.image}" if action.image is not None else ""
+        )
     if action.needs == "mask":
         parameters["mask"] = _checked_mask(parent, mask, image_number=action.image)
     return _job_create(

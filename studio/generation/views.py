@@ -149,9 +149,7 @@ def composer_start(project: Project, membership: Membership, **extra: Any) -> di
         else:
             mode_offered(panel, api)
         context["generate_cost"] = billing.dollars(
-            billing.price_for(
-                team=project.team, mode=context["panel"].mode, operation="imagine"
-            )
+            billing.price_for(team=project.team, mode=context["panel"].mode, operation="imagine")
         )
     return context
 
@@ -227,9 +225,7 @@ def job_create(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
         except (services.FollowUpRefused, billing.BudgetExceeded) as refused:
             form.add_error(None, str(refused))
     if not form.is_valid() or not panel.is_valid:
-        context = composer_context(
-            project, membership, form=form, panel=panel, provider=provider
-        )
+        context = composer_context(project, membership, form=form, panel=panel, provider=provider)
         return render(request, f"{PAGE}#prompt-form", context, status=422)
     # A fresh form keeps the panel (ratio, mode, parameters, inline flags folded into the
     # fields); the new card lands on top.

@@ -95,12 +95,11 @@ def test_a_relax_default_opens_in_fast_for_legnext_and_says_so(
     html = page(bob_client, project)
 
     assert re.search(r'<option value="fast" selected>', html)
-    assert '<p class="provider-note" id="provider-note" role="status">LegNext has no Relax mode: switched to Fast.</p>' in html
+    note = '<p class="provider-note" id="provider-note" role="status">'
+    assert f"{note}LegNext has no Relax mode: switched to Fast.</p>" in html
 
 
-def test_the_panel_follows_the_picked_provider(
-    bob_client: Client, project: Any, both: Any
-) -> None:
+def test_the_panel_follows_the_picked_provider(bob_client: Client, project: Any, both: Any) -> None:
     response = bob_client.post(
         f"/projects/{project.pk}/prompt/",
         {"prompt": "a fox", "mode": "turbo", "provider": "legnext"},

@@ -22,6 +22,20 @@ def cost(job: Any, operation: str) -> str:
 
 
 @register.simple_tag
+def follow_up_prices(job: Any, actions: Any) -> str:
+    """What the job's follow-ups cost, truly: "Follow-ups $0.05", or a range when their
+    prices differ ("Follow-ups $0.02–$0.10"); each button's tooltip has its own."""
+    table = getattr(job, "price_table", None) or price_table(job.project.team_id)
+    prices = {table_price(table, job.process_mode, action.operation) for action in actions}
+    if not prices:
+        return ""
+    low, high = min(prices), max(prices)
+    if low == high:
+        return f"Each follow-up {format_dollars(low)}"
+    return f"Follow-ups {format_dollars(low)}–{format_dollars(high)}"
+
+
+@register.simple_tag
 def unsettled_count(team: Any) -> int:
     """How many of the team's jobs wait for an admin to settle their unknown outcome."""
     from studio.generation.models import Job
