@@ -2,6 +2,8 @@
 pan, zoom, region, remix), what LegNext no longer allows greyed out with its reason, the
 seed shown without asking, and no Cancel once LegNext has the job."""
 
+import base64
+import io
 import re
 from datetime import timedelta
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
 from studio.generation.models import Job, Status
 from tests.factories import LEGNEXT_AVAILABLE, make_job, make_legnext_grid, make_provider_key
@@ -327,3 +330,18 @@ def test_the_region_editor_refuses_what_legnext_no_longer_allows(
     )
 
     assert bob_client.get(f"/jobs/{old.pk}/region/?action=region:1").status_code == 404
+
+
+def test_a_region_drawn_on_image_3_repaints_image_3(bob_client: Client, grid: Job) -> None:
+    mask = Image.new("L", (256, 256), 0)
+    mask.paste(255, (0, 0, 128, 128))
+    buffer = io.BytesIO()
+    mask.save(buffer, "PNG")
+    drawn = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+    response = follow_up(bob_client, grid, action="region:3", mask=drawn, prompt="a lighthouse")
+
+    assert response.status_code == 201
+    child = Job.objects.get(parent=grid)
+    assert (child.operation, child.parameters["image"]) == ("inpaint", 3)
+    assert child.step_label == "Vary (Region) · image 3"
