@@ -1,15 +1,18 @@
 """Plain factories: keyword-only `make_*` functions."""
 
 import io
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from PIL import Image
+from django.core.files.base import ContentFile
+from PIL import Image, ImageDraw, ImageOps
 
 from studio.accounts.models import Membership, ProviderKey, Role, Team, User
 from studio.billing.models import Budget
-from studio.generation.models import Job
+from studio.generation.models import Job, ResultImage
 from studio.projects.models import Project
+from studio.providers.legnext import action_names
 
 PASSWORD = "correct-horse-battery"
 
@@ -73,3 +76,73 @@ def make_png(*, size: tuple[int, int] = (512, 512), color: str = "#5b5bd6") -> b
     buffer = io.BytesIO()
     Image.new("RGB", size, color).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+# What LegNext's `available_actions` says of a fresh v7 grid: every image, every kind.
+LEGNEXT_AVAILABLE = {
+    kind: [0, 1, 2, 3] for kind in ("upscale", "variation", "remix", "pan", "outpaint", "inpaint")
+} | {"reroll": True}
+
+
+def make_legnext_grid(
+    *,
+    project: Project,
+    user: User,
+    made_at: datetime | None = None,
+    available: dict[str, Any] | None = None,
+    seed: str = "123",
+    files: bool = False,
+    **fields: Any,
+) -> Job:
+    """A completed LegNext grid (made `made_at`, default now) with its whole grid and its
+    four images stored, as the worker leaves them. `files`: real PNGs (a browser loads
+    them), else names only."""
+    fields.setdefault("status", "completed")
+    fields.setdefault("provider_task_id", "legnext-grid-job")
+    job = make_job(
+        project=project,
+        user=user,
+        provider="legnext",
+        output={"actions": action_names(available or LEGNEXT_AVAILABLE), "seed": seed},
+        **fields,
+    )
+    if made_at is not None:
+        Job.objects.filter(pk=job.pk).update(created_at=made_at, submitted_at=made_at)
+        job.refresh_from_db()
+    quadrants = [make_art(palette) for palette in ART_PALETTES]
+    grid = Image.new("RGB", (512, 512))
+    for index, art in enumerate(quadrants):
+        grid.paste(art, ((index % 2) * 256, (index // 2) * 256))
+    for index, picture in enumerate([grid, *quadrants]):
+        image = ResultImage(job=job, index=index, width=picture.width, height=picture.height)
+        name = f"job-{job.pk}-{index}"
+        if files:
+            buffer = io.BytesIO()
+            picture.save(buffer, "PNG")
+            png = buffer.getvalue()
+            image.file.save(f"{name}.png", ContentFile(png), save=False)
+            image.thumbnail.save(f"{name}.webp", ContentFile(png), save=False)
+        else:
+            image.file.name = f"results/{name}.png"
+            image.thumbnail.name = f"thumbnails/{name}.webp"
+        image.save()
+    return job
+
+
+# Dusk skies for the four images of a test grid: (sky top, sky bottom, sun, land).
+ART_PALETTES = [
+    ("#1d2b64", "#f8cdda", "#ffd27f", "#232946"),
+    ("#0f2027", "#2c5364", "#f6f5ae", "#10151c"),
+    ("#42275a", "#f4a261", "#fff1c1", "#2b1b33"),
+    ("#134e5e", "#a8e6cf", "#fefae0", "#0b2e36"),
+]
+
+
+def make_art(palette: tuple[str, str, str, str], size: int = 256) -> Image.Image:
+    """A small picture (a sky, a sun, a hill) so that screenshots show images, not blocks."""
+    top, bottom, sun, land = palette
+    sky = ImageOps.colorize(Image.linear_gradient("L").resize((size, size)), top, bottom)
+    draw = ImageDraw.Draw(sky)
+    draw.ellipse((size * 0.55, size * 0.3, size * 0.8, size * 0.55), fill=sun)
+    draw.ellipse((-size * 0.3, size * 0.62, size * 1.1, size * 1.5), fill=land)
+    return sky.convert("RGB")

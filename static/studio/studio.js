@@ -100,6 +100,68 @@
       .finally(function () { button.classList.remove("busy"); input.value = ""; });
   }
 
+  // The provider picker says where the next job goes. The composer offers only what
+  // that provider runs: its modes (a mode it lacks is switched to Fast, and the page
+  // says so), and Shorten where it has one. The Imagine panel is then read again by the
+  // server, so that its price and "Sends" line follow.
+  document.addEventListener("change", function (event) {
+    var choice = event.target;
+    if (!choice.matches("#provider-pick input[name=provider]")) return;
+    var modes = (choice.dataset.modes || "").split(" ");
+    var work = (choice.dataset.work || "").split(" ");
+    var composer = document.getElementById("composer");
+    if (!composer) return;
+    var switched = "";
+    composer.querySelectorAll("select[name=mode]").forEach(function (select) {
+      Array.prototype.forEach.call(select.options, function (option) {
+        var offered = modes.indexOf(option.value) >= 0;
+        option.disabled = !offered;
+        option.hidden = !offered;
+      });
+      var selected = select.options[select.selectedIndex];
+      if (selected && selected.disabled) {
+        switched = switched || selected.textContent;
+        select.value = modes.indexOf("fast") >= 0 ? "fast" : modes[0];
+        select.closest(".select").classList.add("just-switched");
+      }
+    });
+    composer.querySelectorAll("[data-mode]").forEach(function (element) {
+      var other = element.dataset.provider && element.dataset.provider !== choice.value;
+      element.hidden = other || modes.indexOf(element.dataset.mode) < 0;
+    });
+    composer.querySelectorAll("[data-needs-work]").forEach(function (element) {
+      element.hidden = work.indexOf(element.dataset.needsWork) < 0;
+    });
+    var note = document.getElementById("provider-note");
+    if (note) {
+      var now = composer.querySelector("#prompt-form select[name=mode]");
+      var to = now ? now.options[now.selectedIndex].textContent : "Fast";
+      note.textContent = switched ? choice.dataset.label + " has no " + switched + " mode: switched to " + to + "." : "";
+    }
+    var controls = document.getElementById("prompt-controls");
+    if (controls && window.htmx) window.htmx.trigger(controls, "change");
+  });
+
+  // A card re-rendered live (a push, the snapshot after a reconnect) keeps the image
+  // picked in it and what was typed into its prompt and zoom fields.
+  var kept = {};
+  document.addEventListener("change", function (event) {
+    if (event.target.matches(".image-pick input")) kept[event.target.name] = event.target.value;
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target.matches(".remix-input, .zoom-input")) kept[event.target.id] = event.target.value;
+  });
+  document.addEventListener("htmx:load", function (event) {
+    var root = event.target;
+    if (!root.querySelectorAll) return;
+    root.querySelectorAll(".image-pick input").forEach(function (radio) {
+      if (kept[radio.name] === radio.value) radio.checked = true;
+    });
+    root.querySelectorAll(".remix-input, .zoom-input").forEach(function (field) {
+      if (kept[field.id] !== undefined) field.value = kept[field.id];
+    });
+  });
+
   // The parameter drawer stays as the user left it when the panel is re-rendered.
   var drawerOpen = null;
   document.addEventListener("toggle", function (event) {

@@ -61,6 +61,8 @@ FIELD_LABELS: dict[str, str] = {
     "default_mode": "Default mode",
     "label": "Label",
     "last4": "Key ending",
+    "provider": "Provider",
+    "base_url": "Base URL",
     "position": "Position",
     "is_active": "Active",
     "role": "Role",

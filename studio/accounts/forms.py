@@ -7,6 +7,7 @@ renders a value, so a refused form shows an empty field, not the key.
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib.auth import password_validation
@@ -23,6 +24,7 @@ from studio.accounts.models import (
     User,
 )
 from studio.forms import date_filter_field
+from studio.providers import PROVIDERS
 
 KEY_MIN_LENGTH = 8
 KEY_MAX_LENGTH = 200
@@ -53,7 +55,7 @@ class SecretKeyField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(
             strip=True,
-            error_messages={"required": "Paste the API key from your PiAPI workspace."},
+            error_messages={"required": "Paste the API key from your provider’s dashboard."},
             **kwargs,
         )
 
@@ -71,6 +73,56 @@ class SecretKeyField(forms.CharField):
             )
 
 
+# How the add form names each protocol: a GoAPI key speaks PiAPI's protocol.
+PROTOCOL_CHOICES = [
+    ("piapi", "PiAPI protocol"),
+    ("legnext", "LegNext"),
+]
+PROTOCOL_HINTS = {
+    "piapi": "PiAPI, GoAPI and other services speaking PiAPI's task API",
+    "legnext": "LegNext's Midjourney API",
+}
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+BASE_URL_MAX_LENGTH = 300
+
+
+def checked_base_url(value: str) -> str:
+    """A provider's base URL as Studio will call it: https (http only on this machine),
+    a host, no key, query or fragment inside; "" for the provider's own."""
+    url = value.strip()
+    if not url:
+        return ""
+    if len(url) > BASE_URL_MAX_LENGTH:
+        raise ValidationError(
+            f"A base URL is at most {BASE_URL_MAX_LENGTH} characters.", code="length"
+        )
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        _ = parts.port  # raises ValueError for a port that is not a number
+    except ValueError:
+        raise ValidationError("That is not a URL; it looks like https://api.example.com.") from None
+    if parts.scheme not in ("http", "https") or not host or WHITESPACE.search(url):
+        raise ValidationError("That is not a URL; it looks like https://api.example.com.")
+    if parts.scheme == "http" and host not in LOCAL_HOSTS:
+        raise ValidationError(
+            "The base URL must start with https:// (plain http:// only for localhost): "
+            "the key travels with every call.",
+            code="insecure",
+        )
+    if parts.username or parts.password:
+        raise ValidationError(
+            "Leave the key out of the URL; paste it under API key.", code="credentials"
+        )
+    if parts.query or parts.fragment:
+        raise ValidationError(
+            "A base URL has no ?query or #fragment; give only the address the API's paths "
+            "go after.",
+            code="query",
+        )
+    return url.rstrip("/")
+
+
 class ProviderKeyForm(forms.Form):
     label = forms.CharField(
         max_length=100,
@@ -79,10 +131,37 @@ class ProviderKeyForm(forms.Form):
             "max_length": "At most 100 characters.",
         },
     )
+    # Absent (an older client, a script): PiAPI, as every key was before LegNext.
+    provider = forms.ChoiceField(
+        choices=PROTOCOL_CHOICES,
+        required=False,
+        error_messages={"invalid_choice": "Choose the PiAPI protocol or LegNext."},
+    )
+    base_url = forms.CharField(required=False, strip=True)
     key = SecretKeyField()
 
     def clean_label(self) -> str:
         return str(self.cleaned_data["label"]).strip()
+
+    def clean_provider(self) -> str:
+        return str(self.cleaned_data.get("provider") or "piapi")
+
+    def clean_base_url(self) -> str:
+        return checked_base_url(str(self.cleaned_data.get("base_url") or ""))
+
+    @property
+    def chosen_provider(self) -> str:
+        """The protocol the form shows picked (what was sent, else PiAPI's)."""
+        value = str(self["provider"].value() or "piapi")
+        return value if value in PROVIDERS else "piapi"
+
+    @staticmethod
+    def protocols() -> list[tuple[str, str, str, str]]:
+        """(value, label, hint, default base URL) for each protocol the form offers."""
+        return [
+            (value, label, PROTOCOL_HINTS[value], PROVIDERS[value].default_base_url)
+            for value, label in PROTOCOL_CHOICES
+        ]
 
 
 class RotateKeyForm(forms.Form):

@@ -139,19 +139,36 @@ def _next_position(team: Team) -> int:
     return 0 if highest is None else highest + 1
 
 
-def provider_key_add(*, team: Team, actor: User, label: str, raw_key: str) -> ProviderKey:
+def provider_key_add(
+    *,
+    team: Team,
+    actor: User,
+    label: str,
+    raw_key: str,
+    provider: str = "piapi",
+    base_url: str = "",
+) -> ProviderKey:
     """Store a new key, encrypted, after the team's other keys (so the first key a team
-    adds is its default)."""
+    adds is its default). `provider` is the protocol it speaks; `base_url` its service's
+    address when not the protocol's own (a GoAPI key speaks PiAPI's protocol)."""
     with transaction.atomic():
-        key = ProviderKey(team=team, label=label, position=_next_position(team))
+        key = ProviderKey(
+            team=team,
+            label=label,
+            provider=provider,
+            base_url=base_url,
+            position=_next_position(team),
+        )
         key.set_key(raw_key)
         key.save()
+        changes: dict[str, tuple[str | None, str | None]] = {
+            "label": (None, label),
+            "provider": (None, key.provider_label),
+        }
+        if base_url:
+            changes["base_url"] = (None, base_url)
         audit.record(
-            team=team,
-            actor=actor,
-            action="key.added",
-            target=key.described,
-            changes={"label": (None, label)},
+            team=team, actor=actor, action="key.added", target=key.described, changes=changes
         )
     return key
 

@@ -274,6 +274,8 @@ def key_add(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
         actor=request.user,
         label=form.cleaned_data["label"],
         raw_key=form.cleaned_data["key"],
+        provider=form.cleaned_data["provider"],
+        base_url=form.cleaned_data["base_url"],
     )
     return keys_answer(request, team, added=key)
 

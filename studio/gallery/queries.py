@@ -20,6 +20,7 @@ from studio.accounts.models import User
 from studio.billing.models import EntryKind, LedgerEntry
 from studio.billing.services import dollars
 from studio.gallery.models import Favourite, ImageTag, Tag
+from studio.generation.menus import ImageMenu, image_menu
 from studio.generation.models import (
     Job,
     Operation,
@@ -398,9 +399,11 @@ def grid_job_of(image: ResultImage) -> Job | None:
 
 
 def seed_of(image: ResultImage) -> str:
-    """The seed of the image's grid, if someone asked for it (a seed job of that grid) or
-    set it in the prompt; "" if not known."""
+    """The seed of the image's grid, if it came with the result, someone asked for it (a
+    seed job of that grid) or set it in the prompt; "" if not known."""
     grid = grid_job_of(image)
+    if grid is not None and grid.shows_seed_without_asking:
+        return grid.seed_value  # it came with the result
     if grid is not None:
         seed_job = (
             Job.objects.filter(parent=grid, operation=Operation.SEED, status=Status.COMPLETED)
@@ -424,6 +427,14 @@ def cost_of(job: Job) -> str:
     if EntryKind.RELEASE in entries:
         return dollars(Decimal(0))
     return ""
+
+
+def image_menu_for(image: ResultImage, actions: list[Action]) -> ImageMenu | None:
+    """A grid tile's follow-ups as a menu in groups, when they are more than quick U and V
+    buttons (a LegNext tile: upscale, vary, pan, zoom, region, remix…); else None."""
+    if image.index == ResultImage.GRID:
+        return None
+    return image_menu(actions, image.index, image)
 
 
 def follow_ups_for(image: ResultImage) -> list[Action]:

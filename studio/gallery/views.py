@@ -144,6 +144,8 @@ def image_view(request: AuthenticatedRequest, image_id: int) -> HttpResponse:
     def view_url(pk: int | None) -> str:
         return reverse("gallery:image", args=[pk]) + query if pk else ""
 
+    actions = queries.follow_ups_for(image) if membership.can_generate else []
+
     context = {
         "project": project,
         "membership": membership,
@@ -158,7 +160,8 @@ def image_view(request: AuthenticatedRequest, image_id: int) -> HttpResponse:
         "parameters": queries.shown_parameters(job),
         "seed": queries.seed_of(image),
         "cost": queries.cost_of(job),
-        "actions": queries.follow_ups_for(image) if membership.can_generate else [],
+        "actions": actions,
+        "menu": queries.image_menu_for(image, actions),
         "tag_names": queries.project_tags(project),
         "standalone": not is_partial(request),
     }

@@ -312,6 +312,16 @@ class Job(models.Model):
         return str((self.output or {}).get("seed", ""))
 
     @property
+    def shortened_prompt(self) -> str:
+        """A shorten job's answer: the prompt made shorter."""
+        return str((self.output or {}).get("description") or "").strip()
+
+    @property
+    def important_words(self) -> list[str]:
+        """A shorten job's words that matter most, in the provider's order."""
+        return [str(word) for word in (self.output or {}).get("prompts") or [] if str(word).strip()]
+
+    @property
     def quadrant_images(self) -> list["ResultImage"]:
         return [image for image in self.images.all() if image.index != ResultImage.GRID]
 

@@ -1,6 +1,7 @@
 import base64
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from studio.inputs.services import (
 )
 from studio.projects.access import project_for_generating, project_for_user
 from studio.projects.models import Project
-from studio.providers import provider_class
+from studio.providers import Provider, provider_class
 
 PAGE = "generation/project.html"
 JOB_PAGE = "generation/job.html"
@@ -59,15 +60,54 @@ def job_for_user(user: Any, job_id: int) -> tuple[Job, Membership]:
     return job, membership
 
 
-def composer_context(project: Project, membership: Membership, **extra: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ProviderOption:
+    """A provider as the composer shows it (a template would call a class)."""
+
+    name: str
+    label: str
+    modes: tuple[str, ...]
+    new_work: tuple[str, ...]
+
+    @classmethod
+    def of(cls, api: type[Provider]) -> "ProviderOption":
+        return cls(api.name, api.label, api.modes, api.new_work)
+
+
+def chosen_provider(project: Project, wanted: str) -> tuple[list[type[Provider]], type[Provider]]:
+    """The team's providers, and the one the composer sends the next job to: the one
+    picked if the team has it, else its first key's."""
+    providers = services.providers_of(project.team)
+    picked = next((api for api in providers if api.name == wanted), None)
+    return providers, picked or (providers[0] if providers else provider_class(""))
+
+
+def mode_offered(panel: Panel, api: type[Provider]) -> None:
+    """A mode the provider does not run is an error in the panel, never quietly another
+    mode (a --relax typed for LegNext, say)."""
+    if panel.mode not in api.modes:
+        offered = " or ".join(ProcessMode(mode).label for mode in api.modes)
+        panel.errors.append(
+            f"{api.label} has no {ProcessMode(panel.mode).label} mode; choose {offered}."
+        )
+
+
+def composer_context(
+    project: Project, membership: Membership, *, provider: str = "", **extra: Any
+) -> dict[str, Any]:
     context: dict[str, Any] = {
         "project": project,
         "membership": membership,
         "cancel_scope": cancel_scope(membership),
     }
     if membership.can_generate:
+        providers, api = chosen_provider(project, provider)
         context.update(
-            modes=ProcessMode.choices,
+            providers=[ProviderOption.of(each) for each in providers],
+            provider=ProviderOption.of(api),
+            modes=[(value, label, value in api.modes) for value, label in ProcessMode.choices],
+            shorten_offered="shorten" in api.new_work,
+            shorten_anywhere=any("shorten" in each.new_work for each in providers),
             versions=VERSIONS,
             qualities=QUALITIES,
             form=ImagineForm(),
@@ -81,34 +121,58 @@ def composer_context(project: Project, membership: Membership, **extra: Any) -> 
     context.update(extra)
     context["meters"] = billing_live.meters_html(team=project.team, user=membership.user)
     if membership.can_generate:
-        context.update(composer_prices(project, context["panel"]))
+        context.update(composer_prices(project, context["panel"], providers, api))
     return context
 
 
-def composer_prices(project: Project, panel: Panel) -> dict[str, str]:
-    """What the composer's buttons cost: the prices of the provider each new job would
-    go to (the first of the team's, in key order, that runs it in that mode). A mode no
-    provider of the team runs has no price; submitting it says why."""
-    providers = services.providers_of(project.team) or [provider_class("")]
+def composer_start(project: Project, membership: Membership, **extra: Any) -> dict[str, Any]:
+    """The composer as a page opens it: in the team's default mode, unless the first
+    provider does not run it; then in Fast, and the page says so."""
+    context = composer_context(project, membership, **extra)
+    chosen, panel = context.get("provider"), context.get("panel")
+    if chosen is not None and panel is not None and panel.mode not in chosen.modes:
+        providers, api = chosen_provider(project, chosen.name)
+        if "mode" not in panel.from_prompt:
+            was = ProcessMode(panel.mode).label
+            context["panel"] = Panel.read(panel.text, {**panel.values, "mode": ProcessMode.FAST})
+            context["mode_note"] = f"{api.label} has no {was} mode: switched to Fast."
+        else:
+            mode_offered(panel, api)
+        context.update(composer_prices(project, context["panel"], providers, api))
+    return context
+
+
+def composer_prices(
+    project: Project, panel: Panel, providers: list[type[Provider]], api: type[Provider]
+) -> dict[str, Any]:
+    """What the composer's buttons cost at the provider the next job goes to (`api`).
+    Describe's and Blend's price lines hold every provider's prices, the chosen one's
+    shown, so that picking another provider shows its prices at once. A mode or an
+    operation a provider does not run has no price; submitting it says why."""
     table = billing.price_table(project.team_id)
 
-    def quote(operation: str, mode: str, *, draft: bool = False) -> str:
-        api = services.first_provider_for(providers, operation=operation, mode=mode)
-        if api is None:
+    def quote(at: type[Provider], operation: str, mode: str, *, draft: bool = False) -> str:
+        if operation not in at.new_work or mode not in at.modes:
             return ""
         price = billing.table_price(
-            table, provider=api.name, mode=mode, operation=operation, draft=draft
+            table, provider=at.name, mode=mode, operation=operation, draft=draft
         )
         return billing.dollars(price)
 
-    def price_line(operation: str) -> str:
-        quotes = [(label, quote(operation, mode)) for mode, label in ProcessMode.choices]
-        return " · ".join(f"{label} {price}" for label, price in quotes if price)
+    def price_line(operation: str) -> list[tuple[str, str, str, str, bool]]:
+        return [
+            (each.name, mode, str(label), price, each is api)
+            for each in providers or [api]
+            for mode, label in ProcessMode.choices
+            if (price := quote(each, operation, mode))
+        ]
 
+    shortens = [each for each in [api, *providers] if Operation.SHORTEN in each.new_work]
     return {
-        "generate_cost": quote(Operation.IMAGINE, panel.mode, draft=panel.parameters.draft),
-        "describe_price_line": price_line(Operation.DESCRIBE),
-        "blend_price_line": price_line(Operation.BLEND),
+        "generate_cost": quote(api, Operation.IMAGINE, panel.mode, draft=panel.parameters.draft),
+        "describe_prices": price_line(Operation.DESCRIBE),
+        "blend_prices": price_line(Operation.BLEND),
+        "shorten_cost": quote(shortens[0], Operation.SHORTEN, ProcessMode.FAST) if shortens else "",
     }
 
 
@@ -117,13 +181,14 @@ def composer_prices(project: Project, panel: Panel) -> dict[str, str]:
 @vary_on_headers("HX-Request")
 def project_detail(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     project, membership = project_for_user(request.user, project_id)
-    context = composer_context(project, membership, jobs=live.jobs_for_display(project.pk))
+    extra: dict[str, Any] = {}
     if membership.can_generate and (prompt := request.GET.get("prompt", "")):
         # "Imagine this" from a job's page: the composer starts with that prompt.
-        context.update(
+        extra.update(
             form=ImagineForm(initial={"prompt": prompt[:2500]}),
             panel=Panel.read(prompt[:2500], {}),
         )
+    context = composer_start(project, membership, jobs=live.jobs_for_display(project.pk), **extra)
     return render(request, PAGE, context)
 
 
@@ -134,11 +199,13 @@ def prompt_preview(request: AuthenticatedRequest, project_id: int) -> HttpRespon
     that inline flags and fields always agree (there is no second parser in JS)."""
     project, membership = project_for_generating(request.user, project_id)
     panel = Panel.read(request.POST.get("prompt", ""), request.POST)
+    provider = request.POST.get("provider", "")
+    if provider:
+        mode_offered(panel, chosen_provider(project, provider)[1])
     # Per keystroke: no host name is looked up here, job_create does that.
     refuse_unsafe_links(panel, project, resolve_names=False)
-    return render(
-        request, f"{PAGE}#prompt-controls", composer_context(project, membership, panel=panel)
-    )
+    context = composer_context(project, membership, panel=panel, provider=provider)
+    return render(request, f"{PAGE}#prompt-controls", context)
 
 
 def refuse_unsafe_links(panel: Panel, project: Project, *, resolve_names: bool) -> list[InputImage]:
@@ -159,6 +226,11 @@ def job_create(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     project, membership = project_for_generating(request.user, project_id)
     form = ImagineForm(request.POST)
     panel = Panel.read(request.POST.get("prompt", ""), request.POST)
+    provider = request.POST.get("provider", "")
+    if form.is_valid() and provider:
+        # Picked in the composer: its modes only (without a pick, new work goes to the
+        # first of the team's providers that runs the mode).
+        mode_offered(panel, chosen_provider(project, provider)[1])
     inputs = refuse_unsafe_links(panel, project, resolve_names=True) if form.is_valid() else []
     if form.is_valid() and panel.is_valid:
         try:
@@ -170,16 +242,18 @@ def job_create(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
                 process_mode=panel.mode,
                 prompt_parameters=panel.values,
                 inputs=inputs,
-                provider=request.POST.get("provider", ""),
+                provider=provider,
             )
         except (services.FollowUpRefused, billing.BudgetExceeded) as refused:
             form.add_error(None, str(refused))
     if not form.is_valid() or not panel.is_valid:
-        context = composer_context(project, membership, form=form, panel=panel)
+        context = composer_context(project, membership, form=form, panel=panel, provider=provider)
         return render(request, f"{PAGE}#prompt-form", context, status=422)
     # A fresh form keeps the panel (ratio, mode, parameters, inline flags folded into the
     # fields); the new card lands on top.
-    context = composer_context(project, membership, panel=Panel.read("", panel.values))
+    context = composer_context(
+        project, membership, panel=Panel.read("", panel.values), provider=provider
+    )
     response = render(request, f"{PAGE}#prompt-form", context, status=201)
     response.write(live.job_card_upsert_html(job))
     return response
@@ -284,6 +358,7 @@ def job_retry_results(request: AuthenticatedRequest, job_id: int) -> HttpRespons
 def describe(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     project, membership = project_for_generating(request.user, project_id)
     form = DescribeForm(request.POST, request.FILES)
+    provider = request.POST.get("provider", "")
     if form.is_valid():
         try:
             if form.cleaned_data["image"]:
@@ -297,16 +372,16 @@ def describe(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
                     user=request.user,
                     image=saved[0],
                     process_mode=form.cleaned_data["mode"],
-                    provider=request.POST.get("provider", ""),
+                    provider=provider,
                 )
         except (InputImageError, services.FollowUpRefused, billing.BudgetExceeded) as refused:
             form.add_error(None, str(refused))
         else:
-            context = composer_context(project, membership)
+            context = composer_context(project, membership, provider=provider)
             response = render(request, f"{PAGE}#describe-form", context, status=201)
             response.write(live.job_card_upsert_html(job))
             return response
-    context = composer_context(project, membership, describe_form=form)
+    context = composer_context(project, membership, describe_form=form, provider=provider)
     return render(request, f"{PAGE}#describe-form", context, status=422)
 
 
@@ -333,6 +408,7 @@ def shorten(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
 def blend(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     project, membership = project_for_generating(request.user, project_id)
     form = BlendForm(request.POST)
+    provider = request.POST.get("provider", "")
     if form.is_valid():
         try:
             checked = blend_inputs(request, project)
@@ -344,16 +420,16 @@ def blend(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
                     images=images,
                     dimension=form.cleaned_data["dimension"],
                     process_mode=form.cleaned_data["mode"],
-                    provider=request.POST.get("provider", ""),
+                    provider=provider,
                 )
         except (InputImageError, services.FollowUpRefused, billing.BudgetExceeded) as refused:
             form.add_error(None, str(refused))
         else:
-            context = composer_context(project, membership)
+            context = composer_context(project, membership, provider=provider)
             response = render(request, f"{PAGE}#blend-form", context, status=201)
             response.write(live.job_card_upsert_html(job))
             return response
-    context = composer_context(project, membership, blend_form=form)
+    context = composer_context(project, membership, blend_form=form, provider=provider)
     return render(request, f"{PAGE}#blend-form", context, status=422)
 
 

@@ -52,7 +52,11 @@ def test_each_key_action_is_logged_without_the_key(
     hx(alice_client, f"{base}/{key.pk}/delete/")
 
     assert list(AuditEntry.objects.order_by("pk").values_list("action", "target", "changes")) == [
-        ("key.added", "Production …9a1f", {"label": [None, "Production"]}),
+        (
+            "key.added",
+            "Production …9a1f",
+            {"label": [None, "Production"], "provider": [None, "PiAPI"]},
+        ),
         ("key.rotated", "Production …9a1f", {"last4": ["9a1f", "b2c3"]}),
         ("key.reordered", "Production …b2c3", {"position": [2, 1]}),
         ("key.disabled", "Production …b2c3", {"is_active": [True, False]}),

@@ -62,7 +62,7 @@ def test_a_new_key_goes_after_the_teams_other_keys(alice_client: Client, acme: A
 @pytest.mark.parametrize(
     ("typed", "message"),
     [
-        ("", "Paste the API key from your PiAPI workspace."),
+        ("", "Paste the API key from your provider’s dashboard."),
         ("short12", "An API key is 8 to 200 characters long; this one has 7."),
         ("x" * 201, "An API key is 8 to 200 characters long; this one has 201."),
         ("pk-live abcd1234", "An API key has no spaces or line breaks inside"),
@@ -204,3 +204,144 @@ def test_the_keys_page_marks_the_default_and_the_fallbacks(alice_client: Client,
     html = alice_client.get(f"/accounts/teams/{acme.pk}/keys/").content.decode()
 
     assert html.index("Default</span>") < html.index("Fallback</span>")
+
+
+# --- which provider a key speaks to, and where ----------------------------------------
+
+
+def test_a_legnext_key_is_stored_with_its_provider_and_its_row_says_so(
+    alice_client: Client, acme: Any
+) -> None:
+    response = hx(
+        alice_client,
+        f"/accounts/teams/{acme.pk}/keys/add/",
+        {"label": "LegNext main", "key": SECRET, "provider": "legnext"},
+    )
+
+    assert response.status_code == 200
+    key = ProviderKey.objects.get(label="LegNext main")
+    assert (key.provider, key.base_url) == ("legnext", "")
+    html = alice_client.get(f"/accounts/teams/{acme.pk}/keys/").content.decode()
+    row = html[html.index(f'id="key-{key.pk}"') :]
+    assert '<span class="chip provider-chip provider-legnext"' in row[: row.index("</li>")]
+    assert ">LegNext</span>" in row[: row.index("</li>")]
+    default_row = html[html.index(f'id="key-{acme.default_provider_key().pk}"') :]
+    assert ">PiAPI</span>" in default_row[: default_row.index("</li>")]
+
+
+def test_the_add_form_explains_the_providers_and_their_default_urls(
+    alice_client: Client, acme: Any
+) -> None:
+    html = alice_client.get(f"/accounts/teams/{acme.pk}/keys/").content.decode()
+
+    assert 'name="provider" value="piapi" checked' in html
+    assert 'name="provider" value="legnext"' in html
+    assert "PiAPI, GoAPI and other services" in html
+    assert "<code>https://api.piapi.ai</code>" in html
+    assert "<code>https://api.legnext.ai/api</code>" in html
+    assert "A GoAPI key is a PiAPI-protocol key with GoAPI’s own base URL." in html
+
+
+def test_a_goapi_key_is_a_piapi_protocol_key_with_its_own_base_url(
+    alice_client: Client, acme: Any, alice: Any
+) -> None:
+    hx(
+        alice_client,
+        f"/accounts/teams/{acme.pk}/keys/add/",
+        {
+            "label": "GoAPI",
+            "key": SECRET,
+            "provider": "piapi",
+            "base_url": " https://api.goapi.ai/ ",
+        },
+    )
+
+    key = ProviderKey.objects.get(label="GoAPI")
+    assert (key.provider, key.base_url) == ("piapi", "https://api.goapi.ai")
+    assert key.client().base_url == "https://api.goapi.ai"
+    entry = AuditEntry.objects.get(action="key.added", target="GoAPI …9a1f")
+    assert entry.changes == {
+        "label": [None, "GoAPI"],
+        "provider": [None, "PiAPI"],
+        "base_url": [None, "https://api.goapi.ai"],
+    }
+    html = alice_client.get(f"/accounts/teams/{acme.pk}/keys/").content.decode()
+    assert '<span class="key-url" title="Calls go to this base URL">https://api.goapi.ai' in html
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("http://api.goapi.ai", "The base URL must start with https:// (plain http:// only for"),
+        ("ftp://api.goapi.ai", "That is not a URL; it looks like https://api.example.com."),
+        ("api.goapi.ai", "That is not a URL; it looks like https://api.example.com."),
+        ("https://", "That is not a URL; it looks like https://api.example.com."),
+        ("https://me:pw@api.goapi.ai", "Leave the key out of the URL; paste it under API key."),
+        ("https://api.goapi.ai/?key=1", "A base URL has no ?query or #fragment"),
+        ("https://api.goapi.ai:port", "That is not a URL; it looks like https://api.example.com."),
+    ],
+)
+def test_a_base_url_studio_should_not_call_is_refused_with_a_clear_message(
+    alice_client: Client, acme: Any, typed: str, message: str
+) -> None:
+    response = hx(
+        alice_client,
+        f"/accounts/teams/{acme.pk}/keys/add/",
+        {"label": "GoAPI", "key": SECRET, "provider": "piapi", "base_url": typed},
+    )
+
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert message in html
+    assert SECRET not in html
+    assert 'name="base_url" value=' in html and 'aria-invalid="true"' in html
+    assert not ProviderKey.objects.filter(label="GoAPI").exists()
+
+
+def test_plain_http_is_accepted_for_a_service_on_this_machine(
+    alice_client: Client, acme: Any
+) -> None:
+    hx(
+        alice_client,
+        f"/accounts/teams/{acme.pk}/keys/add/",
+        {
+            "label": "Local",
+            "key": SECRET,
+            "provider": "legnext",
+            "base_url": "http://localhost:9000/api",
+        },
+    )
+
+    assert ProviderKey.objects.get(label="Local").base_url == "http://localhost:9000/api"
+
+
+def test_an_unknown_provider_is_refused(alice_client: Client, acme: Any) -> None:
+    response = hx(
+        alice_client,
+        f"/accounts/teams/{acme.pk}/keys/add/",
+        {"label": "Other", "key": SECRET, "provider": "midjourney"},
+    )
+
+    assert response.status_code == 422
+    assert "Choose the PiAPI protocol or LegNext." in response.content.decode()
+    assert not ProviderKey.objects.filter(label="Other").exists()
+
+
+def test_rotating_keeps_the_provider_and_the_base_url(alice_client: Client, acme: Any) -> None:
+    hx(
+        alice_client,
+        f"/accounts/teams/{acme.pk}/keys/add/",
+        {
+            "label": "Edge",
+            "key": SECRET,
+            "provider": "legnext",
+            "base_url": "https://eu.example.com/api",
+        },
+    )
+    key = ProviderKey.objects.get(label="Edge")
+
+    key_action(alice_client, key, "rotate", key="pk-live-rotated-b2c3")
+
+    key.refresh_from_db()
+    assert key.reveal() == "pk-live-rotated-b2c3"
+    assert (key.provider, key.base_url) == ("legnext", "https://eu.example.com/api")

@@ -16,8 +16,7 @@ def dollars(amount: Decimal | None) -> str:
     return "" if amount is None else format_dollars(amount)
 
 
-@register.simple_tag
-def cost(job: Any, follow_up: str | Action) -> str:
+def follow_up_price(job: Any, follow_up: str | Action) -> Decimal:
     """What a follow-up of this job costs: an action the result offers, or an operation
     by name ("seed"). The job's provider and mode, the team's prices; a reroll of a
     draft is a draft again."""
@@ -28,14 +27,31 @@ def cost(job: Any, follow_up: str | Action) -> str:
     table = getattr(job, "price_table", None)
     if table is None:
         table = price_table(job.project.team_id)
-    price = table_price(
+    return table_price(
         table,
         provider=job.provider,
         mode=job.process_mode,
         operation=job.api.price_key(operation, parameters),
         draft=makes_draft(operation, job.prompt),
     )
-    return format_dollars(price)
+
+
+@register.simple_tag
+def cost(job: Any, follow_up: str | Action) -> str:
+    return format_dollars(follow_up_price(job, follow_up))
+
+
+@register.simple_tag
+def follow_up_prices(job: Any, actions: Any) -> str:
+    """What the job's follow-ups cost, truly: "Follow-ups $0.05", or a range when their
+    prices differ ("Follow-ups $0.02–$0.10"); each button's tooltip has its own."""
+    prices = {follow_up_price(job, action) for action in actions}
+    if not prices:
+        return ""
+    low, high = min(prices), max(prices)
+    if low == high:
+        return f"Each follow-up {format_dollars(low)}"
+    return f"Follow-ups {format_dollars(low)}–{format_dollars(high)}"
 
 
 @register.simple_tag

@@ -4,6 +4,9 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from studio.generation import menus
+from studio.generation.models import Job
+
 register = template.Library()
 
 
@@ -15,3 +18,9 @@ def ago(moment: datetime | None) -> str:
     if (timezone.now() - moment).total_seconds() < 60:
         return "just now"
     return f"{timesince(moment, depth=1)} ago"
+
+
+@register.simple_tag
+def follow_ups(job: Job) -> menus.FollowUps:
+    """The job's follow-ups as its card lays them out (see `studio.generation.menus`)."""
+    return menus.follow_ups(job.actions, job.quadrant_image)
