@@ -83,7 +83,8 @@ def test_a_legnext_team_is_offered_fast_and_turbo_only(
     for form in ("prompt-form", "describe-form", "blend-form"):
         assert offered_modes(html, form) == ["fast", "turbo"], form
     line = html[html.index('class="muted small price-line"') :]
-    assert '<span data-mode="relax" hidden>' in line[: line.index("</span></span>")]
+    line = line[: line.index("</span></span>")]
+    assert "Fast $0.02" in line and "Turbo $0.04" in line and "Relax" not in line
 
 
 def test_a_relax_default_opens_in_fast_for_legnext_and_says_so(
