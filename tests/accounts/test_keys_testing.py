@@ -161,13 +161,13 @@ def test_the_rows_address_opened_in_a_browser_shows_the_keys_page(
 
 
 def test_a_legnext_key_shows_its_balance_in_dollars_and_credits(
-    server: Any, acme: Any, alice: Any
+    live_server: Any, acme: Any, alice: Any
 ) -> None:
     from tests.factories import make_key
 
     key = make_key(team=acme, provider="legnext", api_key="sandbox-legnext-key")
     # Its own base URL (here the sandbox's LegNext API), as a key for any host may have.
-    ProviderKey.objects.filter(pk=key.pk).update(base_url=f"{server.url}/sandbox/legnext/api")
+    ProviderKey.objects.filter(pk=key.pk).update(base_url=f"{live_server.url}/sandbox/legnext/api")
 
     check_provider_key.call(key.pk, alice.pk)
 
@@ -176,11 +176,11 @@ def test_a_legnext_key_shows_its_balance_in_dollars_and_credits(
     assert key.last_test_message == "$100.00 · 100,000 credits"
 
 
-def test_a_legnext_key_it_refuses_says_so(server: Any, acme: Any, alice: Any) -> None:
+def test_a_legnext_key_it_refuses_says_so(live_server: Any, acme: Any, alice: Any) -> None:
     from tests.factories import make_key
 
     key = make_key(team=acme, provider="legnext", api_key="invalid-legnext-key")
-    ProviderKey.objects.filter(pk=key.pk).update(base_url=f"{server.url}/sandbox/legnext/api")
+    ProviderKey.objects.filter(pk=key.pk).update(base_url=f"{live_server.url}/sandbox/legnext/api")
 
     check_provider_key.call(key.pk, alice.pk)
 
