@@ -122,8 +122,10 @@ def test_each_button_tells_its_price_and_the_line_above_is_true(
 ) -> None:
     html = card(bob_client, grid)
 
-    assert re.search(r'title="Upscale image 2, keeping it as it is · \$[0-9.]+"', html)
-    assert "Each follow-up" in html or "Follow-ups $" in html
+    # LegNext's credit prices, fast: subtle upscale 120 credits, creative 160, pan 80.
+    assert 'title="Upscale image 2, keeping it as it is · $0.12"' in html
+    assert 'title="Upscale image 2, letting Midjourney add detail · $0.16"' in html
+    assert "Follow-ups $0.08–$0.16 · Fast" in html
 
 
 def test_follow_ups_older_than_legnexts_three_days_are_shown_disabled_with_the_reason(
