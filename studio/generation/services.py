@@ -270,11 +270,19 @@ def job_describe(
         provider=provider_for_new_work(
             project.team, wanted=provider, operation=Operation.DESCRIBE, mode=process_mode
         ),
-        aspect_ratio=f"{image.width}:{image.height}",
+        aspect_ratio=ratio_of(image.width, image.height),
         process_mode=process_mode,
         parameters={"input_ids": [image.pk]},
         inputs=[image],
     )
+
+
+def ratio_of(width: int, height: int) -> str:
+    """An image's shape as Midjourney writes ratios: 640×400 is "8:5", never "640:400"."""
+    if width <= 0 or height <= 0:
+        return "1:1"
+    divisor = math.gcd(width, height)
+    return f"{width // divisor}:{height // divisor}"
 
 
 BLEND_DIMENSIONS = {"square": "1:1", "portrait": "2:3", "landscape": "3:2"}
