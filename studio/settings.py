@@ -358,12 +358,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"redact": {"()": "studio.security.logging.RedactSecrets"}},
+    "filters": {
+        "redact": {"()": "studio.security.logging.RedactSecrets"},
+        "refusals": {"()": "studio.security.logging.ExpectedRefusalsInOneLine"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["redact"],
+            "filters": ["refusals", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},

@@ -39,3 +39,20 @@ class RedactSecrets(logging.Filter):
         record.msg = redact(record.getMessage())
         record.args = None
         return True
+
+
+class ExpectedRefusalsInOneLine(logging.Filter):
+    """A refused request (PermissionDenied: someone asked for what their role does not
+    allow) is expected, not a fault: its log line stays, its traceback goes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from django.core.exceptions import PermissionDenied
+
+        if record.exc_info and isinstance(record.exc_info[1], PermissionDenied):
+            reason = str(record.exc_info[1])
+            record.exc_info = None
+            record.exc_text = None
+            if reason:
+                record.msg = f"{record.getMessage()} ({reason})"
+                record.args = None
+        return True
