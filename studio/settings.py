@@ -168,6 +168,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "studio.security.middleware.RefusalsInPlaceMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"

@@ -72,7 +72,7 @@ def require_curating(membership: Membership) -> None:
 
 def notice(request: HttpRequest, message: str, status: int = 200) -> HttpResponse:
     """A short message in the page's notice area."""
-    response = render(request, "generation/notice.html", {"message": message}, status=status)
+    response = render(request, "notice.html", {"message": message}, status=status)
     return reswap(retarget(response, "#notice"), "innerHTML")
 
 

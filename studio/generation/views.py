@@ -47,7 +47,7 @@ BLEND_CHOICES = 12
 
 def refusal(request: HttpRequest, message: str, status: int = 422) -> HttpResponse:
     """A refused action: the reason shows in the page's notice area."""
-    response = render(request, "generation/notice.html", {"message": message}, status=status)
+    response = render(request, "notice.html", {"message": message}, status=status)
     return reswap(retarget(response, "#notice"), "innerHTML")
 
 

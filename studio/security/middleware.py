@@ -1,7 +1,10 @@
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django_htmx.http import reswap, retarget
 
 # Paths whose callers are programs (the sandbox's API clients, the provider's webhooks,
 # the provider fetching input images): they get refusals as JSON.
@@ -55,3 +58,22 @@ class RequestSizeLimitMiddleware:
             # The same plain sentence as the server's; pages show it as a notice.
             return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class RefusalsInPlaceMiddleware:
+    """A refused HTMX request (PermissionDenied: a viewer's click on something only
+    members may do, say) answers with its sentence in the page's notice area, like every
+    other refusal, never with an error page swapped over the page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, PermissionDenied) or not getattr(request, "htmx", False):
+            return None
+        message = str(exception) or "You may not do that here."
+        response = render(request, "notice.html", {"message": message}, status=403)
+        return reswap(retarget(response, "#notice"), "innerHTML")
