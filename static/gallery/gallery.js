@@ -132,7 +132,7 @@
 
   document.addEventListener("htmx:afterSwap", function (event) {
     var dialog = lightbox();
-    if (!dialog || event.detail.target.id !== "lightbox-body") return;
+    if (!dialog || !event.detail.target || event.detail.target.id !== "lightbox-body") return;
     if (!dialog.open) dialog.showModal();
     var viewer = dialog.querySelector(".viewer");
     if (viewer) viewer.focus({ preventScroll: true });
@@ -185,7 +185,7 @@
     link.click();
   }
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.detail.target.id !== "lightbox-body") return;
+    if (!event.detail.target || event.detail.target.id !== "lightbox-body") return;
     stepping = false;
     var dialog = lightbox();
     if (steps.length && dialog && dialog.open) step(dialog, steps.shift());

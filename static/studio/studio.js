@@ -8,6 +8,31 @@
     try { return JSON.parse(headers)["X-CSRFToken"]; } catch (e) { return ""; }
   }
 
+  // A push goes to everyone watching the project, whatever page they have open (the
+  // feed, a job's tree, the gallery): each page swaps in the fragments it holds and
+  // quietly leaves the others (htmx would log each one missing as an error). An answer
+  // likewise, for what it names as maybe missing — a deletion, or a swap aimed by
+  // selector (a new card's node in a family tree; a favourite's heart in the lightbox);
+  // its plain fragments are the page's own.
+  if (window.htmx) {
+    window.htmx.defineExtension("present-only", {
+      transformResponse: function (text, xhr) {
+        if (text.indexOf("hx-swap-oob") < 0) return text;
+        var template = document.createElement("template");
+        template.innerHTML = text;
+        var dropped = false;
+        Array.prototype.slice.call(template.content.children).forEach(function (child) {
+          var oob = child.getAttribute("hx-swap-oob") || "";
+          var colon = oob.indexOf(":");
+          if (xhr && oob !== "delete" && colon < 0) return;
+          var target = colon >= 0 ? oob.slice(colon + 1) : (child.id ? "#" + CSS.escape(child.id) : "");
+          if (target && !document.querySelector(target)) { child.remove(); dropped = true; }
+        });
+        return dropped ? template.innerHTML : text;
+      }
+    });
+  }
+
   function showNotice(message) {
     var area = document.getElementById("notice");
     if (!area) return;
@@ -200,7 +225,8 @@
 
   // A request refused for its size (413) never reached a page that could answer with a
   // fragment: the server's plain sentence becomes a notice.
-  document.addEventListener("htmx:responseError", function (event) {
+  // (htmx-config answers 413 without an error, so htmx logs nothing of it.)
+  document.addEventListener("htmx:beforeSwap", function (event) {
     var xhr = event.detail.xhr;
     if (xhr.status !== 413) return;
     var plain = (xhr.getResponseHeader("Content-Type") || "").indexOf("text/plain") === 0;
@@ -214,15 +240,17 @@
   function isRefusal(xhr) {
     return xhr.status >= 400 && xhr.getResponseHeader("HX-Retarget") === "#notice";
   }
+  // Shown here rather than swapped by htmx: the element that asked may be gone by the
+  // time the answer comes (its card re-rendered by a push), and htmx cannot re-target
+  // from a detached element.
   window.addEventListener("htmx:beforeOnLoad", function (event) {
-    if (isRefusal(event.detail.xhr)) event.stopPropagation();
+    var xhr = event.detail.xhr;
+    if (!isRefusal(xhr)) return;
+    event.stopPropagation();
+    event.preventDefault();
+    var area = document.getElementById("notice");
+    if (area) area.innerHTML = xhr.responseText;
   }, true);
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    if (isRefusal(event.detail.xhr)) {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
-  });
 
   // Job cards are the same for everyone (they are pushed to the whole project), so a
   // Cancel button says whose job it is and the page says who is looking: admins may

@@ -1,4 +1,5 @@
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,8 +46,29 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     page = context.new_page()
     page.set_default_timeout(45_000)
+    problems = console_problems(page)
     yield page
     context.close()
+    assert not problems, "the browser console reported:\n" + "\n".join(problems)
+
+
+def console_problems(page: Page) -> list[str]:
+    """Errors the page's console shows (CSP violations among them), collected while the
+    test runs: a page that works but logs errors is not done."""
+    problems: list[str] = []
+
+    def heard(message: Any) -> None:
+        # Chrome logs every 4xx answer as a failed load, though a refusal the page shows
+        # (a 422 with its sentence, a 403 in the notice area) is the app working.
+        refused = re.match(r"Failed to load resource: .* status of 4\d\d", message.text)
+        if message.type == "error" and not refused:
+            where = message.location or {}
+            source = f" ({where.get('url', '')}:{where.get('lineNumber', '')})" if where else ""
+            problems.append(f"{page.url}: {message.text}{source}")
+
+    page.on("console", heard)
+    page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+    return problems
 
 
 def screenshot(page: Page, name: str, **kwargs: Any) -> Path:

@@ -95,6 +95,7 @@ def test_switching_to_legnext_while_relax_is_chosen_switches_to_fast_visibly(
     page.wait_for_url(f"**/projects/{project.pk}/")
     expect(page.locator(".project.ws-open")).to_be_attached()  # the live socket is up
     page.fill("textarea[name=prompt]", "a lighthouse at dusk")
+    expect(page.locator("#final-prompt")).to_contain_text("a lighthouse at dusk")
     page.select_option("#prompt-form select[name=mode]", "relax")
     expect(page.locator("#final-prompt")).to_contain_text("relax")
     assert offered_modes(page) == ["Relax", "Fast", "Turbo"]
@@ -174,7 +175,9 @@ def test_screenshots_of_a_legnext_grid_the_picker_and_the_keys(
             name = f"providers-{width}-{scheme}"
             screenshot(page, f"{name}-composer")
             page.fill("textarea[name=prompt]", "a lighthouse on a cliff at dusk")
+            expect(page.locator("#final-prompt")).to_contain_text("a lighthouse on a cliff")
             page.select_option("#prompt-form select[name=mode]", "relax")
+            expect(page.locator("#final-prompt")).to_contain_text("relax")
             page.locator("#provider-pick").get_by_text("LegNext").click()
             expect(page.locator("#final-prompt")).to_contain_text("fast")
             screenshot(page, f"{name}-composer-legnext")
