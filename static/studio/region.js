@@ -64,6 +64,9 @@
 
   canvas.addEventListener("pointerdown", function (event) {
     canvas.setPointerCapture(event.pointerId);
+    // Drawing answers what a refusal asked for ("draw the region first"): it goes.
+    var notice = document.getElementById("notice");
+    if (notice) notice.replaceChildren();
     drawing = { tool: tool(), points: [toImage(event)] };
   });
   canvas.addEventListener("pointermove", function (event) {

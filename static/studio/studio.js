@@ -33,6 +33,18 @@
     });
   }
 
+  // A form's refusal ("you picked 1") is about what the form held when it was sent:
+  // once its fields change, it no longer applies and goes.
+  function clearStaleRefusal(event) {
+    var form = event.target.closest && event.target.closest("form");
+    if (!form) return;
+    form.querySelectorAll(".field-error[data-stale-on-change]").forEach(function (error) {
+      error.remove();
+    });
+  }
+  document.addEventListener("change", clearStaleRefusal);
+  document.addEventListener("input", clearStaleRefusal);
+
   function showNotice(message) {
     var area = document.getElementById("notice");
     if (!area) return;
