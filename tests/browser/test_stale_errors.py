@@ -6,9 +6,10 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import loaded_size, wait_until
 from tests.browser.test_generate import log_in
 from tests.conftest import StudioServer
-from tests.factories import make_png
+from tests.factories import make_key, make_legnext_grid, make_png
 
 
 def png_file(name: str, color: str) -> dict[str, Any]:
@@ -35,3 +36,33 @@ def test_blends_one_image_refusal_goes_when_images_are_chosen_again(
     )
 
     expect(page.locator("#blend-error")).to_have_count(0)
+
+
+def test_the_region_editors_notice_goes_once_a_region_is_drawn(
+    server: StudioServer, page: Page, project: Any, bob: Any
+) -> None:
+    key = make_key(team=project.team, provider="legnext", api_key="lk-region")
+    grid = make_legnext_grid(project=project, user=bob, provider_key=key, files=True)
+    log_in(page, server, "bob")
+    page.wait_for_url(f"**/projects/{project.pk}/")
+    page.goto(f"{server.url}/jobs/{grid.pk}/region/?action=region:2")
+    loaded_size(page.locator("#region-image"))
+    page.fill("#region-prompt", "a red door")
+    page.click("#region-form button[type=submit]")
+    expect(page.locator("#notice")).to_contain_text("Draw the region to repaint first.")
+
+    wait_until(
+        page,
+        "(() => { const c = document.getElementById('region-canvas').getBoundingClientRect(),"
+        " i = document.getElementById('region-image').getBoundingClientRect();"
+        " return i.width > 0 && Math.abs(c.width - i.width) < 1; })()",
+    )
+    box = page.locator("#region-canvas").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.6)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.9, steps=10)
+    page.mouse.up()
+
+    expect(page.locator("#region-status")).to_have_text("1 area marked.")
+    expect(page.locator("#notice .toast")).to_have_count(0)
