@@ -261,7 +261,9 @@
     event.stopPropagation();
     event.preventDefault();
     var area = document.getElementById("notice");
-    if (area) area.innerHTML = xhr.responseText;
+    if (!area) return;
+    area.innerHTML = xhr.responseText;
+    leaveLater(area);
   }, true);
 
   // Job cards are the same for everyone (they are pushed to the whole project), so a
@@ -280,10 +282,11 @@
   });
 
   // Toasts leave by themselves.
+  function leaveLater(area) {
+    var toast = area.querySelector(".toast");
+    setTimeout(function () { if (toast) toast.remove(); }, 9000);
+  }
   document.addEventListener("htmx:afterSwap", function (event) {
-    if (event.target.id === "notice") {
-      var toast = event.target.querySelector(".toast");
-      setTimeout(function () { if (toast) toast.remove(); }, 9000);
-    }
+    if (event.target.id === "notice") leaveLater(event.target);
   });
 })();
