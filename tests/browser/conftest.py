@@ -88,7 +88,7 @@ def wait_until(page: Page, script: str, timeout: float = 45.0) -> None:
         time.sleep(0.05)
 
 
-def loaded_size(image: Locator, timeout: float = 20.0) -> tuple[int, int]:
+def loaded_size(image: Locator, timeout: float = 45.0) -> tuple[int, int]:
     """The image's natural size once it has loaded, as a person waits to see it (a
     visible <img> with width and height attributes may still be loading)."""
     deadline = time.monotonic() + timeout
@@ -101,3 +101,16 @@ def loaded_size(image: Locator, timeout: float = 20.0) -> tuple[int, int]:
         if time.monotonic() > deadline:
             pytest.fail("timed out waiting for the image to load")
         time.sleep(0.05)
+
+
+def region_canvas_ready(page: Page) -> None:
+    """Wait, as a person would, until the region editor's image shows and its drawing
+    surface lies over it."""
+    loaded_size(page.locator("#region-image"))
+    wait_until(
+        page,
+        "(() => { const c = document.getElementById('region-canvas').getBoundingClientRect(),"
+        " i = document.getElementById('region-image').getBoundingClientRect();"
+        " return i.width > 0 && Math.abs(c.width - i.width) < 1"
+        " && Math.abs(c.height - i.height) < 1; })()",
+    )

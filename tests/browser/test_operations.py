@@ -6,7 +6,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from studio.generation.models import Job
-from tests.browser.conftest import loaded_size, screenshot, wait_until
+from tests.browser.conftest import loaded_size, region_canvas_ready, screenshot
 from tests.browser.test_generate import log_in
 from tests.conftest import StudioServer
 
@@ -50,15 +50,7 @@ def test_a_member_draws_a_vary_region_mask(
     upscale_card.get_by_role("link", name="Vary (Region)").click()
     canvas = page.locator("#region-canvas")
     expect(canvas).to_be_visible()
-    # A person draws once the image shows and the drawing surface lies over it.
-    loaded_size(page.locator("#region-image"))
-    wait_until(
-        page,
-        "(() => { const c = document.getElementById('region-canvas').getBoundingClientRect(),"
-        " i = document.getElementById('region-image').getBoundingClientRect();"
-        " return i.width > 0 && Math.abs(c.width - i.width) < 1"
-        " && Math.abs(c.height - i.height) < 1; })()",
-    )
+    region_canvas_ready(page)
     box = canvas.bounding_box()
     assert box is not None
     # A rectangle over the top-left quarter of the image.

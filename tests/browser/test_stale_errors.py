@@ -6,7 +6,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import loaded_size, wait_until
+from tests.browser.conftest import region_canvas_ready
 from tests.browser.test_generate import log_in
 from tests.conftest import StudioServer
 from tests.factories import make_key, make_legnext_grid, make_png
@@ -46,17 +46,11 @@ def test_the_region_editors_notice_goes_once_a_region_is_drawn(
     log_in(page, server, "bob")
     page.wait_for_url(f"**/projects/{project.pk}/")
     page.goto(f"{server.url}/jobs/{grid.pk}/region/?action=region:2")
-    loaded_size(page.locator("#region-image"))
     page.fill("#region-prompt", "a red door")
     page.click("#region-form button[type=submit]")
     expect(page.locator("#notice")).to_contain_text("Draw the region to repaint first.")
 
-    wait_until(
-        page,
-        "(() => { const c = document.getElementById('region-canvas').getBoundingClientRect(),"
-        " i = document.getElementById('region-image').getBoundingClientRect();"
-        " return i.width > 0 && Math.abs(c.width - i.width) < 1; })()",
-    )
+    region_canvas_ready(page)
     box = page.locator("#region-canvas").bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.6)
