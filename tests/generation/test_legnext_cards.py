@@ -347,3 +347,10 @@ def test_a_region_drawn_on_image_3_repaints_image_3(bob_client: Client, grid: Jo
     child = Job.objects.get(parent=grid)
     assert (child.operation, child.parameters["image"]) == ("inpaint", 3)
     assert child.step_label == "Vary (Region) · image 3"
+
+
+def test_the_region_editors_breadcrumb_starts_with_the_team(bob_client: Client, grid: Job) -> None:
+    html = bob_client.get(f"/jobs/{grid.pk}/region/?action=region:2").content.decode()
+
+    crumbs = html[html.index('<nav class="crumbs">') : html.index("</nav>")]
+    assert re.findall(r"<a [^>]*>([^<]+)</a>", crumbs)[:2] == ["Acme", grid.project.name]
