@@ -42,7 +42,14 @@ from studio.generation.models import (
 from studio.inputs.models import InputImage
 from studio.projects.models import Project
 from studio.providers import PROVIDERS, Provider, provider_class
-from studio.providers.base import OutcomeUnknown, ProviderError, ProviderTask, TaskRequest
+from studio.providers.base import (
+    ZOOM_MAX,
+    ZOOM_MIN,
+    OutcomeUnknown,
+    ProviderError,
+    ProviderTask,
+    TaskRequest,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +194,6 @@ def job_follow_up(
     )
 
 
-ZOOM_MIN, ZOOM_MAX = 1.1, 2.0
 # A speed flag in a follow-up's prompt would run it (and have the provider charge it) in
 # another mode than the one Studio holds money for. Phones type "—" for "--".
 MODE_FLAG = re.compile(r"(?:^|\s)((?:--|\u2014|\u2013)(?:relax|fast|turbo))\b", re.IGNORECASE)
@@ -373,16 +379,19 @@ def provider_for_new_work(team: Team, *, wanted: str, operation: str, mode: str)
     found = first_provider_for(candidates, operation=operation, mode=mode)
     if found is not None:
         return found.name
-    names = " or ".join(api.label for api in candidates)
     if all(operation not in api.new_work for api in candidates):
-        label = Operation(operation).label
-        raise FollowUpRefused(f"{names} does not offer {label}.")
-    choices = sorted(
-        {m for api in candidates for m in api.modes}, key=list(ProcessMode.values).index
-    )
+        names = " or ".join(api.label for api in candidates)
+        raise FollowUpRefused(f"{names} does not offer {Operation(operation).label}.")
+    raise FollowUpRefused(no_such_mode(candidates, mode))
+
+
+def no_such_mode(providers: Sequence[type[Provider]], mode: str) -> str:
+    """Why `mode` cannot run on these providers, with the modes they do have."""
+    choices = sorted({m for api in providers for m in api.modes}, key=ProcessMode.values.index)
     labels = [str(ProcessMode(m).label) for m in choices]
     modes = " or ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
-    raise FollowUpRefused(f"{names} has no {ProcessMode(mode).label} mode; choose {modes}.")
+    names = " or ".join(api.label for api in providers)
+    return f"{names} has no {ProcessMode(mode).label} mode; choose {modes}."
 
 
 def job_cancel(*, job: Job) -> None:

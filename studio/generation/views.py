@@ -86,10 +86,7 @@ def mode_offered(panel: Panel, api: type[Provider]) -> None:
     """A mode the provider does not run is an error in the panel, never quietly another
     mode (a --relax typed for LegNext, say)."""
     if panel.mode not in api.modes:
-        offered = " or ".join(ProcessMode(mode).label for mode in api.modes)
-        panel.errors.append(
-            f"{api.label} has no {ProcessMode(panel.mode).label} mode; choose {offered}."
-        )
+        panel.errors.append(services.no_such_mode([api], panel.mode))
 
 
 def composer_context(
@@ -167,12 +164,14 @@ def composer_prices(
             if (price := quote(each, operation, mode))
         ]
 
-    shortens = [each for each in [api, *providers] if Operation.SHORTEN in each.new_work]
+    shortens = services.first_provider_for(
+        [api, *providers], operation=Operation.SHORTEN, mode=ProcessMode.FAST
+    )
     return {
         "generate_cost": quote(api, Operation.IMAGINE, panel.mode, draft=panel.parameters.draft),
         "describe_prices": price_line(Operation.DESCRIBE),
         "blend_prices": price_line(Operation.BLEND),
-        "shorten_cost": quote(shortens[0], Operation.SHORTEN, ProcessMode.FAST) if shortens else "",
+        "shorten_cost": quote(shortens, Operation.SHORTEN, ProcessMode.FAST) if shortens else "",
     }
 
 

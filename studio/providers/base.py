@@ -32,6 +32,8 @@ RETRYABLE_STATUSES = {408, 429, 500, 502, 503, 504}
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
 # Retry-After hints are honoured up to this many seconds.
 MAX_RETRY_AFTER_SECONDS = 300
+# A custom Zoom Out factor, as Midjourney takes it.
+ZOOM_MIN, ZOOM_MAX = 1.1, 2.0
 
 
 class ProviderError(Exception):

@@ -22,6 +22,8 @@ import requests
 
 from studio.providers.base import (
     RETRYABLE_STATUSES,
+    ZOOM_MAX,
+    ZOOM_MIN,
     AccountFigures,
     Action,
     OutcomeUnknown,
@@ -55,7 +57,6 @@ PAN_ARROWS = {"left": "←", "right": "→", "up": "↑", "down": "↓"}
 # How far a pan extends the image. Midjourney's pan buttons add half the image's side
 # in the chosen direction, as its 1.5× zoom adds a border: the same 1.5.
 PAN_SCALE = 1.5
-ZOOM_MIN, ZOOM_MAX = 1.1, 2.0
 BLEND_RATIOS = {"square": "1:1", "portrait": "2:3", "landscape": "3:2"}
 UPSCALE_TYPES = {"subtle": 0, "creative": 1}
 VARIATION_TYPES = {"subtle": 0, "strong": 1}
