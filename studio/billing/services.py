@@ -11,6 +11,7 @@ A job's price depends on its provider, mode and operation (`price_for`): the tea
 price where an admin set one, else the provider's default; a V7 draft grid costs half.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -115,11 +116,20 @@ class Limit:
     def left(self) -> Decimal:
         return max(ZERO, self.amount - self.used)
 
+    @property
+    def kind(self) -> str:
+        return f"{self.mode} budget" if self.mode else "budget"
+
     def refusal(self, price: Decimal) -> str:
-        kind = f"{self.mode} budget" if self.mode else "budget"
         return (
-            f"{dollars(self.left)} left of {self.whose} {dollars(self.amount)} {kind} this "
-            f"month; this job costs {dollars(price)}."
+            f"{dollars(self.left)} left of {self.whose} {dollars(self.amount)} {self.kind} "
+            f"this month; this job costs {dollars(price)}."
+        )
+
+    def warning(self) -> str:
+        return (
+            f"Under 10 % left: {dollars(self.left)} of {self.whose} {dollars(self.amount)} "
+            f"{self.kind} this month."
         )
 
 
@@ -138,6 +148,56 @@ def _limits(team: Team, user: User, mode: str, member: Usage, whole: Usage) -> l
     return limits
 
 
+NO_TEAM_BUDGET = (
+    "Your team has no monthly budget yet, so nothing can be spent; an admin sets it under Money."
+)
+# Below this share of a budget left, the composer warns before the member spends it.
+LOW_SHARE = Decimal("0.1")
+
+
+def turbo_refusal(membership: Membership, *, modes: Iterable[str]) -> str:
+    """Why the member may not use Turbo in their team ("" if they may); `modes` are
+    those of the provider the job would run on, to name the others."""
+    if membership.team.may_use_turbo(membership.role):
+        return ""
+    others = [Mode(m).label for m in modes if m != Mode.TURBO]
+    return (
+        f"Turbo is not open to {membership.get_role_display().lower()}s in this team; "
+        f"choose {' or '.join(others)}."
+    )
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What a job would meet if sent now: `refusal` is the sentence `job_hold` would
+    refuse it with ("" if it would pass), `warning` names a budget with under 10 % left."""
+
+    refusal: str = ""
+    warning: str = ""
+
+
+def job_outlook(
+    *, membership: Membership, mode: str, price: Decimal, modes: Iterable[str]
+) -> Outlook:
+    """The composer's reading of the budgets for a job of `price` in `mode`, without
+    locks (a glance, not a hold: `job_hold` still decides when the job is sent), in the
+    same words as `job_hold`'s refusals."""
+    team, user = membership.team, membership.user
+    if mode == Mode.TURBO and (refused := turbo_refusal(membership, modes=modes)):
+        return Outlook(refusal=refused)
+    if not Budget.objects.filter(team=team, user__isnull=True, mode="").exists():
+        return Outlook(refusal=NO_TEAM_BUDGET)
+    month = month_of(timezone.now())
+    whole = Usage.objects.filter(team=team, user=None, month=month).first() or Usage()
+    member = Usage.objects.filter(team=team, user=user, month=month).first() or Usage()
+    limits = _limits(team, user, mode, member, whole)
+    for limit in limits:
+        if limit.used + price > limit.amount:
+            return Outlook(refusal=limit.refusal(price))
+    low = [limit for limit in limits if limit.left < limit.amount * LOW_SHARE]
+    return Outlook(warning=low[0].warning() if low else "")
+
+
 def job_hold(*, job: "Job") -> Decimal:
     """Hold the job's price against every budget that applies, or raise BudgetExceeded.
     Must run inside the transaction that creates the job.
@@ -150,17 +210,10 @@ def job_hold(*, job: "Job") -> Decimal:
     user = job.created_by
     mode = job.process_mode
     membership = Membership.objects.get(team=team, user=user)
-    if mode == Mode.TURBO and not team.may_use_turbo(membership.role):
-        others = [m for m in job.api.modes if m != Mode.TURBO]
-        raise BudgetExceeded(
-            f"Turbo is not open to {membership.get_role_display().lower()}s in this team; "
-            f"choose {' or '.join(Mode(m).label for m in others)}."
-        )
+    if mode == Mode.TURBO and (refused := turbo_refusal(membership, modes=job.api.modes)):
+        raise BudgetExceeded(refused)
     if not Budget.objects.filter(team=team, user__isnull=True, mode="").exists():
-        raise BudgetExceeded(
-            "Your team has no monthly budget yet, so nothing can be spent; an admin sets it "
-            "under Money."
-        )
+        raise BudgetExceeded(NO_TEAM_BUDGET)
     price = price_for(
         team=team,
         provider=job.provider,

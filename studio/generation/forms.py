@@ -1,5 +1,4 @@
 from django import forms
-from django.conf import settings
 
 from studio.generation.models import ProcessMode
 
@@ -19,17 +18,13 @@ DIMENSIONS = [("square", "Square"), ("portrait", "Portrait"), ("landscape", "Lan
 
 
 class ImagineForm(forms.Form):
-    """The prompt itself; its parameters (panel fields and inline flags) are read by
-    studio.generation.prompting."""
+    """The prompt itself; its parameters (panel fields and inline flags) and its length
+    are read by studio.generation.panel, which says what is wrong once, while the member
+    types and on Generate alike."""
 
     prompt = forms.CharField(
-        max_length=settings.PROMPT_MAX_LENGTH,
         strip=True,
-        error_messages={
-            "required": "Write a prompt first: describe the image you want.",
-            "max_length": "The prompt is %(show_value)d characters long; "
-            "the limit is %(limit_value)d.",
-        },
+        error_messages={"required": "Write a prompt first: describe the image you want."},
     )
 
     def clean_prompt(self) -> str:

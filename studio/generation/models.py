@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from studio.accounts.models import Membership, Role
+from studio.accounts.models import Membership, Role, User
 from studio.generation import prompting
 from studio.generation.actions import split_description, step_label
 from studio.projects.models import Project
@@ -104,6 +104,17 @@ class JobQuerySet(models.QuerySet["Job"]):
     def active(self) -> "JobQuerySet":
         """Jobs that have not reached an end (queued, waiting or processing)."""
         return self.filter(status__in=ACTIVE_STATUSES)
+
+    def recent_prompts(self, *, user: User, limit: int = 20) -> list[str]:
+        """The user's last `limit` distinct prompts of new images (imagines), newest
+        first, for the composer's history; one query over a bounded window."""
+        prompts = (
+            self.filter(created_by=user, operation=Operation.IMAGINE)
+            .exclude(prompt="")
+            .order_by("-created_at", "-pk")
+            .values_list("prompt", flat=True)[: limit * 5]
+        )
+        return list(dict.fromkeys(prompts))[:limit]
 
     def holding_a_slot(self) -> "JobQuerySet":
         """Active jobs that count against the team's concurrency limit: given a slot, and

@@ -48,6 +48,12 @@ class Panel:
     @classmethod
     def read(cls, prompt: str, data: Mapping[str, str]) -> "Panel":
         errors: list[str] = []
+        if len(prompt.strip()) > settings.PROMPT_MAX_LENGTH:
+            # Said here only (the form has no limit of its own), so it is said once.
+            errors.append(
+                f"The prompt is {len(prompt.strip())} characters long; "
+                f"the limit is {settings.PROMPT_MAX_LENGTH}."
+            )
         try:
             text, inline = prompting.split_prompt(prompt)
         except prompting.PromptError as problem:

@@ -3,9 +3,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -28,12 +28,13 @@ from studio.generation.panel import Panel
 from studio.generation.tree import family_of
 from studio.inputs.errors import InputImageError
 from studio.inputs.models import InputImage
-from studio.inputs.references import references_check
+from studio.inputs.references import inputs_linked, references_check, shown_link
 from studio.inputs.services import (
     CheckedImage,
-    input_image_check,
+    input_image_check_result,
     input_image_check_upload,
     input_image_check_url,
+    input_image_from_result,
     input_images_saved,
 )
 from studio.projects.access import project_for_generating, project_for_user
@@ -70,8 +71,11 @@ class ProviderOption:
     new_work: tuple[str, ...]
 
     @classmethod
-    def of(cls, api: type[Provider]) -> "ProviderOption":
-        return cls(api.name, api.label, api.modes, api.new_work)
+    def of(cls, api: type[Provider], *, turbo: bool = True) -> "ProviderOption":
+        """The provider as offered to a member; without Turbo rights (`turbo`) its Turbo
+        mode is not offered at all, rather than refused after Generate."""
+        modes = tuple(mode for mode in api.modes if turbo or mode != ProcessMode.TURBO)
+        return cls(api.name, api.label, modes, api.new_work)
 
 
 def chosen_provider(project: Project, wanted: str) -> tuple[list[type[Provider]], type[Provider]]:
@@ -89,6 +93,33 @@ def mode_offered(panel: Panel, api: type[Provider]) -> None:
         panel.errors.append(services.no_such_mode([api], panel.mode))
 
 
+# The composer's reference fields, as a link to "use as" names them.
+REFERENCE_FIELDS = ("image_prompts", "style_refs", "character_refs")
+RECENT_PROMPTS = 20
+
+
+@dataclass(frozen=True)
+class ReferenceThumb:
+    """A reference link as the composer shows it: the project's own input image as a
+    thumbnail, any other link by its host."""
+
+    url: str
+    thumb: str
+    shown: str
+
+
+def reference_thumbs(project: Project, panel: Panel) -> dict[str, list[ReferenceThumb]]:
+    links = [url for _label, url in prompting.reference_links(panel.parameters)]
+    own = inputs_linked(project=project, urls=links)
+    return {
+        name: [
+            ReferenceThumb(url, own[url].thumbnail_path() if url in own else "", shown_link(url))
+            for url in getattr(panel.parameters, name)
+        ]
+        for name in REFERENCE_FIELDS
+    }
+
+
 def composer_context(
     project: Project, membership: Membership, *, provider: str = "", **extra: Any
 ) -> dict[str, Any]:
@@ -99,13 +130,16 @@ def composer_context(
     }
     if membership.can_generate:
         providers, api = chosen_provider(project, provider)
+        turbo = project.team.may_use_turbo(membership.role)
+        chosen = ProviderOption.of(api, turbo=turbo)
         context.update(
-            providers=[ProviderOption.of(each) for each in providers],
-            provider=ProviderOption.of(api),
-            modes=[(value, label, value in api.modes) for value, label in ProcessMode.choices],
+            providers=[ProviderOption.of(each, turbo=turbo) for each in providers],
+            provider=chosen,
+            modes=[(value, label, value in chosen.modes) for value, label in ProcessMode.choices],
             shorten_offered="shorten" in api.new_work,
             shorten_anywhere=any("shorten" in each.new_work for each in providers),
             versions=VERSIONS,
+            prompt_limit=settings.PROMPT_MAX_LENGTH,
             qualities=QUALITIES,
             form=ImagineForm(),
             panel=Panel.read("", {"mode": project.team.default_mode}),
@@ -118,7 +152,11 @@ def composer_context(
     context.update(extra)
     context["meters"] = billing_live.meters_html(team=project.team, user=membership.user)
     if membership.can_generate:
-        context.update(composer_prices(project, context["panel"], providers, api))
+        context.update(composer_prices(membership, context["panel"], providers, api))
+        context["references"] = reference_thumbs(project, context["panel"])
+        context["recent_prompts"] = Job.objects.for_project(project).recent_prompts(
+            user=membership.user, limit=RECENT_PROMPTS
+        )
     return context
 
 
@@ -132,21 +170,27 @@ def composer_start(project: Project, membership: Membership, **extra: Any) -> di
         if "mode" not in panel.from_prompt:
             was = ProcessMode(panel.mode).label
             context["panel"] = Panel.read(panel.text, {**panel.values, "mode": ProcessMode.FAST})
-            context["mode_note"] = f"{api.label} has no {was} mode: switched to Fast."
+            if panel.mode in api.modes:  # the provider has it, the member may not use it
+                context["mode_note"] = (
+                    f"Turbo is not open to you in this team: switched to {ProcessMode.FAST.label}."
+                )
+            else:
+                context["mode_note"] = f"{api.label} has no {was} mode: switched to Fast."
         else:
             mode_offered(panel, api)
-        context.update(composer_prices(project, context["panel"], providers, api))
+        context.update(composer_prices(membership, context["panel"], providers, api))
     return context
 
 
 def composer_prices(
-    project: Project, panel: Panel, providers: list[type[Provider]], api: type[Provider]
+    membership: Membership, panel: Panel, providers: list[type[Provider]], api: type[Provider]
 ) -> dict[str, Any]:
-    """What the composer's buttons cost at the provider the next job goes to (`api`).
+    """What the composer's buttons cost at the provider the next job goes to (`api`),
+    and whether the member's and the team's budgets allow Generate now (`outlook`).
     Describe's and Blend's price lines hold every provider's prices, the chosen one's
     shown, so that picking another provider shows its prices at once. A mode or an
     operation a provider does not run has no price; submitting it says why."""
-    table = billing.price_table(project.team_id)
+    table = billing.price_table(membership.team_id)
 
     def quote(at: type[Provider], operation: str, mode: str, *, draft: bool = False) -> str:
         if operation not in at.new_work or mode not in at.modes:
@@ -167,7 +211,20 @@ def composer_prices(
     shortens = services.first_provider_for(
         [api, *providers], operation=Operation.SHORTEN, mode=ProcessMode.FAST
     )
+    outlook = billing.Outlook()
+    if panel.mode in api.modes:
+        price = billing.table_price(
+            table,
+            provider=api.name,
+            mode=panel.mode,
+            operation=Operation.IMAGINE,
+            draft=panel.parameters.draft,
+        )
+        outlook = billing.job_outlook(
+            membership=membership, mode=panel.mode, price=price, modes=api.modes
+        )
     return {
+        "outlook": outlook,
         "generate_cost": quote(api, Operation.IMAGINE, panel.mode, draft=panel.parameters.draft),
         "describe_prices": price_line(Operation.DESCRIBE),
         "blend_prices": price_line(Operation.BLEND),
@@ -180,15 +237,41 @@ def composer_prices(
 @vary_on_headers("HX-Request")
 def project_detail(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     project, membership = project_for_user(request.user, project_id)
-    extra: dict[str, Any] = {}
-    if membership.can_generate and (prompt := request.GET.get("prompt", "")):
-        # "Imagine this" from a job's page: the composer starts with that prompt.
-        extra.update(
-            form=ImagineForm(initial={"prompt": prompt[:2500]}),
-            panel=Panel.read(prompt[:2500], {}),
-        )
+    extra = composer_from_link(request, project) if membership.can_generate else {}
     context = composer_start(project, membership, jobs=live.jobs_for_display(project.pk), **extra)
     return render(request, PAGE, context)
+
+
+def composer_from_link(request: AuthenticatedRequest, project: Project) -> dict[str, Any]:
+    """The composer as a link asks it to start (from a page without a composer): with a
+    prompt ("Imagine this"), a seed, or a result of the project used as an image prompt,
+    --sref or --cref (`use_as` and `image`, copied into the project's inputs, as the
+    composer's own "use as" does)."""
+    query = request.GET
+    if not any(name in query for name in ("prompt", "seed", "use_as")):
+        return {}
+    prompt = query.get("prompt", "")[: settings.PROMPT_MAX_LENGTH]
+    data = {"mode": project.team.default_mode, "seed": query.get("seed", "")}
+    extra: dict[str, Any] = {}
+    role = query.get("use_as", "")
+    if role in REFERENCE_FIELDS:
+        image_id = query.get("image", "")
+        try:
+            # Idempotent: the same result gives back the same input image.
+            image = input_image_from_result(
+                project=project,
+                user=request.user,
+                result_id=int(image_id) if image_id.isascii() and image_id.isdigit() else 0,
+            )
+        except InputImageError as refused:
+            extra["mode_note"] = refused.message
+        else:
+            data[role] = image.public_url()
+    return {
+        **extra,
+        "form": ImagineForm(initial={"prompt": prompt}),
+        "panel": Panel.read(prompt, data),
+    }
 
 
 @require_POST
@@ -445,13 +528,7 @@ def blend_inputs(request: AuthenticatedRequest, project: Project) -> list[Checke
     if len(result_ids) != len(chosen) or not set(result_ids) <= results.keys():
         raise services.FollowUpRefused("One of the chosen results is not in this project.")
     images = [input_image_check_upload(upload) for upload in uploads]
-    for result_id in result_ids:
-        result = results[result_id]
-        with result.file.open("rb") as stored:
-            data = stored.read()
-        images.append(
-            input_image_check(data=data, original_name=Path(result.file.name or "result.png").name)
-        )
+    images += [input_image_check_result(results[result_id]) for result_id in result_ids]
     return images
 
 

@@ -24,6 +24,12 @@ class InputImageTooLarge(InputImageError):
     status_code = 413
 
 
+class NotThisProjects(InputImageError):
+    """The image asked for is not the project's (HTTP 404, as for an outsider)."""
+
+    status_code = 404
+
+
 def describe_size(size: int, *, round_up: bool = False) -> str:
     """A byte count as people read it ("31.2 MB", "900 KB"); MB are mebibytes.
 

@@ -110,6 +110,13 @@ def _is_studio_link(url: str) -> bool:
     return urlsplit(url).path.startswith(urlsplit(base).path.rstrip("/") + "/")
 
 
+def inputs_linked(*, project: Project, urls: Iterable[str]) -> dict[str, InputImage]:
+    """The project's input images among `urls` (their exact public URLs), by URL: what
+    the composer shows as thumbnails rather than as links."""
+    studio_links = [url for url in urls if _is_studio_link(url)]
+    return _own_inputs(project, studio_links) if studio_links else {}
+
+
 def _own_inputs(project: Project, urls: list[str]) -> dict[str, InputImage]:
     """The project's input images among `urls`, by URL; only their exact public URL counts."""
     tokens = set()

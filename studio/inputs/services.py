@@ -21,6 +21,8 @@ from django.db import IntegrityError, transaction
 from PIL import Image, ImageOps
 
 from studio.accounts.models import User
+from studio.generation.models import ResultImage
+from studio.inputs.errors import NotThisProjects
 from studio.inputs.fetch import fetch_image
 from studio.inputs.models import InputImage
 from studio.inputs.validation import ACCEPTED_FORMATS, ImageInfo, read_limited, validate_image
@@ -66,6 +68,17 @@ def input_image_check_url(url: str) -> CheckedImage:
     fetched = fetch_image(url)
     return input_image_check(
         data=fetched.data, original_name=_name_from_url(fetched.final_url), source_url=url
+    )
+
+
+def input_image_check_result(result: ResultImage) -> CheckedImage:
+    """A result of Studio's own, checked as an input image (blend takes results; a
+    result used as a reference is copied into the project's inputs, since the provider
+    may fetch only public links and results are not public)."""
+    with result.file.open("rb") as stored:
+        data = stored.read()
+    return input_image_check(
+        data=data, original_name=PurePosixPath(result.file.name or "result.png").name
     )
 
 
@@ -115,6 +128,23 @@ def input_image_from_url(*, project: Project, user: User, url: str) -> InputImag
     same bytes already in the project give back the existing input image.
     """
     checked = input_image_check_url(url)
+    with input_images_saved(project=project, user=user, images=[checked]) as (image,):
+        return image
+
+
+NOT_THIS_PROJECTS_RESULT = "That image is not a result of this project; only its own can be used."
+
+
+def input_image_from_result(*, project: Project, user: User, result_id: int) -> InputImage:
+    """Store a result of the project as one of its input images, so that the provider
+    can fetch it at its public URL (an image prompt, --sref or --cref made from a Studio
+    result: results are not public), or raise `InputImageError` (`NotThisProjects` for
+    another project's result). The same result used twice gives back the same input
+    image."""
+    result = ResultImage.objects.filter(pk=result_id, job__project=project).first()
+    if result is None:
+        raise NotThisProjects(NOT_THIS_PROJECTS_RESULT)
+    checked = input_image_check_result(result)
     with input_images_saved(project=project, user=user, images=[checked]) as (image,):
         return image
 

@@ -79,6 +79,24 @@ def upload(request: AuthenticatedRequest, project_id: int) -> JsonResponse:
     return JsonResponse(image.as_json(), status=201)
 
 
+@require_POST
+@login_required
+def from_result(request: AuthenticatedRequest, project_id: int, image_id: int) -> JsonResponse:
+    """A result of this project as an input image (answered like `upload`), so the
+    composer can send it as an image prompt, --sref or --cref: results are Studio's own,
+    not public, and the provider fetches only public links."""
+    project, membership = project_for_user(request.user, project_id)
+    if not membership.can_generate:
+        return JsonResponse({"error": VIEWERS_MAY_NOT_UPLOAD}, status=403)
+    try:
+        image = services.input_image_from_result(
+            project=project, user=request.user, result_id=image_id
+        )
+    except InputImageError as error:
+        return JsonResponse({"error": error.message}, status=error.status_code)
+    return JsonResponse(image.as_json(), status=201)
+
+
 def _file(file: FieldFile, *, content_type: str, filename: str) -> FileResponse:
     try:
         handle = file.open("rb")

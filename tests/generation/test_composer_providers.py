@@ -14,6 +14,14 @@ from tests.factories import make_job, make_key
 HX = {"HX-Request": "true"}
 
 
+@pytest.fixture(autouse=True)
+def members_may_use_turbo(acme: Any) -> None:
+    """These tests are about the providers' modes, so Bob may use all of them (a member
+    without Turbo rights is not offered it: test_composer_budgets.py)."""
+    acme.turbo_roles = "admin,member"
+    acme.save()
+
+
 @pytest.fixture
 def bob_client(client: Client, bob: Any) -> Client:
     client.force_login(bob)
