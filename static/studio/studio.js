@@ -63,22 +63,13 @@
     area.replaceChildren(toast);
   }
 
-  // Ctrl/Cmd+Enter in a composer sends its form.
+  // Ctrl/Cmd+Enter in a composer sends its form (not past a Generate the budgets disabled).
   document.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.matches(".composer textarea")) {
       event.preventDefault();
-      event.target.form.requestSubmit();
+      var submit = event.target.form.querySelector("button[type=submit]");
+      if (!submit || !submit.disabled) event.target.form.requestSubmit();
     }
-  });
-
-  // A live character count under the prompt limit.
-  document.addEventListener("input", function (event) {
-    var textarea = event.target;
-    if (!textarea.dataset || !textarea.dataset.counter) return;
-    var counter = document.getElementById(textarea.dataset.counter);
-    if (!counter) return;
-    var left = textarea.maxLength - textarea.value.length;
-    counter.textContent = textarea.value.length ? left + " characters left" : "";
   });
 
   document.addEventListener("click", function (event) {
@@ -115,27 +106,12 @@
     }
     if (input.matches("input[type=file][data-upload-into]") && input.files.length) {
       event.stopPropagation(); // the panel refreshes once the link is in place
-      uploadReference(input);
+      var button = input.closest(".ref-add");
+      button.classList.add("busy");
+      addReferences(input.dataset.uploadInto, Array.prototype.slice.call(input.files))
+        .finally(function () { button.classList.remove("busy"); input.value = ""; });
     }
   }, true);
-
-  // Reference images: upload, then put the image's link into the field.
-  function uploadReference(input) {
-    var body = new FormData();
-    body.append("image", input.files[0]);
-    var button = input.closest(".upload-btn");
-    button.classList.add("busy");
-    fetch(input.dataset.uploadUrl, { method: "POST", body: body, headers: { "X-CSRFToken": csrfToken() } })
-      .then(function (response) { return response.json().then(function (data) { return [response.ok, data]; }); })
-      .then(function (result) {
-        if (!result[0]) { showNotice(result[1].error || "The upload failed."); return; }
-        var field = input.closest("form").querySelector("[name=" + input.dataset.uploadInto + "]");
-        field.value = (field.value.trim() ? field.value.trim() + "\n" : "") + result[1].url;
-        field.dispatchEvent(new Event("change", { bubbles: true }));
-      })
-      .catch(function () { showNotice("The upload failed; check your connection."); })
-      .finally(function () { button.classList.remove("busy"); input.value = ""; });
-  }
 
   // The provider picker says where the next job goes. The composer offers only what
   // that provider runs: its modes (a mode it lacks is switched to Fast, and the page
@@ -288,5 +264,284 @@
   }
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.target.id === "notice") leaveLater(event.target);
+  });
+
+  // ---------------------------------------------------------------------------------
+  // The composer (issue 11): the character counter, the prompt history, images dropped
+  // or pasted on it, references as thumbnails, and "use as" / "use seed" links.
+  // The server stays the one reader of the prompt: everything here fills the form's
+  // own fields (the reference textareas are the truth the thumbnails mirror) and lets
+  // the panel be read again.
+  // ---------------------------------------------------------------------------------
+
+  function promptField() { return document.getElementById("id_prompt"); }
+
+  // The counter sits outside the panel that each reading of the prompt replaces. Past
+  // the limit it counts the excess; the panel's one error says what is wrong.
+  function updateCounter(textarea) {
+    var counter = document.getElementById(textarea.dataset.counter);
+    if (!counter) return;
+    var limit = parseInt(textarea.dataset.limit, 10) || 2500;
+    var length = textarea.value.length;
+    var over = length > limit;
+    counter.classList.toggle("over", over);
+    if (!length) counter.textContent = "";
+    else if (over) counter.textContent = (length - limit).toLocaleString() + " characters over the limit";
+    else counter.textContent = (limit - length).toLocaleString() + " characters left";
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.dataset && event.target.dataset.counter) updateCounter(event.target);
+  });
+  function countAll() {
+    document.querySelectorAll("textarea[data-counter]").forEach(updateCounter);
+  }
+  document.addEventListener("DOMContentLoaded", countAll);
+  document.addEventListener("htmx:load", countAll);
+
+  // Put a text into the prompt as if typed: the panel reads it, the counter follows.
+  function fillPrompt(text) {
+    var prompt = promptField();
+    if (!prompt) return false;
+    var tab = document.getElementById("tab-imagine");
+    if (tab) tab.checked = true;
+    prompt.value = text;
+    prompt.dispatchEvent(new Event("input", { bubbles: true }));
+    return true;
+  }
+
+  // Prompt history: ↑ in an empty prompt (or one still as recalled) steps back through
+  // the member's recent prompts, ↓ forward and back to empty; "Recent" lists them.
+  var recall = { index: -1, text: null };
+  function recentPrompts() {
+    return Array.prototype.map.call(document.querySelectorAll("#recent-menu [data-recall]"), function (item) {
+      return item.getAttribute("data-recall");
+    });
+  }
+  document.addEventListener("keydown", function (event) {
+    var prompt = event.target;
+    if (prompt.id !== "id_prompt" || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    if (event.key !== "ArrowUp" && event.key !== "ArrowDown") return;
+    var untouched = prompt.value === "" || prompt.value === recall.text;
+    if (!untouched) { recall.index = -1; return; }
+    var history = recentPrompts();
+    if (!history.length) return;
+    var next = recall.index + (event.key === "ArrowUp" ? 1 : -1);
+    if (prompt.value === "") next = event.key === "ArrowUp" ? 0 : -1;
+    if (next >= history.length || (next < 0 && prompt.value === "")) return;
+    event.preventDefault();
+    recall.index = next;
+    recall.text = next < 0 ? "" : history[next];
+    fillPrompt(recall.text);
+    prompt.setSelectionRange(prompt.value.length, prompt.value.length);
+  });
+  document.addEventListener("click", function (event) {
+    var item = event.target.closest("[data-recall]");
+    if (!item) return;
+    var menu = item.closest("details");
+    if (menu) menu.open = false;
+    recall = { index: recentPrompts().indexOf(item.getAttribute("data-recall")), text: item.getAttribute("data-recall") };
+    if (fillPrompt(recall.text)) promptField().focus();
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var menu = document.querySelector("#recent-menu[open]");
+    if (menu) { menu.open = false; menu.querySelector("summary").focus(); }
+  });
+
+  // The folded "Sends" line stays as the member left it across readings of the panel.
+  var sendsOpen = false;
+  document.addEventListener("toggle", function (event) {
+    if (event.target.id === "final-prompt") sendsOpen = event.target.open;
+  }, true);
+  document.addEventListener("htmx:afterSwap", function () {
+    var sends = document.getElementById("final-prompt");
+    if (sends && sendsOpen) sends.open = true;
+  });
+
+  function openDrawer() {
+    var drawer = document.getElementById("param-drawer");
+    if (drawer) drawer.open = true;
+    drawerOpen = true;
+  }
+
+  // Links go into a reference field (one per line) and the panel is read again: it
+  // answers with the thumbnails, the weights and the "Sends" line.
+  function addReferenceLinks(field, urls) {
+    var textarea = document.querySelector("#prompt-form textarea[name=" + field + "]");
+    if (!textarea) return;
+    var lines = textarea.value.split("\n").map(function (line) { return line.trim(); }).filter(Boolean);
+    urls.forEach(function (url) { if (lines.indexOf(url) < 0) lines.push(url); });
+    textarea.value = lines.join("\n");
+    openDrawer();
+    var tab = document.getElementById("tab-imagine");
+    if (tab) tab.checked = true;
+    textarea.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  function postForImage(url, body) {
+    return fetch(url, { method: "POST", body: body, headers: { "X-CSRFToken": csrfToken() } })
+      .then(function (response) {
+        return response.json().then(function (data) {
+          if (!response.ok) throw new Error(data.error || "The image could not be added.");
+          return data;
+        }, function () { throw new Error("The image could not be added (" + response.status + ")."); });
+      }, function () { throw new Error("The upload failed; check your connection."); });
+  }
+
+  // Upload files one after another (the server keeps one copy of equal bytes).
+  function addReferences(field, files) {
+    var composer = document.getElementById("composer");
+    var urls = [];
+    var chain = Promise.resolve();
+    files.forEach(function (file) {
+      chain = chain.then(function () {
+        var body = new FormData();
+        body.append("image", file);
+        return postForImage(composer.dataset.uploadUrl, body).then(function (data) { urls.push(data.url); });
+      });
+    });
+    return chain.then(function () { addReferenceLinks(field, urls); return true; }, function (error) {
+      if (urls.length) addReferenceLinks(field, urls);
+      showNotice(error.message);
+      return false;
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var remove = event.target.closest("[data-remove-ref]");
+    if (!remove) return;
+    var textarea = document.querySelector("#prompt-form textarea[name=" + remove.dataset.from + "]");
+    if (!textarea) return;
+    var gone = remove.getAttribute("data-remove-ref");
+    textarea.value = textarea.value.split("\n").filter(function (line) { return line.trim() && line.trim() !== gone; }).join("\n");
+    var field = remove.closest("[data-ref-field]");
+    textarea.dispatchEvent(new Event("change", { bubbles: true }));
+    // Focus stays in the field whose thumbnail went (the panel is re-rendered).
+    var name = field && field.dataset.refField;
+    document.addEventListener("htmx:afterSwap", function refocus() {
+      document.removeEventListener("htmx:afterSwap", refocus);
+      var add = document.querySelector("[data-ref-field=" + name + "] .ref-add input");
+      var next = document.querySelector("[data-ref-field=" + name + "] .ref-remove") || (add && add.closest("li"));
+      if (next && next.focus) next.focus();
+    });
+  });
+
+  // An image dropped or pasted anywhere on the composer: a small chooser asks what it
+  // is for. References upload and show as thumbnails; Describe and Blend get the file
+  // in their own file inputs.
+  var dropped = { files: [], preview: "" };
+  function chooser() { return document.getElementById("drop-chooser"); }
+  function imageFiles(list) {
+    return Array.prototype.filter.call(list || [], function (file) { return /^image\//.test(file.type); });
+  }
+  function openChooser(files) {
+    var box = chooser();
+    if (!box || !files.length) return;
+    closeChooser();
+    dropped.files = files;
+    dropped.preview = URL.createObjectURL(files[0]);
+    document.getElementById("drop-preview").src = dropped.preview;
+    document.getElementById("drop-name").textContent = files.length > 1 ? files.length + " images" : "the image";
+    document.getElementById("drop-status").textContent = "";
+    box.querySelectorAll("[data-drop-as]").forEach(function (button) { button.disabled = false; });
+    box.hidden = false;
+    box.querySelector("[data-drop-as]").focus();
+  }
+  function closeChooser() {
+    var box = chooser();
+    if (box) box.hidden = true;
+    if (dropped.preview) URL.revokeObjectURL(dropped.preview);
+    dropped = { files: [], preview: "" };
+  }
+  function placeFiles(input, files, keep) {
+    var transfer = new DataTransfer();
+    if (keep) Array.prototype.forEach.call(input.files, function (file) { transfer.items.add(file); });
+    files.forEach(function (file) { transfer.items.add(file); });
+    input.files = transfer.files;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+  document.addEventListener("click", function (event) {
+    var box = chooser();
+    if (!box || box.hidden) return;
+    if (event.target.closest("[data-drop-cancel]")) { closeChooser(); return; }
+    var choice = event.target.closest("[data-drop-as]");
+    if (!choice) return;
+    var as = choice.dataset.dropAs;
+    var files = dropped.files;
+    if (as === "describe" || as === "blend") {
+      document.getElementById("tab-" + as).checked = true;
+      var input = document.querySelector(as === "describe" ? "#describe-form input[name=image]" : "#blend-form input[name=images]");
+      placeFiles(input, as === "describe" ? files.slice(0, 1) : files, as === "blend");
+      closeChooser();
+      input.closest("form").querySelector("button[type=submit]").focus();
+      return;
+    }
+    box.querySelectorAll("[data-drop-as]").forEach(function (button) { button.disabled = true; });
+    document.getElementById("drop-status").textContent = "Uploading…";
+    addReferences(as, files).then(function () { closeChooser(); var p = promptField(); if (p) p.focus(); });
+  });
+  document.addEventListener("keydown", function (event) {
+    var box = chooser();
+    if (event.key === "Escape" && box && !box.hidden) { closeChooser(); var p = promptField(); if (p) p.focus(); }
+  });
+
+  function carriesFiles(event) {
+    return event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types, "Files") >= 0;
+  }
+  ["dragenter", "dragover"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      var composer = event.target.closest && event.target.closest("#composer");
+      if (!composer || !carriesFiles(event)) return;
+      // A file dropped on Describe's or Blend's own file button goes there as before.
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
+      composer.classList.add("dragging");
+    });
+  });
+  document.addEventListener("dragleave", function (event) {
+    var composer = document.getElementById("composer");
+    if (composer && !composer.contains(event.relatedTarget)) composer.classList.remove("dragging");
+  });
+  document.addEventListener("drop", function (event) {
+    var composer = event.target.closest && event.target.closest("#composer");
+    if (!composer || !carriesFiles(event)) return;
+    event.preventDefault();
+    composer.classList.remove("dragging");
+    var files = imageFiles(event.dataTransfer.files);
+    if (files.length) openChooser(files);
+    else showNotice("Only images can be used here: JPG, PNG, GIF or WebP.");
+  });
+  document.addEventListener("paste", function (event) {
+    if (!event.target.closest || !event.target.closest("#composer")) return;
+    var files = imageFiles(event.clipboardData && event.clipboardData.files);
+    if (!files.length) return; // text (a link, a prompt) pastes as usual
+    event.preventDefault();
+    openChooser(files);
+  });
+
+  // "Use as image prompt / style / character reference" on a result (the lightbox, a
+  // card's menu) and "Use this seed": with a composer on the page they fill it; without
+  // one (the gallery) the link opens the project's page, whose composer starts so.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-use-as], a[data-use-seed]");
+    var composer = document.getElementById("composer");
+    if (!link || !composer || !document.getElementById("prompt-form")) return;
+    event.preventDefault();
+    var dialog = link.closest("dialog");
+    if (dialog && dialog.open) dialog.close();
+    if (link.hasAttribute("data-use-seed")) {
+      var seed = document.querySelector("#prompt-form input[name=seed]");
+      if (!seed) return;
+      openDrawer();
+      seed.value = link.getAttribute("data-use-seed");
+      seed.dispatchEvent(new Event("change", { bubbles: true }));
+      composer.scrollIntoView({ behavior: "smooth", block: "start" });
+      return;
+    }
+    var url = composer.dataset.fromResultUrl.replace(/\/0\/$/, "/" + encodeURIComponent(link.dataset.resultImage) + "/");
+    postForImage(url, new FormData()).then(function (data) {
+      addReferenceLinks(link.dataset.useAs, [data.url]);
+      composer.scrollIntoView({ behavior: "smooth", block: "start" });
+    }, function (error) { showNotice(error.message); });
   });
 })();

@@ -1,0 +1,240 @@
+"""The composer as a member uses it (issue 11): images dropped or pasted on it become
+references shown as thumbnails, the counter stays, a prompt past the limit is said once,
+Turbo is offered only to those who may use it, ↑ recalls earlier prompts, and Generate
+says when the budgets do not allow the job."""
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.billing.helpers import set_budget
+from tests.browser.conftest import screenshot
+from tests.browser.test_generate import log_in
+from tests.conftest import StudioServer
+from tests.factories import make_job
+
+# A 300×300 PNG made in the page (the input images' minimum side is 256 px), dropped or
+# pasted the way a browser hands files to a page: in a DataTransfer.
+PNG_IN_PAGE = """async ([kind, color]) => {
+  const canvas = document.createElement('canvas');
+  canvas.width = 300; canvas.height = 300;
+  const context = canvas.getContext('2d');
+  context.fillStyle = color; context.fillRect(0, 0, 300, 300);
+  context.fillStyle = '#fff'; context.fillRect(60, 60, 120, 80);
+  const blob = await new Promise(done => canvas.toBlob(done, 'image/png'));
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([blob], 'moodboard.png', { type: 'image/png' }));
+  const target = document.getElementById('id_prompt');
+  if (kind === 'paste') {
+    target.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
+  } else {
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      target.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }
+  }
+}"""
+
+
+def open_project(page: Page, server: StudioServer, project: Any, username: str = "bob") -> None:
+    log_in(page, server, username)
+    page.wait_for_url(f"**/projects/{project.pk}/")
+
+
+def test_a_dropped_image_becomes_a_style_reference_thumbnail_and_is_sent(
+    server: StudioServer, page: Page, project: Any, bob: Any
+) -> None:
+    open_project(page, server, project)
+    page.fill("#id_prompt", "a lighthouse on a cliff at dusk")
+    expect(page.locator("#final-prompt")).to_contain_text("a lighthouse on a cliff at dusk")  # the panel read it
+
+    page.evaluate(PNG_IN_PAGE, ["drop", "#5b5bd6"])
+    chooser = page.get_by_role("dialog", name="Use the image as")
+    expect(chooser).to_be_visible()
+    expect(chooser.get_by_role("button", name="Image prompt")).to_be_focused()  # keyboard first
+    screenshot(page, "composer-drop-chooser")
+    chooser.get_by_role("button", name="Style reference").click()
+
+    thumbnails = page.locator("[data-ref-field=style_refs] .ref-thumb img")
+    expect(thumbnails).to_have_count(1)
+    expect(chooser).to_be_hidden()
+    sends = page.locator("#final-prompt")
+    expect(sends).to_contain_text(f"--sref {server.url}/inputs/")
+    page.locator("[data-ref-field=style_refs] input[name=style_weight]").fill("400")
+    page.locator("[data-ref-field=style_refs] input[name=style_weight]").dispatch_event("change")
+    expect(sends).to_contain_text("--sw 400")
+    screenshot(page, "composer-references")
+    page.emulate_media(color_scheme="dark")
+    screenshot(page, "composer-references-dark")
+    page.emulate_media(color_scheme="light")
+
+    page.click("#prompt-form button[type=submit]")
+
+    card = page.locator(".job-card").first
+    expect(card).to_contain_text("--sref")
+    expect(card.locator("img.job-image")).to_be_visible()
+    expect(card.locator(".job-error")).to_have_count(0)
+
+
+def test_a_pasted_image_becomes_an_image_prompt_and_its_thumbnail_can_be_removed(
+    server: StudioServer, page: Page, project: Any, bob: Any
+) -> None:
+    open_project(page, server, project)
+    page.fill("#id_prompt", "in watercolour")
+    expect(page.locator("#final-prompt")).to_contain_text("in watercolour")  # the panel read it
+
+    page.evaluate(PNG_IN_PAGE, ["paste", "#1f8a5b"])
+    page.get_by_role("button", name="Image prompt").click()
+
+    thumbnail = page.locator("[data-ref-field=image_prompts] .ref-thumb")
+    expect(thumbnail).to_have_count(1)
+    expect(page.locator("#final-prompt")).to_contain_text(f"{server.url}/inputs/")
+    thumbnail.get_by_role("button", name="Remove image prompts 1").click()
+    expect(thumbnail).to_have_count(0)
+    expect(page.locator("#final-prompt")).not_to_contain_text("/inputs/")
+
+
+def test_a_dropped_image_can_be_described_instead(
+    server: StudioServer, page: Page, project: Any, bob: Any
+) -> None:
+    open_project(page, server, project)
+
+    page.evaluate(PNG_IN_PAGE, ["drop", "#c62f2f"])
+    page.get_by_role("button", name="Describe it").click()
+
+    expect(page.locator("#describe-form")).to_be_visible()
+    expect(page.locator("#describe-form .file-name")).to_have_text("moodboard.png")
+    screenshot(page, "composer-describe")
+    page.click("#describe-form button[type=submit]")
+    expect(page.locator(".job-card .described li").first).to_be_visible()
+
+
+def test_the_counter_stays_after_the_panel_is_read_and_a_long_prompt_is_said_once(
+    server: StudioServer, page: Page, project: Any, bob: Any
+) -> None:
+    open_project(page, server, project)
+    counter = page.locator("#prompt-count")
+
+    page.fill("#id_prompt", "a fox")
+    expect(page.locator("#final-prompt")).to_contain_text("a fox")  # the panel was swapped
+    expect(counter).to_have_text("2,495 characters left")
+
+    page.fill("#id_prompt", "a" * 2600)
+
+    expect(page.locator("#id_prompt")).to_have_value("a" * 2600)  # not cut
+    expect(counter).to_have_text("100 characters over the limit")
+    said = "The prompt is 2600 characters long; the limit is 2500."
+    expect(page.get_by_text(said)).to_have_count(1)
+    page.click("#prompt-form button[type=submit]")
+    expect(page.get_by_text(said)).to_have_count(1)
+    expect(counter).to_have_text("100 characters over the limit")
+    expect(page.locator(".job-card")).to_have_count(0)
+
+
+def test_a_member_without_turbo_rights_is_not_offered_turbo(
+    server: StudioServer, page: Page, project: Any, bob: Any
+) -> None:
+    open_project(page, server, project)
+
+    for form in ("prompt-form", "describe-form", "blend-form"):
+        options = page.locator(f"#{form} select[name=mode] option:not([disabled])")
+        expect(options).to_have_text(["Relax", "Fast"])
+
+
+def test_an_admin_with_turbo_rights_is_offered_turbo(
+    server: StudioServer, page: Page, project: Any, alice: Any
+) -> None:
+    open_project(page, server, project, "alice")
+
+    options = page.locator("#prompt-form select[name=mode] option:not([disabled])")
+    expect(options).to_have_text(["Relax", "Fast", "Turbo"])
+
+
+def test_up_in_an_empty_prompt_recalls_earlier_prompts_and_recent_lists_them(
+    server: StudioServer, page: Page, project: Any, bob: Any, alice: Any
+) -> None:
+    make_job(project=project, user=bob, prompt="an old harbour at dawn --ar 16:9")
+    make_job(project=project, user=alice, prompt="alice's own prompt")
+    make_job(project=project, user=bob, prompt="a lighthouse at dusk")
+    open_project(page, server, project)
+    prompt = page.locator("#id_prompt")
+
+    prompt.focus()
+    page.keyboard.press("ArrowUp")
+    expect(prompt).to_have_value("a lighthouse at dusk")
+    page.keyboard.press("ArrowUp")
+    expect(prompt).to_have_value("an old harbour at dawn --ar 16:9")
+    expect(page.locator("#final-prompt")).to_contain_text("16:9")  # read like typing
+    page.keyboard.press("ArrowDown")
+    expect(prompt).to_have_value("a lighthouse at dusk")
+
+    page.click("#recent-menu summary")
+    items = page.locator("#recent-menu [data-recall]")
+    expect(items).to_have_text(["a lighthouse at dusk", "an old harbour at dawn --ar 16:9"])
+    screenshot(page, "composer-recent")
+    items.nth(1).click()
+    expect(prompt).to_have_value("an old harbour at dawn --ar 16:9")
+    expect(page.locator("#recent-menu")).not_to_have_attribute("open", re.compile(".*"))
+
+
+def test_generate_is_disabled_with_the_reason_when_the_budget_cannot_pay(
+    server: StudioServer, page: Page, project: Any, bob: Any, acme: Any
+) -> None:
+    set_budget(acme, "0.04", user=bob)
+    open_project(page, server, project)
+
+    generate = page.locator("#prompt-form button[type=submit]")
+    expect(generate).to_be_disabled()
+    reason = "$0.04 left of your $0.04 budget this month; this job costs $0.045."
+    expect(page.locator("#afford-note")).to_have_text(reason)
+    page.fill("#id_prompt", "a fox")
+    expect(page.locator("#final-prompt")).to_contain_text("a fox")
+    expect(page.locator("#afford-note")).to_have_text(reason)  # after the panel's refresh
+    page.select_option("#prompt-form select[name=mode]", "relax")
+    expect(generate).to_be_enabled()
+    expect(page.locator("#afford-note")).to_have_count(0)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_parameter_drawer_shows_every_field_inside_it_at_1280_px(
+    server: StudioServer, page: Page, project: Any, bob: Any, scheme: str
+) -> None:
+    page.emulate_media(color_scheme=scheme)
+    open_project(page, server, project)
+
+    page.click("#param-drawer summary")
+
+    drawer = page.locator("#param-drawer").bounding_box()
+    tile = page.get_by_label("Tile").locator("..").bounding_box()
+    assert drawer and tile
+    assert tile["x"] + tile["width"] <= drawer["x"] + drawer["width"]
+    page.locator("#composer").screenshot(path=str(screenshot_path(f"composer-drawer-{scheme}")))
+
+
+def test_the_composer_fits_a_phone_with_references_and_the_chooser(
+    server: StudioServer, browser: Any, project: Any, bob: Any
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    page = context.new_page()
+    open_project(page, server, project)
+    page.fill("#id_prompt", "a lighthouse")
+    expect(page.locator("#final-prompt")).to_contain_text("a lighthouse")  # the panel read it
+    page.evaluate(PNG_IN_PAGE, ["drop", "#7c6cf2"])
+    expect(page.get_by_role("dialog", name="Use the image as")).to_be_visible()
+    screenshot(page, "composer-phone-chooser")
+    page.get_by_role("button", name="Character reference").click()
+    expect(page.locator("[data-ref-field=character_refs] .ref-thumb img")).to_have_count(1)
+
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+    assert overflow <= 0
+    page.locator("#composer").screenshot(path=str(screenshot_path("composer-phone")))
+    context.close()
+
+
+def screenshot_path(name: str) -> Any:
+    from tests.browser.conftest import SCREENSHOTS
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / f"{name}.png"
