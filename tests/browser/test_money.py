@@ -8,7 +8,7 @@ from tests.browser.test_generate import log_in
 from tests.conftest import StudioServer
 
 
-def test_the_meter_moves_when_a_job_completes_and_an_over_budget_submit_says_why(
+def test_the_meter_moves_when_a_job_completes_and_generate_then_says_why_it_cannot(
     server: StudioServer, page: Page, project: Any, bob: Any, acme: Any
 ) -> None:
     set_budget(acme, "0.05", user=bob)
@@ -26,9 +26,10 @@ def test_the_meter_moves_when_a_job_completes_and_an_over_budget_submit_says_why
     expect(meter).to_contain_text("$0.005 left")
 
     page.fill("textarea[name=prompt]", "one more")
-    page.click("#prompt-form button[type=submit]")
 
-    expect(page.locator("#budget-error")).to_have_text(
+    # Generate says why before it is pressed, in the words the server refuses with.
+    expect(page.locator("#prompt-form button[type=submit]")).to_be_disabled()
+    expect(page.locator("#afford-note")).to_have_text(
         "$0.005 left of your $0.05 budget this month; this job costs $0.045."
     )
     expect(page.locator(".job-card")).to_have_count(1)

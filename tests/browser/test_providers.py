@@ -15,6 +15,14 @@ from tests.conftest import StudioServer
 from tests.factories import make_job, make_key, make_legnext_grid
 
 
+@pytest.fixture(autouse=True)
+def members_may_use_turbo(acme: Any) -> None:
+    """These tests are about the providers' modes, so Bob may use all of them (members
+    without Turbo rights are not offered it: test_composer.py)."""
+    acme.turbo_roles = "admin,member"
+    acme.save()
+
+
 @pytest.fixture
 def legnext_key(acme: Any) -> Any:
     return make_key(team=acme, provider="legnext", label="LegNext")
