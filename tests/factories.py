@@ -72,6 +72,16 @@ def make_job(*, project: Project, user: User, **fields: Any) -> Job:
     return job
 
 
+def make_result_image(*, project: Project, user: User, color: str = "#2a9d8f") -> ResultImage:
+    """The grid of a completed imagine in the project, stored like a real result."""
+    job = make_job(project=project, user=user, status="completed")
+    result = ResultImage(job=job, index=ResultImage.GRID, width=512, height=512)
+    result.file.save(f"grid-{job.pk}.png", ContentFile(make_png(color=color)), save=False)
+    result.thumbnail.save(f"grid-{job.pk}.webp", ContentFile(make_png(color=color)), save=False)
+    result.save()
+    return result
+
+
 def make_png(*, size: tuple[int, int] = (512, 512), color: str = "#5b5bd6") -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, color).save(buffer, "PNG")
