@@ -200,12 +200,14 @@ def composer_prices(
         )
         return billing.dollars(price)
 
+    turbo = membership.team.may_use_turbo(membership.role)
+
     def price_line(operation: str) -> list[tuple[str, str, str, str, bool]]:
         return [
             (each.name, mode, str(label), price, each is api)
             for each in providers or [api]
             for mode, label in ProcessMode.choices
-            if (price := quote(each, operation, mode))
+            if (turbo or mode != ProcessMode.TURBO) and (price := quote(each, operation, mode))
         ]
 
     shortens = services.first_provider_for(

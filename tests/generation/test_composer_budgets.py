@@ -59,6 +59,7 @@ def test_a_member_without_turbo_rights_is_not_offered_turbo_anywhere(
     for form in ("prompt-form", "describe-form", "blend-form"):
         assert offered_modes(html, form) == ["relax", "fast"], form
     assert 'data-modes="relax fast"' in html and 'data-modes="fast"' in html
+    assert "Turbo $" not in html  # nor priced
 
 
 def test_an_admin_with_turbo_rights_is_offered_turbo(

@@ -12,6 +12,14 @@ from studio.generation.models import Status
 from tests.factories import make_job, make_key
 
 
+@pytest.fixture(autouse=True)
+def members_may_use_turbo(acme: Any) -> None:
+    """These tests are about each provider's prices, Turbo's among them (a member without
+    Turbo rights sees none: test_composer_budgets.py)."""
+    acme.turbo_roles = "admin,member"
+    acme.save()
+
+
 @pytest.fixture
 def bob_client(client: Client, bob: Any) -> Client:
     client.force_login(bob)
