@@ -13,7 +13,7 @@ from tests.billing.helpers import set_budget
 from tests.browser.conftest import screenshot
 from tests.browser.test_generate import log_in
 from tests.conftest import StudioServer
-from tests.factories import make_job
+from tests.factories import make_job, make_result_image
 
 # A 300×300 PNG made in the page (the input images' minimum side is 256 px), dropped or
 # pasted the way a browser hands files to a page: in a DataTransfer.
@@ -240,3 +240,48 @@ def screenshot_path(name: str) -> Any:
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+# The lightbox's "Use as…" and "Use this seed" links (the feed's markup), as they are
+# added to a page that has a composer.
+ADD_LINK = """([attribute, value, extra, href]) => {
+  const link = document.createElement('a');
+  link.setAttribute(attribute, value);
+  if (extra) link.setAttribute('data-result-image', extra);
+  link.href = href;
+  link.id = 'use-link';
+  link.textContent = 'Use it';
+  document.querySelector('.project-head').append(link);
+}"""
+
+
+def test_use_as_style_reference_on_a_result_adds_its_thumbnail_to_the_composer(
+    server: StudioServer, page: Page, project: Any, bob: Any
+) -> None:
+    result = make_result_image(project=project, user=bob)
+    open_project(page, server, project)
+    href = f"/projects/{project.pk}/?use_as=style_refs&image={result.pk}#composer"
+    page.evaluate(ADD_LINK, ["data-use-as", "style_refs", str(result.pk), href])
+    page.evaluate("window.sameDocument = true")
+
+    page.click("#use-link")
+
+    expect(page.locator("[data-ref-field=style_refs] .ref-thumb img")).to_have_count(1)
+    assert page.evaluate("window.sameDocument") is True  # filled in place, not followed
+    page.fill("#id_prompt", "a castle")
+    expect(page.locator("#final-prompt")).to_contain_text(f"a castle --sref {server.url}/inputs/")
+
+
+def test_use_this_seed_fills_the_seed_field(
+    server: StudioServer, page: Page, project: Any, bob: Any
+) -> None:
+    open_project(page, server, project)
+    page.evaluate(ADD_LINK, ["data-use-seed", "1234", "", f"/projects/{project.pk}/?seed=1234"])
+
+    page.click("#use-link")
+
+    expect(page.locator("#param-drawer")).to_have_attribute("open", "")
+    expect(page.locator("#prompt-form input[name=seed]")).to_have_value("1234")
+    expect(page.locator("#param-drawer summary .chip")).to_have_text("set")  # the panel read it
+    page.fill("#id_prompt", "a castle")
+    expect(page.locator("#final-prompt")).to_contain_text("--seed 1234")
