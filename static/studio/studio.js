@@ -463,7 +463,7 @@
   document.addEventListener("click", function (event) {
     var box = chooser();
     if (!box || box.hidden) return;
-    if (event.target.closest("[data-drop-cancel]")) { closeChooser(); return; }
+    if (event.target.closest("[data-drop-cancel]") || !event.target.closest("#drop-chooser")) { closeChooser(); return; }
     var choice = event.target.closest("[data-drop-as]");
     if (!choice) return;
     var as = choice.dataset.dropAs;

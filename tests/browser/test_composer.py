@@ -56,6 +56,10 @@ def test_a_dropped_image_becomes_a_style_reference_thumbnail_and_is_sent(
     expect(chooser).to_be_visible()
     expect(chooser.get_by_role("button", name="Image prompt")).to_be_focused()  # keyboard first
     screenshot(page, "composer-drop-chooser")
+    page.emulate_media(color_scheme="dark")
+    page.wait_for_timeout(300)  # buttons ease into the dark colours
+    screenshot(page, "composer-drop-chooser-dark")
+    page.emulate_media(color_scheme="light")
     chooser.get_by_role("button", name="Style reference").click()
 
     thumbnails = page.locator("[data-ref-field=style_refs] .ref-thumb img")
@@ -68,6 +72,7 @@ def test_a_dropped_image_becomes_a_style_reference_thumbnail_and_is_sent(
     expect(sends).to_contain_text("--sw 400")
     screenshot(page, "composer-references")
     page.emulate_media(color_scheme="dark")
+    page.wait_for_timeout(300)  # buttons ease into the dark colours
     screenshot(page, "composer-references-dark")
     page.emulate_media(color_scheme="light")
 
@@ -193,6 +198,7 @@ def test_generate_is_disabled_with_the_reason_when_the_budget_cannot_pay(
     page.fill("#id_prompt", "a fox")
     expect(page.locator("#final-prompt")).to_contain_text("a fox")
     expect(page.locator("#afford-note")).to_have_text(reason)  # after the panel's refresh
+    screenshot(page, "composer-unaffordable")
     page.select_option("#prompt-form select[name=mode]", "relax")
     expect(generate).to_be_enabled()
     expect(page.locator("#afford-note")).to_have_count(0)

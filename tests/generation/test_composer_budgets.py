@@ -196,3 +196,16 @@ def test_what_is_sent_is_folded_to_one_line(client: Client, bob: Any, project: A
         r"<code>a fox --s 250</code></details>",
         html,
     )
+
+
+def test_a_turbo_default_opens_in_fast_for_a_member_without_rights_and_says_so(
+    client: Client, bob: Any, project: Any, acme: Any
+) -> None:
+    acme.default_mode = "turbo"
+    acme.save()
+    client.force_login(bob)
+
+    html = page(client, project)
+
+    assert re.search(r'<option value="fast" selected>', html)
+    assert "Turbo is not open to you in this team: switched to Fast." in html
