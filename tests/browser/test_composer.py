@@ -13,7 +13,7 @@ from tests.billing.helpers import set_budget
 from tests.browser.conftest import screenshot
 from tests.browser.test_generate import log_in
 from tests.conftest import StudioServer
-from tests.factories import make_job, make_result_image
+from tests.factories import make_job, make_png, make_result_image
 
 # A 300×300 PNG made in the page (the input images' minimum side is 256 px), dropped or
 # pasted the way a browser hands files to a page: in a DataTransfer.
@@ -291,3 +291,20 @@ def test_use_this_seed_fills_the_seed_field(
     expect(page.locator("#param-drawer summary .chip")).to_have_text("set")  # the panel read it
     page.fill("#id_prompt", "a castle")
     expect(page.locator("#final-prompt")).to_contain_text("--seed 1234")
+
+
+def test_the_plus_button_uploads_a_character_reference(
+    server: StudioServer, page: Page, project: Any, bob: Any
+) -> None:
+    open_project(page, server, project)
+    page.click("#param-drawer summary")
+    add = page.locator("[data-ref-field=character_refs] input[type=file]")
+
+    add.focus()  # reachable with the keyboard
+    add.set_input_files(
+        files=[{"name": "hero.png", "mimeType": "image/png", "buffer": make_png(size=(300, 300))}]
+    )
+
+    expect(page.locator("[data-ref-field=character_refs] .ref-thumb img")).to_have_count(1)
+    page.fill("#id_prompt", "a knight")
+    expect(page.locator("#final-prompt")).to_contain_text(f"a knight --cref {server.url}/inputs/")
