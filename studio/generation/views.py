@@ -252,7 +252,7 @@ def composer_from_link(request: AuthenticatedRequest, project: Project) -> dict[
     query = request.GET
     if not any(name in query for name in ("prompt", "seed", "use_as")):
         return {}
-    prompt = query.get("prompt", "")[: settings.PROMPT_MAX_LENGTH]
+    prompt = query.get("prompt", "")  # past the limit it is said, not cut
     data = {"mode": project.team.default_mode, "seed": query.get("seed", "")}
     extra: dict[str, Any] = {}
     role = query.get("use_as", "")
@@ -266,7 +266,7 @@ def composer_from_link(request: AuthenticatedRequest, project: Project) -> dict[
                 result_id=int(image_id) if image_id.isascii() and image_id.isdigit() else 0,
             )
         except InputImageError as refused:
-            extra["mode_note"] = refused.message
+            extra["mode_note"] = refused.message  # the line above the composer
         else:
             data[role] = image.public_url()
     return {
