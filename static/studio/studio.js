@@ -347,6 +347,10 @@
     var menu = document.querySelector("#recent-menu[open]");
     if (menu) { menu.open = false; menu.querySelector("summary").focus(); }
   });
+  document.addEventListener("click", function (event) {
+    var menu = document.querySelector("#recent-menu[open]");
+    if (menu && !menu.contains(event.target)) menu.open = false;
+  });
 
   // The folded "Sends" line stays as the member left it across readings of the panel.
   var sendsOpen = false;
