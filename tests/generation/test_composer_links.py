@@ -76,3 +76,15 @@ def test_a_viewer_following_a_use_as_link_gets_the_page_without_a_copy(
 
     assert response.status_code == 200
     assert not InputImage.objects.exists()
+
+
+def test_a_prompt_link_past_the_limit_is_kept_whole_and_said(
+    client: Client, bob: Any, project: Any
+) -> None:
+    client.force_login(bob)
+    prompt = "b" * 2501
+
+    html = client.get(f"/projects/{project.pk}/?prompt={prompt}").content.decode()
+
+    assert f">{prompt}</textarea>" in html
+    assert html.count("The prompt is 2501 characters long; the limit is 2500.") == 1
