@@ -8,6 +8,21 @@
     try { return JSON.parse(headers)["X-CSRFToken"]; } catch (e) { return ""; }
   }
 
+  // The composer's panel is read again as the member types (hx-sync "replace"): a
+  // reading overtaken by a newer one is aborted on purpose, so that the answer shown is
+  // always the newest. htmx reports each such abort with console.error (its
+  // afterRequest and sendAbort), which is not an error here. Only while htmx aborts (its
+  // htmx:abort event, handled on the body, between these two listeners) are those two
+  // kept out; a request that truly fails is still reported.
+  var aborting = false;
+  document.addEventListener("htmx:abort", function () { aborting = true; }, true);
+  window.addEventListener("htmx:abort", function () { aborting = false; });
+  var consoleError = console.error.bind(console);
+  console.error = function (first) {
+    var overtaken = aborting && arguments.length === 1 && /^htmx:(afterRequest|sendAbort)\b/.test(String(first));
+    if (!overtaken) consoleError.apply(null, arguments);
+  };
+
   // A push goes to everyone watching the project, whatever page they have open (the
   // feed, a job's tree, the gallery): each page swaps in the fragments it holds and
   // quietly leaves the others (htmx would log each one missing as an error). An answer

@@ -308,3 +308,28 @@ def test_the_plus_button_uploads_a_character_reference(
     expect(page.locator("[data-ref-field=character_refs] .ref-thumb img")).to_have_count(1)
     page.fill("#id_prompt", "a knight")
     expect(page.locator("#final-prompt")).to_contain_text(f"a knight --cref {server.url}/inputs/")
+
+
+def test_a_reading_overtaken_by_newer_typing_leaves_the_console_clean(
+    server: StudioServer, page: Page, project: Any, bob: Any
+) -> None:
+    """Typing on while the panel is still being read aborts the older reading (the newest
+    wins); htmx reports that abort as an error, which the page keeps out of the console
+    (the `page` fixture fails the test on any console error)."""
+    open_project(page, server, project)
+    held: list[Any] = []
+
+    def hold_the_first(route: Any) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)  # never answered: still on its way when the next one goes
+
+    page.route("**/prompt/", hold_the_first)
+    page.fill("#id_prompt", "a harbour at dawn")
+    page.wait_for_function(
+        "() => document.querySelector('#id_prompt.htmx-request, #prompt-controls.htmx-request')"
+    )
+    page.fill("#id_prompt", "a harbour at dawn, fog over the water")
+    expect(page.locator("#final-prompt")).to_contain_text("fog over the water")
+    assert held, "the first reading was held, so the second one overtook it"
