@@ -152,14 +152,11 @@
     showOnTab(running);
   }
 
-  var looking = null;
-  function lookSoon() {
-    if (looking === null) looking = setTimeout(function () { looking = null; look(); }, 0);
-  }
+  // Looked at after each message on the socket and each answer, not later: a job that
+  // runs and ends between two looks would not be seen ending.
   document.addEventListener("DOMContentLoaded", function () { look(); showBell(); });
-  document.addEventListener("htmx:wsAfterMessage", lookSoon);
-  document.addEventListener("htmx:afterSettle", lookSoon);
-  document.addEventListener("htmx:oobAfterSwap", lookSoon);
+  document.addEventListener("htmx:wsAfterMessage", look);
+  document.addEventListener("htmx:afterSettle", look);
   document.addEventListener("visibilitychange", function () {
     if (document.hidden) return;
     endedWhileHidden = 0;
