@@ -299,15 +299,17 @@ def test_the_feeds_find_bar_looks_like_the_gallerys(
     page.set_viewport_size({"width": width, "height": 900})
     page.emulate_media(color_scheme=scheme)
     open_project(page, server, project)
-    page.locator("#feed").scroll_into_view_if_needed()
+    page.evaluate("document.getElementById('feed-filters').scrollIntoView()")
+    page.evaluate("window.scrollBy(0, -80)")  # from under the sticky top bar
     loaded_size(page.locator("#job-list img.job-image").first)
     screenshot(page, f"feed-closed-{scheme}-{width}")
 
-    page.fill("#feed-q", "fox")
-    expect(page).to_have_url(re.compile(r"\?q=fox$"))
+    page.fill("#feed-q", "lighthouse")
+    expect(page).to_have_url(re.compile(r"\?q=lighthouse$"))
     page.locator(".filter-drawer > summary").click()
     page.select_option("#feed-filters select[name=mode]", "relax")
-    expect(page).to_have_url(re.compile(r"\?q=fox&mode=relax$"))
+    expect(page).to_have_url(re.compile(r"\?q=lighthouse&mode=relax$"))
+    expect(page.locator("#job-list > .job-card")).to_have_count(6)
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
     screenshot(page, f"feed-open-{scheme}-{width}")
