@@ -11,8 +11,9 @@
   // A job's card comes (pushed to the project, in the submitter's answer, in the snapshot
   // after a reconnect) as a feed entry: a wrapper whose data-* say what a filter needs.
   // A card already shown is replaced where it stands. A new one goes where its date puts
-  // it among the cards shown, if the feed's filters take it, and unless it is older than
-  // all of them while older pages are still to come (that page will bring it).
+  // it among the cards shown, if the feed's filters take it, unless it is older than all
+  // of them while older pages are still to come (that page will bring it) or newer than
+  // all of them on a page that starts further back.
   function filterState() {
     var results = document.getElementById("feed-results");
     return results && results.hasAttribute("data-filtered") ? results.dataset : null;
@@ -47,7 +48,11 @@
       if (!isNewer(sortKey(shown[i]), key)) break;
       newer = shown[i];
     }
-    if (!newer) return "afterbegin:#job-list";
+    if (!newer) {
+      // A page that starts further back (no-JS "Show older", then reloaded) has no top.
+      var results = document.getElementById("feed-results");
+      return results && results.hasAttribute("data-older-only") ? null : "afterbegin:#job-list";
+    }
     var olderPagesToCome = document.querySelector("#feed-more .more-link");
     if (newer === shown[shown.length - 1] && olderPagesToCome) return null;
     return "afterend:#" + newer.id;

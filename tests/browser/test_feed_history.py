@@ -87,6 +87,7 @@ def test_a_member_scrolls_past_the_60_newest_to_the_first_job(
     expect(cards).to_have_count(75)
     expect(page.locator(".feed-end")).to_be_visible()
     assert cards.evaluate_all(CARD_IDS) == [job.pk for job in reversed(jobs)]
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     screenshot(page, "feed-history-end-light-1280")
 
 

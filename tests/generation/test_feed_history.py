@@ -64,6 +64,7 @@ def test_the_page_shows_the_60_newest_and_show_older_answers_the_rest(
     assert "more-link" not in older
     assert "That's all" in older
     assert f'href="/projects/{project.pk}/">Newest jobs' in older
+    assert "data-older-only" in older and "data-older-only" not in first  # no live top there
 
 
 def test_the_next_page_for_htmx_is_its_cards_and_the_loader_moved_on(
