@@ -9,13 +9,12 @@ from typing import Any
 
 import pytest
 import requests
-from django.core.files.base import ContentFile
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from studio.generation.models import Job, ResultImage, Status
 from tests.browser.conftest import loaded_size, screenshot, wait_until
-from tests.browser.test_gallery import PROMPTS, picture
+from tests.browser.test_gallery import PROMPTS, store_image
 from tests.browser.test_generate import log_in
 from tests.conftest import StudioServer
 from tests.factories import make_job
@@ -37,13 +36,7 @@ def fill_feed(project: Any, users: list[Any], count: int) -> list[Job]:
             output={"actions": ["upscale1", "upscale2", "upscale3", "upscale4", "variation1"]},
         )
         Job.objects.filter(pk=job.pk).update(created_at=start + timedelta(minutes=n))
-        grid = ResultImage(job=job, index=ResultImage.GRID, width=512, height=512)
-        png = picture(512, 512, n, "PNG")
-        webp = picture(512, 512, n, "WEBP")
-        grid.file.save(f"f-{job.pk}.png", ContentFile(png), save=False)
-        grid.thumbnail.save(f"f-{job.pk}.webp", ContentFile(webp), save=False)
-        grid.thumbnail_small.save(f"f-{job.pk}-s.webp", ContentFile(webp), save=False)
-        grid.save()
+        store_image(job, ResultImage.GRID, (512, 512), n)
         jobs.append(job)
     return jobs
 
