@@ -109,8 +109,8 @@
     var svg = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">' +
       '<rect x="2" y="2" width="12" height="12" rx="3" fill="#1c1b19"/><rect x="18" y="2" width="12" height="12" rx="3" fill="#1c1b19"/>' +
       '<rect x="2" y="18" width="12" height="12" rx="3" fill="#1c1b19"/>' +
-      '<circle cx="23" cy="23" r="9" fill="' + colour + '" stroke="#fff" stroke-width="1.5"/>' +
-      '<text x="23" y="27.5" text-anchor="middle" font-family="system-ui,sans-serif" font-size="' + (text.length > 1 ? 10 : 13) +
+      '<circle cx="21" cy="21" r="11" fill="' + colour + '" stroke="#fff" stroke-width="1.5"/>' +
+      '<text x="21" y="26.5" text-anchor="middle" font-family="system-ui,sans-serif" font-size="' + (text.length > 1 ? 12 : 16) +
       '" font-weight="700" fill="#fff">' + text + "</text></svg>";
     return "data:image/svg+xml," + encodeURIComponent(svg);
   }
