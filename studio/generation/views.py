@@ -208,7 +208,7 @@ def feed_request(request: AuthenticatedRequest) -> bool:
 
 @require_GET
 @login_required
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-Target")
 def project_detail(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     project, membership = project_for_user(request.user, project_id)
     feed = feed_context(request, project, FeedFilterForm(request.GET).filters())
