@@ -4,8 +4,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from studio.gallery.queries import GALLERY_OPERATIONS, Filters, search_words
-from studio.generation.models import ProcessMode
+from studio.gallery.queries import GALLERY_OPERATIONS, Filters
+from studio.generation.search import JobFilterForm
 
 TAG_NAME_MAX = 40
 ZIP_LIMIT = 200  # images in one download
@@ -13,16 +13,13 @@ BULK_LIMIT = 2000  # images in one bulk change
 ASPECT = re.compile(r"\d{1,2}:\d{1,2}")
 
 
-class GalleryFilterForm(forms.Form):
+class GalleryFilterForm(JobFilterForm):
     """The gallery's filters, read from the URL. A value that makes no sense (a shared
     link edited by hand, a tag since deleted) is ignored rather than refused."""
 
-    q = forms.CharField(required=False, max_length=300)
-    member = forms.IntegerField(required=False, min_value=1)
     operation = forms.ChoiceField(
         required=False, choices=[(op.value, op.label) for op in GALLERY_OPERATIONS]
     )
-    mode = forms.ChoiceField(required=False, choices=ProcessMode.choices)
     aspect = forms.RegexField(required=False, regex=ASPECT)
     fav = forms.BooleanField(required=False)
     tag = forms.TypedMultipleChoiceField(required=False, coerce=int)
@@ -38,13 +35,10 @@ class GalleryFilterForm(forms.Form):
         tag_field.valid_value = lambda value: str(value).isdigit()  # type: ignore[method-assign]
 
     def filters(self) -> Filters:
-        self.is_valid()
+        job_filters = self.job_filters()
         data = self.cleaned_data
         return Filters(
-            words=search_words(data.get("q") or ""),
-            member=data.get("member") or None,
-            operation=data.get("operation") or "",
-            mode=data.get("mode") or "",
+            **job_filters,
             aspect=data.get("aspect") or "",
             date_from=data.get("from"),
             date_to=data.get("to"),

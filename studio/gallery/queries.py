@@ -6,12 +6,10 @@ Every page costs the same number of queries whatever its size: one for the image
 their jobs and makers), one for the viewer's favourites among them, one for their tags.
 """
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Q
@@ -28,11 +26,17 @@ from studio.generation.models import (
     ResultImageQuerySet,
     Status,
 )
+from studio.generation.search import (
+    Cursor,
+    JobFilters,
+    newer_than,
+    older_than,
+    team_members,
+)
 from studio.projects.models import Project
 from studio.providers.base import Action
 
 PAGE_SIZE = 48  # divides into rows of 2, 3, 4 and 6
-SEARCH_WORDS = 12  # more words than this in a search are ignored
 
 # What `ResultImage.objects.in_gallery()` shows, archived or not: grid tiles and upscales.
 GALLERY_KINDS = Q(index__gte=1) | Q(index=ResultImage.GRID, job__operation=Operation.UPSCALE)
@@ -49,48 +53,11 @@ GALLERY_OPERATIONS = [
     Operation.PAN,
 ]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CURSOR = re.compile(r"(\d{1,20})\.(\d{1,20})")
-
 
 @dataclass(frozen=True)
-class Cursor:
-    """A position in the newest-first order: the last image a page showed."""
-
-    created_at: datetime
-    pk: int
-
-    @classmethod
-    def after_image(cls, image: ResultImage) -> "Cursor":
-        return cls(image.created_at, image.pk)
-
-    @classmethod
-    def parse(cls, token: str) -> "Cursor | None":
-        """The cursor a token names, or None for anything else (a page starts at the top)."""
-        match = _CURSOR.fullmatch(token or "")
-        if match is None:
-            return None
-        try:
-            moment = _EPOCH + timedelta(microseconds=int(match[1]))
-        except OverflowError:
-            return None
-        return cls(moment, int(match[2]))
-
-    @property
-    def token(self) -> str:
-        # Whole microseconds since the epoch: exact, unlike a float timestamp.
-        micros = (self.created_at - _EPOCH) // timedelta(microseconds=1)
-        return f"{micros}.{self.pk}"
-
-
-@dataclass(frozen=True)
-class Filters:
+class Filters(JobFilters):
     """What the viewer asked to see; the empty filter is the whole (live) gallery."""
 
-    words: tuple[str, ...] = ()
-    member: int | None = None
-    operation: str = ""
-    mode: str = ""
     aspect: str = ""
     date_from: date | None = None
     date_to: date | None = None
@@ -126,18 +93,9 @@ class Filters:
     def query_string(self) -> str:
         """The filters as a URL's query ("?q=fox&tag=3"), "" when there are none; the same
         filters always give the same string, so a shared link reproduces the view."""
-        pairs: list[tuple[str, Any]] = []
-        if self.words:
-            pairs.append(("q", " ".join(self.words)))
-        if self.member:
-            pairs.append(("member", self.member))
-        for name, value in [
-            ("operation", self.operation),
-            ("mode", self.mode),
-            ("aspect", self.aspect),
-        ]:
-            if value:
-                pairs.append((name, value))
+        pairs = self.query_pairs()
+        if self.aspect:
+            pairs.append(("aspect", self.aspect))
         if self.date_from:
             pairs.append(("from", self.date_from.isoformat()))
         if self.date_to:
@@ -150,33 +108,17 @@ class Filters:
         return "?" + urlencode(pairs) if pairs else ""
 
 
-def search_words(text: str) -> tuple[str, ...]:
-    """The distinct words of a search, in order (case is ignored when matching)."""
-    seen: dict[str, str] = {}
-    for word in text.split():
-        seen.setdefault(word.casefold(), word)
-    return tuple(seen.values())[:SEARCH_WORDS]
-
-
 def gallery_images(*, project: Project, user: User, filters: Filters) -> ResultImageQuerySet:
     """The project's gallery images that match `filters`, newest first.
 
-    Search: every word must appear in the prompt, case-insensitively (a plain LIKE per
-    word, so SQLite and PostgreSQL give the same results).
+    Search and the filters a job has are the feed's (`JobFilters.job_condition`).
     """
     images = ResultImage.objects.filter(job__project=project)
     if filters.archived:
         images = images.filter(GALLERY_KINDS, archived_at__isnull=False)
     else:
         images = images.in_gallery()
-    for word in filters.words:
-        images = images.filter(job__prompt__icontains=word)
-    if filters.member:
-        images = images.filter(job__created_by_id=filters.member)
-    if filters.operation:
-        images = images.filter(job__operation=filters.operation)
-    if filters.mode:
-        images = images.filter(job__process_mode=filters.mode)
+    images = images.filter(filters.job_condition("job__"))
     if filters.aspect:
         images = images.filter(job__aspect_ratio=filters.aspect)
     if filters.date_from:
@@ -194,24 +136,6 @@ def gallery_images(*, project: Project, user: User, filters: Filters) -> ResultI
 
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def older_than(images: ResultImageQuerySet, cursor: Cursor) -> ResultImageQuerySet:
-    """The images after `cursor` in the newest-first order.
-
-    Written as a range on created_at minus the cursor's own instant, rather than
-    `a < t OR (a = t AND id < pk)`, so that the database walks the (created_at, id)
-    index from the cursor instead of from the top.
-    """
-    return images.filter(created_at__lte=cursor.created_at).exclude(
-        created_at=cursor.created_at, pk__gte=cursor.pk
-    )
-
-
-def newer_than(images: ResultImageQuerySet, cursor: Cursor) -> ResultImageQuerySet:
-    return images.filter(created_at__gte=cursor.created_at).exclude(
-        created_at=cursor.created_at, pk__lte=cursor.pk
-    )
 
 
 @dataclass
@@ -297,7 +221,7 @@ def gallery_page(
     rows = list(images.select_related("job__created_by")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
-    next_cursor = Cursor.after_image(rows[-1]) if more and rows else None
+    next_cursor = Cursor.after(rows[-1]) if more and rows else None
     return GalleryPage(items_for(rows, user=user), next_cursor)
 
 
@@ -307,7 +231,7 @@ def neighbours(
     """The ids of the images before (newer) and after (older) `image` in the filtered
     order, for the lightbox's ← and →."""
     images = gallery_images(project=project, user=user, filters=filters)
-    here = Cursor.after_image(image)
+    here = Cursor.after(image)
     newer = (
         newer_than(images, here).order_by("created_at", "id").values_list("pk", flat=True).first()
     )
@@ -325,12 +249,7 @@ class FilterChoices:
 def filter_choices(project: Project) -> FilterChoices:
     """What the filter form offers: the team's members, the project's tags and the aspect
     ratios its jobs used (one query each)."""
-    members = [
-        (user.pk, user.display_name)
-        for user in User.objects.filter(memberships__team_id=project.team_id).order_by(
-            "first_name", "last_name", "username"
-        )
-    ]
+    members = team_members(project)
     aspects = set(
         Job.objects.filter(project=project)
         .order_by()  # or the jobs' default ordering would make every row distinct

@@ -2,12 +2,17 @@
 project's group whenever a job changes. A fragment whose target is not on a page
 (a tree row on the project page, say) is ignored there by htmx."""
 
+from dataclasses import dataclass
+
 from django.template.loader import render_to_string
+from django.utils.html import format_html
 
 from studio.accounts.models import User
 from studio.billing import live as billing_live
 from studio.billing.services import PriceTable, price_table
+from studio.generation.feed import FeedFilters, feed_jobs, state_of
 from studio.generation.models import Job, JobQuerySet
+from studio.generation.search import Cursor
 from studio.generation.tree import family_of
 from studio.projects.models import Project
 from studio.realtime.groups import project_group, push_html
@@ -21,7 +26,8 @@ def queue_positions(team_id: int) -> dict[int, int]:
 
 PAGE = "generation/project.html"
 JOB_PAGE = "generation/job.html"
-RECENT_JOBS = 60
+RECENT_JOBS = 60  # a page of the feed
+EVERY_JOB = FeedFilters()
 
 
 def _with_display_relations(jobs: JobQuerySet) -> JobQuerySet:
@@ -46,9 +52,50 @@ def decorate(jobs: list[Job]) -> list[Job]:
     return jobs
 
 
+@dataclass
+class FeedPage:
+    jobs: list[Job]
+    next_cursor: Cursor | None
+
+
+def feed_page(
+    project_id: int,
+    *,
+    filters: FeedFilters = EVERY_JOB,
+    after: Cursor | None = None,
+    size: int = RECENT_JOBS,
+) -> FeedPage:
+    """One page of the project's feed, ready for its cards, and where the next one starts
+    (None at the end). The same few queries whatever the page's size or place."""
+    jobs = _with_display_relations(feed_jobs(project_id=project_id, filters=filters, after=after))
+    rows = list(jobs[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return FeedPage(decorate(rows), Cursor.after(rows[-1]) if more and rows else None)
+
+
 def jobs_for_display(project_id: int) -> list[Job]:
-    jobs = _with_display_relations(Job.objects.filter(project_id=project_id))
-    return decorate(list(jobs[:RECENT_JOBS]))
+    return feed_page(project_id).jobs
+
+
+def feed_entry_html(job: Job) -> str:
+    """The job's card as the feed takes it in: it replaces a copy already shown (in place,
+    by the page's script), or else lands where its date puts it, if the page's filters let
+    it (the wrapper's data-* say what they need: the card is the same for everyone)."""
+    card = render_to_string(f"{PAGE}#job-card", {"job": job})
+    return format_html(
+        '<div id="job-{}" hx-swap-oob="delete"></div>'
+        '<div hx-swap-oob="afterbegin:#job-list" data-feed-entry="job-{}" data-owner="{}"'
+        ' data-operation="{}" data-mode="{}" data-state="{}" data-prompt="{}">{}</div>',
+        job.pk,
+        job.pk,
+        job.created_by_id,
+        job.operation,
+        job.process_mode,
+        state_of(job.status),
+        job.prompt,
+        card,
+    )
 
 
 def job_card_upsert_html(job: Job) -> str:
@@ -57,11 +104,7 @@ def job_card_upsert_html(job: Job) -> str:
 
     Both the submitter's HTMX answer and the push to the group use it, so whichever
     arrives first, the card shows once."""
-    card = render_to_string(f"{PAGE}#job-card", {"job": job})
-    html = (
-        f'<div id="job-{job.pk}" hx-swap-oob="delete"></div>'
-        f'<div hx-swap-oob="afterbegin:#job-list">{card}</div>'
-    )
+    html = feed_entry_html(job)
     if job.parent_id:
         row = render_to_string(f"{JOB_PAGE}#tree-row", {"job": job})
         html += (
@@ -102,8 +145,12 @@ def push_queue(team_id: int) -> None:
 def project_snapshot_html(
     project_id: int, focus_job_id: int | None = None, user_id: int | None = None
 ) -> str:
-    """What a (re)connecting browser may have missed: the job list (or, on a job's page,
-    that job's card and its family tree) and the viewer's budget meters."""
+    """What a (re)connecting browser may have missed: the newest jobs (or, on a job's page,
+    that job's card and its family tree) and the viewer's budget meters.
+
+    The newest jobs come as feed entries, oldest first: each refreshes its card where the
+    page shows it and lands at its place where the page's filters take it, so that the
+    older pages a viewer scrolled to and the filters they chose stay as they are."""
     project = Project.objects.select_related("team").get(pk=project_id)
     meters = ""
     if user_id is not None:
@@ -111,7 +158,7 @@ def project_snapshot_html(
         meters = billing_live.meters_html(team=project.team, user=user, oob=True)
     if focus_job_id is None:
         jobs = jobs_for_display(project_id)
-        return meters + render_to_string(f"{PAGE}#job-list", {"jobs": jobs, "oob": True})
+        return meters + "".join(feed_entry_html(job) for job in reversed(jobs))
     job = _with_display_relations(
         Job.objects.filter(pk=focus_job_id, project_id=project_id)
     ).first()

@@ -16,15 +16,17 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
 
 from studio.accounts.models import AuthenticatedRequest, Membership, Role
 from studio.billing import live as billing_live
 from studio.billing import services as billing
 from studio.generation import live, prompting, services, tasks
+from studio.generation.feed import STATE_CHOICES, FeedFilterForm, FeedFilters, operations_used
 from studio.generation.forms import QUALITIES, VERSIONS, BlendForm, DescribeForm, ImagineForm
 from studio.generation.models import Job, Operation, ProcessMode, ResultImage, WebhookDelivery
 from studio.generation.panel import Panel
+from studio.generation.search import Cursor, team_members
 from studio.generation.tree import family_of
 from studio.inputs.errors import InputImageError
 from studio.inputs.models import InputImage
@@ -44,6 +46,7 @@ from studio.providers import Provider, provider_class
 PAGE = "generation/project.html"
 JOB_PAGE = "generation/job.html"
 BLEND_CHOICES = 12
+FEED_TARGETS = {"feed-results", "job-list"}  # what the feed's own requests swap
 
 
 def refusal(request: HttpRequest, message: str, status: int = 422) -> HttpResponse:
@@ -234,13 +237,56 @@ def composer_prices(
     }
 
 
+def feed_context(
+    request: AuthenticatedRequest, project: Project, filters: FeedFilters
+) -> dict[str, Any]:
+    """A page of the project's feed: the jobs, where the next page is and what the page's
+    script needs to know of the filters (to keep new jobs that don't match out)."""
+    after = Cursor.parse(request.GET.get("after", ""))
+    page = live.feed_page(project.pk, filters=filters, after=after)
+    feed_url = reverse("generation:project", args=[project.pk]) + filters.query_string()
+    more_url = ""
+    if page.next_cursor is not None:
+        separator = "&" if "?" in feed_url else "?"
+        more_url = f"{feed_url}{separator}after={page.next_cursor.token}"
+    return {
+        "jobs": page.jobs,
+        "filters": filters,
+        "feed_url": feed_url,
+        "more_url": more_url,
+        "first_page": after is None,
+    }
+
+
+def feed_request(request: AuthenticatedRequest) -> bool:
+    """An HTMX request of the feed's own (a search, the next page) wants a fragment; a
+    history restore (the back button) a whole page."""
+    htmx = request.htmx
+    return bool(htmx) and not htmx.history_restore_request and htmx.target in FEED_TARGETS
+
+
 @require_GET
 @login_required
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-Target")
 def project_detail(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
     project, membership = project_for_user(request.user, project_id)
+    feed = feed_context(request, project, FeedFilterForm(request.GET).filters())
+    if feed_request(request) and not feed["first_page"]:
+        return render(request, f"{PAGE}#feed-page", {**feed, "project": project})
+    if feed_request(request):
+        # The filters' canonical URL (no empty fields), whatever the form sent.
+        response = render(
+            request, f"{PAGE}#feed-results", {**feed, "project": project, "partial": True}
+        )
+        return push_url(response, feed["feed_url"])
+    feed.update(
+        feed_members=team_members(project),
+        feed_operations=operations_used(project.pk, feed["filters"]),
+        feed_modes=ProcessMode.choices,
+        feed_states=STATE_CHOICES,
+    )
     extra = composer_from_link(request, project) if membership.can_generate else {}
-    context = composer_start(project, membership, jobs=live.jobs_for_display(project.pk), **extra)
+    context = composer_start(project, membership, **feed, **extra)
     return render(request, PAGE, context)
 
 

@@ -66,15 +66,20 @@ def fill_gallery(project: Any, user: Any, grids: int) -> list[ResultImage]:
             prompt_parameters={"stylize": "250"} if n % 2 else {},
         )
         for index in range(1, 5):
-            image = ResultImage(job=job, index=index, width=width, height=height)
-            png = picture(width, height, n * 4 + index, "PNG")
-            webp = picture(width, height, n * 4 + index, "WEBP")
-            image.file.save(f"g-{job.pk}-{index}.png", ContentFile(png), save=False)
-            image.thumbnail.save(f"g-{job.pk}-{index}.webp", ContentFile(webp), save=False)
-            image.thumbnail_small.save(f"g-{job.pk}-{index}-s.webp", ContentFile(webp), save=False)
-            image.save()
-            tiles.append(image)
+            tiles.append(store_image(job, index, (width, height), n * 4 + index))
     return tiles
+
+
+def store_image(job: Job, index: int, size: tuple[int, int], n: int) -> ResultImage:
+    """Image `index` of the job (0 the grid), stored as the worker leaves it."""
+    image = ResultImage(job=job, index=index, width=size[0], height=size[1])
+    png = picture(*size, n, "PNG")
+    webp = picture(*size, n, "WEBP")
+    image.file.save(f"g-{job.pk}-{index}.png", ContentFile(png), save=False)
+    image.thumbnail.save(f"g-{job.pk}-{index}.webp", ContentFile(webp), save=False)
+    image.thumbnail_small.save(f"g-{job.pk}-{index}-s.webp", ContentFile(webp), save=False)
+    image.save()
+    return image
 
 
 def newest_first(tiles: list[ResultImage]) -> list[int]:

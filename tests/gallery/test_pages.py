@@ -138,14 +138,14 @@ def test_the_page_and_the_next_page_cost_the_same_queries_with_10_or_1000_images
     small_page = queries_for(client, gallery_url(project))
     small_filtered = queries_for(client, gallery_url(project, "?q=bulk&fav=1"))
     oldest = ResultImage.objects.order_by("created_at", "id")[5]
-    after = Cursor.after_image(oldest).token
+    after = Cursor.after(oldest).token
     small_next = queries_for(client, gallery_url(project, f"?after={after}"), headers=HX)
 
     make_many(project=project, user=alice, count=990)
     with_favourites_and_tags(project, bob)
     assert ResultImage.objects.in_gallery().count() == 1000
     middle = ResultImage.objects.order_by("created_at", "id")[500]
-    after = Cursor.after_image(middle).token
+    after = Cursor.after(middle).token
 
     assert queries_for(client, gallery_url(project)) == small_page
     assert queries_for(client, gallery_url(project, "?q=bulk&fav=1")) == small_filtered

@@ -27,7 +27,7 @@ def test_an_idle_socket_stays_open_and_still_gets_the_next_push(
     web_a, web_b = web_pair
     socket = LiveSocket.open(web_a.url, f"/ws/projects/{project.pk}/", web_a.login("alice"))
     try:
-        socket.receive_until('id="job-list"', timeout=20)  # the page's resync
+        socket.receive_until('id="meter-me-', timeout=20)  # the page's resync
 
         socket.stay_quiet(IDLE_SECONDS)
 
@@ -53,7 +53,7 @@ def test_a_removal_made_through_one_web_process_closes_the_socket_held_by_anothe
     socket = LiveSocket.open(web_a.url, f"/ws/projects/{project.pk}/", bobs_session)
     membership = Membership.objects.get(user=bob)
     try:
-        socket.receive_until('id="job-list"', timeout=20)
+        socket.receive_until('id="meter-me-', timeout=20)
 
         response = web_b.login("alice").post(
             f"{web_b.url}/accounts/teams/{project.team_id}/members/{membership.pk}/remove/",
@@ -79,7 +79,7 @@ def test_a_role_change_made_through_one_web_process_reconnects_a_socket_on_anoth
     socket = LiveSocket.open(web_a.url, f"/ws/projects/{project.pk}/", bobs_session)
     membership = Membership.objects.get(user=bob)
     try:
-        socket.receive_until('id="job-list"', timeout=20)
+        socket.receive_until('id="meter-me-', timeout=20)
         response = web_b.login("alice").post(
             f"{web_b.url}/accounts/teams/{project.team_id}/members/{membership.pk}/role/",
             data={"role": Role.VIEWER},
@@ -94,7 +94,7 @@ def test_a_role_change_made_through_one_web_process_reconnects_a_socket_on_anoth
 
     again = LiveSocket.open(web_a.url, f"/ws/projects/{project.pk}/", bobs_session)
     try:
-        snapshot = again.receive_until('id="job-list"', timeout=20)
+        snapshot = again.receive_until('id="meter-me-', timeout=20)
     finally:
         again.close()
     assert snapshot
@@ -121,7 +121,7 @@ def test_a_socket_is_renewed_through_daphne_when_it_reaches_its_age(
         finally:
             socket.close()
         again = LiveSocket.open(url, f"/ws/projects/{project.pk}/", session)
-        again.receive_until('id="job-list"', timeout=20)
+        again.receive_until('id="meter-me-', timeout=20)
         again.close()
     finally:
         stop_server(process)

@@ -32,7 +32,8 @@ def test_a_member_gets_the_current_jobs_then_every_change(project: Any, bob: Any
 
     snapshot, update = async_to_sync(scenario)()
 
-    assert 'id="job-list"' in snapshot and 'hx-swap-oob="true"' in snapshot
+    # The job as a feed entry: it refreshes the card where the page shows it.
+    assert f'data-feed-entry="job-{job.pk}"' in snapshot
     assert f'id="job-{job.pk}"' in snapshot
     assert f'<article id="job-{job.pk}"' in update and 'hx-swap-oob="true"' in update
     assert 'value="60"' in update
@@ -128,4 +129,4 @@ def test_the_gallery_socket_gets_no_job_list_to_resync(project: Any, bob: Any) -
         await socket.disconnect()
         return received
 
-    assert not any('id="job-list"' in message for message in async_to_sync(scenario)())
+    assert not any("data-feed-entry" in message for message in async_to_sync(scenario)())
