@@ -22,8 +22,11 @@ PUBLIC_URL_GRACE = timedelta(days=1)
 
 
 def new_token() -> str:
-    """The key to an input image's public URL: the provider fetches it without logging in."""
-    return secrets.token_urlsafe(24)
+    """The key to an input image's public URL: the provider fetches it without logging in.
+
+    Without "-": the URL goes into prompts, where "--" starts a flag and a link holding
+    one is refused (see studio/generation/prompting.py)."""
+    return secrets.token_urlsafe(24).replace("-", "_")
 
 
 class ImageFormat(models.TextChoices):

@@ -171,6 +171,21 @@ def test_the_projects_own_uploaded_image_is_accepted_and_linked_to_the_job(
     assert lookups == []
 
 
+def test_an_uploaded_image_is_accepted_whatever_its_random_token_holds(
+    member: Client, project: Any, bob: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """URL-safe randomness may hold "--", which a prompt reads as a flag: the public URL
+    of an upload never does, so its link is always accepted."""
+    monkeypatch.setattr("secrets.token_urlsafe", lambda size: "Zq--x-" + "a" * (size - 6))
+    image = upload(project, bob)
+    assert "--" not in image.public_url()
+
+    response = submit(member, project, f"a cat --sref {image.public_url()}")
+
+    assert response.status_code == 201
+    assert set(Job.objects.get().inputs.all()) == {image}
+
+
 @pytest.mark.parametrize("whose", ["another project of the team", "another team"])
 def test_an_uploaded_image_of_another_project_is_refused(
     member: Client, project: Any, acme: Any, globex: Any, alice: Any, charlie: Any, whose: str
