@@ -7,8 +7,11 @@ import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from studio.accounts import audit
@@ -434,6 +437,43 @@ def invite_revoke(*, invite: Invite, actor: User) -> bool:
                 changes={"role": (invite.role, None)},
             )
     return bool(revoked)
+
+
+class InviteClosedError(Exception):
+    """The invite can no longer be used: its sentence says why."""
+
+
+class MailNotSentError(Exception):
+    """The mail server did not take the message: its sentence says why."""
+
+
+def invite_email(*, invite: Invite, actor: User, address: str, link: str) -> None:
+    """Send an open invite's link to `address` and write it to the audit log. Raises
+    InviteClosedError if the invite was used, revoked or expired, and MailNotSentError
+    if the mail server refused or did not answer; then nothing is logged."""
+    state = invite.state
+    if state != "open":
+        raise InviteClosedError(
+            f"This invite was {state.label.lower()} meanwhile, so it was not sent; "
+            "create a new link."
+        )
+    context = {"invite": invite, "team": invite.team, "actor": actor, "link": link}
+    subject = render_to_string("accounts/email/invite_subject.txt", context)
+    body = render_to_string("accounts/email/invite_body.txt", context)
+    try:
+        send_mail(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, [address])
+    except OSError as problem:  # smtplib's errors, refused and timed-out connections
+        raise MailNotSentError(
+            f"The mail server did not take it ({problem.__class__.__name__}: {problem}). "
+            "The link still works: copy it and send it yourself."
+        ) from problem
+    audit.record(
+        team=invite.team,
+        actor=actor,
+        action="invite.emailed",
+        target=address,
+        changes={"role": (None, invite.role), "email": (None, address)},
+    )
 
 
 class InviteOutcome(enum.StrEnum):
