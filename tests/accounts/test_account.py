@@ -42,7 +42,9 @@ def test_a_new_display_name_shows_in_the_topbar(client: Client, bob: Any) -> Non
 def test_an_empty_or_long_display_name_is_refused_with_its_reason(client: Client, bob: Any) -> None:
     client.force_login(bob)
 
-    blank = client.post(reverse("accounts:account-profile"), {"display_name": "   ", "avatar_tone": "0"})
+    blank = client.post(
+        reverse("accounts:account-profile"), {"display_name": "   ", "avatar_tone": "0"}
+    )
     long = client.post(
         reverse("accounts:account-profile"), {"display_name": "x" * 61, "avatar_tone": "0"}
     )
