@@ -9,6 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import console_problems, screenshot
 from tests.browser.test_generate import log_in
 from tests.conftest import StudioServer
+from tests.factories import make_job, make_project
 
 DARK_BACKGROUND = "rgb(17, 17, 19)"
 LIGHT_BACKGROUND = "rgb(246, 246, 244)"
@@ -105,6 +106,38 @@ def test_the_account_and_password_pages_fit_the_screen(
     page.click("#password-form button[type=submit]")
     expect(page.locator(".field-error")).to_have_text("That is not your current password.")
     screenshot(page, f"password-change-{width}-{scheme}-{theme}", full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    context.close()
+    assert not problems, problems
+
+
+@pytest.mark.parametrize(("width", "scheme"), [(1280, "light"), (390, "light"), (390, "dark")])
+def test_the_topbar_stays_one_tidy_line_and_cards_wear_the_avatar_colour(
+    server: StudioServer, browser: Browser, bob: Any, acme: Any, width: int, scheme: Any
+) -> None:
+    bob.first_name, bob.avatar_tone = "Bartholomew", 4
+    bob.save()
+    project = make_project(team=acme, name="A spring campaign with a rather long name indeed")
+    make_job(project=project, user=bob, status="failed", error="The provider refused it.")
+    context = browser.new_context(viewport={"width": width, "height": 800}, color_scheme=scheme)
+    page = context.new_page()
+    problems = console_problems(page)
+    log_in(page, server, "bob")
+    page.wait_for_url(f"{server.url}/**")
+    page.goto(f"{server.url}/projects/{project.pk}/")
+
+    card_avatar = page.locator(".job-card .job-meta .avatar").first
+    expect(card_avatar).to_have_class("avatar small tone-4")
+    expect(page.locator(".account-link .avatar")).to_have_class("avatar tone-4")
+    screenshot(page, f"topbar-project-{width}-{scheme}")
+    topbar = page.locator(".topbar").bounding_box()
+    logout = page.locator(".account button").bounding_box()
+    avatar = page.locator(".account-link .avatar").bounding_box()
+    assert topbar and logout and avatar
+    assert topbar["height"] < 60  # one line
+    assert logout["height"] < 40  # "Log out" on one line
+    assert logout["x"] + logout["width"] <= width and avatar["x"] > 0
+    assert page.locator(".account-name").is_visible() == (width > 640)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     context.close()
     assert not problems, problems
