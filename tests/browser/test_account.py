@@ -4,9 +4,12 @@ the system's, and the account and password pages look like Studio at both widths
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import console_problems, screenshot
+from studio.generation.models import Job
+from tests.billing.admin_helpers import money_job
+from tests.browser.conftest import console_problems, screenshot, wait_until
 from tests.browser.test_generate import log_in
 from tests.conftest import StudioServer
 from tests.factories import make_job, make_project
@@ -141,3 +144,30 @@ def test_the_topbar_stays_one_tidy_line_and_cards_wear_the_avatar_colour(
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     context.close()
     assert not problems, problems
+
+
+@pytest.mark.parametrize(
+    ("theme", "system", "muted"),
+    [
+        ("dark", "light", "rgb(154, 153, 163)"),
+        ("light", "dark", "rgb(109, 106, 99)"),
+    ],
+)
+def test_the_spend_charts_draw_in_the_chosen_theme(
+    server: StudioServer, page: Page, alice: Any, acme: Any, theme: str, system: Any, muted: str
+) -> None:
+    alice.theme = theme
+    alice.save()
+    project = make_project(team=acme, name="Posters")
+    money_job(project=project, user=alice, when=timezone.now(), mode="fast")
+    Job.objects.update(status="completed")  # nothing for the worker to send
+    page.emulate_media(color_scheme=system)
+    log_in(page, server, "alice")
+    page.wait_for_url(f"{server.url}/**")
+    page.goto(f"{server.url}/teams/{acme.pk}/spend/")
+
+    expect(page.locator("#chart-by-mode")).to_be_visible()
+    wait_until(page, "window.Chart && Chart.instances && Object.keys(Chart.instances).length > 0")
+    # Chart.js takes the theme's colours as the page resolves them, not light-dark() text.
+    assert page.evaluate("Chart.defaults.color") == muted
+    screenshot(page, f"spend-{theme}-on-{system}", full_page=True)
