@@ -61,7 +61,13 @@ from studio.accounts.models import (
     User,
 )
 from studio.billing.forms import TeamLimitsForm
-from studio.realtime.groups import SESSION_ENDED, close_sockets, session_group
+from studio.realtime.groups import (
+    RECONNECT,
+    SESSION_ENDED,
+    account_group,
+    close_sockets,
+    session_group,
+)
 
 TEAM_PAGE = "accounts/team.html"
 KEYS_PAGE = "accounts/keys.html"
@@ -824,9 +830,18 @@ def account_theme(request: AuthenticatedRequest) -> HttpResponse:
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's, which keeps this session logged in and ends the others."""
+
     template_name = "accounts/password_change.html"
     form_class = StudioPasswordChangeForm
     success_url = reverse_lazy("accounts:password-change-done")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        # Every socket of the person's reconnects and is checked afresh: this session's
+        # come back, the ended sessions' are refused.
+        close_sockets(account_group(form.user.pk), code=RECONNECT)
+        return response
 
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
@@ -855,6 +870,12 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     form_class = StudioSetPasswordForm
     success_url = reverse_lazy("accounts:password-reset-complete")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        # The new password ends every session the person had, and so their sockets.
+        close_sockets(account_group(form.user.pk), code=SESSION_ENDED)
+        return response
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):

@@ -2,10 +2,12 @@
 notices it (the topbar, the page's theme, logging in with the new password)."""
 
 from typing import Any
+from unittest import mock
 
 from django.test import Client
 from django.urls import reverse
 
+from studio.realtime.groups import RECONNECT, account_group
 from tests.factories import PASSWORD
 
 ACCOUNT = reverse("accounts:account")
@@ -141,17 +143,20 @@ def test_two_different_new_passwords_are_refused(client: Client, bob: Any) -> No
 def test_a_changed_password_logs_in_and_the_old_one_does_not(client: Client, bob: Any) -> None:
     client.force_login(bob)
 
-    response = client.post(
-        reverse("accounts:password-change"),
-        {
-            "old_password": PASSWORD,
-            "new_password1": "a-fresh-pass-phrase",
-            "new_password2": "a-fresh-pass-phrase",
-        },
-        follow=True,
-    )
+    with mock.patch("studio.accounts.views.close_sockets", autospec=True) as ended:
+        response = client.post(
+            reverse("accounts:password-change"),
+            {
+                "old_password": PASSWORD,
+                "new_password1": "a-fresh-pass-phrase",
+                "new_password2": "a-fresh-pass-phrase",
+            },
+            follow=True,
+        )
 
     assert "Your password was changed." in response.content.decode()
+    # Its live sockets are checked afresh: this session's come back, the others' do not.
+    ended.assert_called_once_with(account_group(bob.pk), code=RECONNECT)
     assert client.get(ACCOUNT).status_code == 200  # this browser stays logged in
     client.logout()
     assert not client.login(username="bob", password=PASSWORD)

@@ -4,11 +4,13 @@ an account has the address."""
 
 import re
 from typing import Any
+from unittest import mock
 
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from studio.realtime.groups import SESSION_ENDED, account_group
 from tests.factories import PASSWORD
 
 RESET = reverse("accounts:password-reset")
@@ -58,13 +60,15 @@ def test_the_mailed_link_sets_a_new_password_end_to_end(
 
     form = client.get(link.removeprefix("https://studio.acme.test"), follow=True)
     assert "Choose a new password" in form.content.decode()
-    done = client.post(
-        form.redirect_chain[-1][0],
-        {"new_password1": "a-fresh-pass-phrase", "new_password2": "a-fresh-pass-phrase"},
-        follow=True,
-    )
+    with mock.patch("studio.accounts.views.close_sockets", autospec=True) as ended:
+        done = client.post(
+            form.redirect_chain[-1][0],
+            {"new_password1": "a-fresh-pass-phrase", "new_password2": "a-fresh-pass-phrase"},
+            follow=True,
+        )
 
     assert "Your new password is set" in done.content.decode()
+    ended.assert_called_once_with(account_group(bob.pk), code=SESSION_ENDED)  # its sockets
     assert client.login(username="bob", password="a-fresh-pass-phrase")
     client.logout()
     assert not client.login(username="bob", password=PASSWORD)
