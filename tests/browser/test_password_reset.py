@@ -26,6 +26,7 @@ def test_a_forgotten_password_is_reset_from_the_login_page(
     name = f"{width}-{scheme}"
 
     page.goto(f"{server.url}/accounts/login/")
+    screenshot(page, f"login-{name}")
     page.click("#forgot-password")
     page.fill("input[name=email]", "bob@acme.test")
     screenshot(page, f"reset-request-{name}")
