@@ -19,6 +19,7 @@ LIGHT_BACKGROUND = "rgb(246, 246, 244)"
 
 
 def background(page: Page) -> str:
+    page.wait_for_load_state("load")  # the stylesheet applied
     return str(page.evaluate("getComputedStyle(document.body).backgroundColor"))
 
 
