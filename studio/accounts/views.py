@@ -596,10 +596,15 @@ def invite_create(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def invite_email(request: AuthenticatedRequest, team_id: int, invite_id: int) -> HttpResponse:
-    """Send a new invite's link by mail; the link stays on screen, sent or not."""
+    """Send a new invite's link by mail; the link stays on screen, sent or not. Only the
+    admin who made the invite may: the answer shows its link again, which everyone
+    else saw only once or never."""
     team = team_for_admin(request.user, team_id)
     invite = get_object_or_404(
-        Invite.objects.select_related("team", "created_by"), pk=invite_id, team=team
+        Invite.objects.select_related("team", "created_by"),
+        pk=invite_id,
+        team=team,
+        created_by=request.user,
     )
     form = InviteEmailForm(request.POST)
     emailed_to = email_error = ""

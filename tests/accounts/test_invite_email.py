@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from studio.accounts.models import AuditEntry, Invite, Role
 from tests.billing.admin_helpers import hx
+from tests.factories import make_membership, make_user
 
 
 @pytest.fixture
@@ -111,9 +112,15 @@ def test_a_mail_server_that_refuses_is_named_and_the_link_still_shows(
     assert not AuditEntry.objects.filter(action="invite.emailed").exists()
 
 
-def test_only_the_teams_admins_may_email_its_invites(
-    client: Client, bob: Any, charlie: Any, invite: Invite
+def test_only_the_admin_who_made_the_invite_may_email_it(
+    client: Client, bob: Any, charlie: Any, acme: Any, invite: Invite
 ) -> None:
+    dana = make_user(username="dana")
+    make_membership(team=acme, user=dana, role=Role.ADMIN)
+    client.force_login(dana)  # another admin: the link is not theirs to see again
+    response = email_it(client, invite, "erin@example.com")
+    assert response.status_code == 404
+    assert invite.token not in response.content.decode()
     client.force_login(bob)
     assert email_it(client, invite, "erin@example.com").status_code == 403
     client.force_login(charlie)
