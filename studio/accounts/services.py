@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from studio.accounts import audit
 from studio.accounts.crypto import DecryptionError
@@ -474,6 +477,25 @@ def invite_email(*, invite: Invite, actor: User, address: str, link: str) -> Non
         target=address,
         changes={"role": (None, invite.role), "email": (None, address)},
     )
+
+
+def password_reset_send(*, user_id: int, base_url: str) -> None:
+    """Mail the person a link to choose a new password, built on `base_url`. Run by the
+    worker (accounts.tasks.send_password_reset), so the page that asked answers at once
+    and alike whether or not an account has the address; the link's token is made
+    here, so no secret waits in the queue."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.email or not user.has_usable_password():
+        return
+    context = {
+        "user": user,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+        "base_url": base_url,
+    }
+    subject = render_to_string("accounts/email/password_reset_subject.txt", context)
+    body = render_to_string("accounts/email/password_reset_body.txt", context)
+    send_mail(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, [user.email])
 
 
 class InviteOutcome(enum.StrEnum):

@@ -45,6 +45,7 @@ from studio.accounts.forms import (
     RoleForm,
     RotateKeyForm,
     StudioPasswordChangeForm,
+    StudioPasswordResetForm,
     StudioSetPasswordForm,
     TeamSettingsForm,
     ThemeForm,
@@ -854,12 +855,12 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    """Asks for an address and answers the same whether or not an account has it.
-    The mail's link is built on STUDIO_PUBLIC_URL, like every link Studio sends."""
+    """Asks for an address and answers the same whether or not an account has it; the
+    worker sends the mail. Its link is built on STUDIO_PUBLIC_URL, like every link
+    Studio sends."""
 
     template_name = "accounts/password_reset.html"
-    subject_template_name = "accounts/email/password_reset_subject.txt"
-    email_template_name = "accounts/email/password_reset_body.txt"
+    form_class = StudioPasswordResetForm
     success_url = reverse_lazy("accounts:password-reset-sent")
 
     def form_valid(self, form: Any) -> HttpResponse:
