@@ -78,7 +78,8 @@ def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Networ
 
 # How EMAIL_URL names Django's mail backends, and the port each SMTP flavour defaults to.
 EMAIL_BACKENDS = {
-    "console": "django.core.mail.backends.console.EmailBackend",
+    # Django's console backend, printing each mail's text as written (studio/mail.py).
+    "console": "studio.mail.ReadableConsoleBackend",
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
     "file": "django.core.mail.backends.filebased.EmailBackend",
     "locmem": "django.core.mail.backends.locmem.EmailBackend",

@@ -79,6 +79,11 @@ STUDIO_TRUSTED_PROXIES = env_networks("STUDIO_TRUSTED_PROXIES")
 # the default is Django's own, an SMTP server on this machine. A request that sends mail
 # waits at most the URL's `timeout` (10 s by default) for the server.
 MAILERS = {"default": env_email("EMAIL_URL", "console://" if DEBUG else "smtp://localhost")}
+if not DEBUG and MAILERS["default"]["BACKEND"] != "django.core.mail.backends.smtp.EmailBackend":
+    raise ImproperlyConfigured(
+        "EMAIL_URL must be an smtp:// URL when DEBUG=0: other backends print, file or drop "
+        "mail, and password reset links would land in the logs or nowhere."
+    )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Studio <studio@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

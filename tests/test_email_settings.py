@@ -1,13 +1,17 @@
 """EMAIL_URL: one URL says where Studio's mail goes; a URL that does not read stops
 start-up with a sentence that says why (and never repeats the password)."""
 
+import io
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
+from django.core.mail import EmailMessage
 
 from studio.env import env_email
-from tests.test_settings import manage
+from studio.mail import ReadableConsoleBackend
+from tests.test_settings import REAL_SECRET, manage
 
 SMTP = "django.core.mail.backends.smtp.EmailBackend"
 
@@ -21,8 +25,8 @@ def email(monkeypatch: Any, url: str | None) -> dict[str, Any]:
 
 
 def test_mail_goes_to_the_console_by_default(monkeypatch: Any) -> None:
-    assert email(monkeypatch, None) == {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
-    assert email(monkeypatch, "console://")["BACKEND"].endswith("console.EmailBackend")
+    assert email(monkeypatch, None) == {"BACKEND": "studio.mail.ReadableConsoleBackend"}
+    assert email(monkeypatch, "console://") == {"BACKEND": "studio.mail.ReadableConsoleBackend"}
 
 
 def test_smtp_with_starttls_reads_host_port_and_decoded_credentials(monkeypatch: Any) -> None:
@@ -116,3 +120,28 @@ def test_a_bad_email_url_stops_start_up() -> None:
 
     assert result.returncode != 0
     assert "EMAIL_URL asks for both TLS and SSL; choose one" in result.stderr
+
+
+def test_production_refuses_mail_that_is_not_sent() -> None:
+    result = manage(
+        "check",
+        DEBUG="0",
+        SECRET_KEY=REAL_SECRET,
+        STUDIO_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        EMAIL_URL="console://",
+    )
+
+    assert result.returncode != 0
+    assert "EMAIL_URL must be an smtp:// URL when DEBUG=0" in result.stderr
+
+
+def test_the_console_prints_a_long_link_whole() -> None:
+    stream = io.StringIO()
+    link = "http://127.0.0.1:8000/accounts/password-reset/MQ/" + "x" * 60 + "/"
+    message = EmailMessage("Your Studio password", f"Choose it here:\n\n{link}\n", to=["b@a.test"])
+
+    ReadableConsoleBackend(stream=stream, alias="default").send_messages([message])
+
+    printed = stream.getvalue()
+    assert "Subject: Your Studio password\nFrom: " in printed
+    assert f"\n{link}\n" in printed
