@@ -103,6 +103,12 @@ def test_the_account_and_password_pages_fit_the_screen(
     assert logout["height"] < 40 and logout["x"] + logout["width"] <= width
     assert page.evaluate("document.documentElement.scrollWidth") <= width
 
+    page.fill("input[name=display_name]", "   ")
+    page.fill("input[name=email]", "roberta-at-example")
+    page.click("#profile-form button[type=submit]")
+    expect(page.locator("#display-name-error")).to_have_text("Give a name others will know you by.")
+    screenshot(page, f"{name}-refused", full_page=True)
+
     page.click("#change-password")
     page.fill("input[name=old_password]", "not-it")
     page.fill("input[name=new_password1]", "a-fresh-pass-phrase")
