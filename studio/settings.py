@@ -85,6 +85,8 @@ if not DEBUG and MAILERS["default"]["BACKEND"] != "django.core.mail.backends.smt
         "mail, and password reset links would land in the logs or nowhere."
     )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Studio <studio@localhost>")
+# One password reset mail per account per this long, however often it is asked for.
+PASSWORD_RESET_MAIL_GAP_SECONDS = env_int("PASSWORD_RESET_MAIL_GAP_SECONDS", 5 * 60)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- the provider and the sandbox --------------------------------------------------

@@ -37,6 +37,9 @@ class User(AbstractUser):
     # The person's choice of look, applied by the server as <html data-theme> (no flash).
     theme = models.CharField(max_length=6, choices=Theme.choices, default=Theme.SYSTEM)
     avatar_tone = models.PositiveSmallIntegerField(choices=AVATAR_TONES, default=0)
+    # When a password reset link was last mailed: one mail per PASSWORD_RESET_MAIL_GAP,
+    # however often someone asks, so a stranger cannot flood the person's inbox.
+    password_reset_mailed_at = models.DateTimeField(null=True, blank=True)
 
     @property
     def display_name(self) -> str:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -483,10 +483,23 @@ def password_reset_send(*, user_id: int, base_url: str) -> None:
     """Mail the person a link to choose a new password, built on `base_url`. Run by the
     worker (accounts.tasks.send_password_reset), so the page that asked answers at once
     and alike whether or not an account has the address; the link's token is made
-    here, so no secret waits in the queue."""
+    here, so no secret waits in the queue. At most one mail per
+    PASSWORD_RESET_MAIL_GAP_SECONDS (a conditional UPDATE claims the turn)."""
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None or not user.email or not user.has_usable_password():
         return
+    now = timezone.now()
+    quiet_since = now - datetime.timedelta(seconds=settings.PASSWORD_RESET_MAIL_GAP_SECONDS)
+    claimed = (
+        User.objects.filter(pk=user.pk)
+        .filter(
+            models.Q(password_reset_mailed_at__isnull=True)
+            | models.Q(password_reset_mailed_at__lte=quiet_since)
+        )
+        .update(password_reset_mailed_at=now)
+    )
+    if not claimed:
+        return  # a link went out moments ago; it still works
     context = {
         "user": user,
         "uid": urlsafe_base64_encode(force_bytes(user.pk)),

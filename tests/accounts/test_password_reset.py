@@ -2,6 +2,7 @@
 link (on STUDIO_PUBLIC_URL) sets a new password once, and the same answer whether or not
 an account has the address."""
 
+import datetime
 import re
 from typing import Any
 from unittest import mock
@@ -9,8 +10,10 @@ from unittest import mock
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from studio.accounts.models import User
 from studio.realtime.groups import SESSION_ENDED, account_group
 from tests.factories import PASSWORD
 
@@ -125,3 +128,22 @@ def test_a_forged_link_says_it_no_longer_works(client: Client, bob: Any) -> None
     html = response.content.decode()
     assert "This link no longer works" in html
     assert 'name="new_password1"' not in html
+
+
+def test_asking_again_and_again_sends_one_mail_until_the_gap_passes(
+    client: Client, bob: Any, settings: Any
+) -> None:
+    settings.PASSWORD_RESET_MAIL_GAP_SECONDS = 300
+    bob.email = "bob@acme.test"
+    bob.save()
+
+    for _ in range(3):
+        answer = ask_for_a_link(client, "bob@acme.test")
+        assert answer.redirect_chain[-1][0] == SENT  # the page says the same every time
+    assert len(mail.outbox) == 1
+
+    User.objects.filter(pk=bob.pk).update(
+        password_reset_mailed_at=timezone.now() - datetime.timedelta(seconds=301)
+    )
+    ask_for_a_link(client, "bob@acme.test")
+    assert len(mail.outbox) == 2
