@@ -6,6 +6,9 @@ start-up instead of silently falling back to a default.
 
 import ipaddress
 import os
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -71,3 +74,101 @@ def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Networ
                 f"{item!r} is not one ({problem})."
             ) from None
     return networks
+
+
+# How EMAIL_URL names Django's mail backends, and the port each SMTP flavour defaults to.
+EMAIL_BACKENDS = {
+    # Django's console backend, printing each mail's text as written (studio/mail.py).
+    "console": "studio.mail.ReadableConsoleBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+    "dummy": "django.core.mail.backends.dummy.EmailBackend",
+}
+SMTP_SCHEMES = {
+    "smtp": (25, ""),
+    "smtp+tls": (587, "tls"),
+    "smtp+ssl": (465, "ssl"),
+    "smtps": (465, "ssl"),
+}
+EMAIL_URL_EXAMPLE = "smtp://user:password@mail.example.com:587?tls=1"
+
+
+def env_email(name: str, default: str = "console://") -> dict[str, Any]:
+    """Django's default mailer (an entry of MAILERS) from one URL: `console://` (mail
+    printed on standard output), `smtp://user:password@host:port` with `?tls=1`
+    (STARTTLS) or `?ssl=1` (`smtp+tls://`, `smtp+ssl://` and `smtps://` say the same),
+    `?timeout=seconds`, `file:///folder`, `locmem://`, `dummy://`. User and password are
+    percent-decoded."""
+    raw = os.environ.get(name, "").strip() or default
+
+    def refuse(why: str) -> ImproperlyConfigured:
+        # Never the URL itself: it may hold the mail server's password.
+        return ImproperlyConfigured(f"{name} {why} (e.g. {EMAIL_URL_EXAMPLE}, or console://).")
+
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        raise refuse("has a port that is not a number") from None
+    scheme = parts.scheme.lower()
+    try:
+        options = {
+            key: values[-1]
+            for key, values in parse_qs(parts.query, strict_parsing=bool(parts.query)).items()
+        }
+    except ValueError:
+        raise refuse("has a query that does not read as key=value") from None
+    if scheme in SMTP_SCHEMES:
+        return _smtp_settings(scheme, parts, port, options, refuse)
+    if scheme not in EMAIL_BACKENDS:
+        known = ", ".join(sorted({*EMAIL_BACKENDS, *SMTP_SCHEMES}))
+        raise refuse(f"must start with one of {known}://; got {scheme or 'no scheme'!r}")
+    if options:
+        raise refuse(f"takes no options with {scheme}://; got {', '.join(sorted(options))}")
+    if scheme == "file":
+        if not parts.path:
+            raise refuse("must name a folder with file://, as file:///var/mail/studio")
+        return {"BACKEND": EMAIL_BACKENDS[scheme], "OPTIONS": {"file_path": unquote(parts.path)}}
+    return {"BACKEND": EMAIL_BACKENDS[scheme]}
+
+
+def _smtp_settings(
+    scheme: str,
+    parts: SplitResult,
+    port: int | None,
+    options: dict[str, str],
+    refuse: Callable[[str], ImproperlyConfigured],
+) -> dict[str, Any]:
+    default_port, security = SMTP_SCHEMES[scheme]
+    unknown = set(options) - {"tls", "ssl", "timeout"}
+    if unknown:
+        raise refuse(f"has options Studio does not know: {', '.join(sorted(unknown))}")
+    for option in ("tls", "ssl"):
+        if option in options:
+            word = options[option].strip().lower()
+            if word not in TRUE_WORDS | FALSE_WORDS:
+                raise refuse(f"needs {option}=1 or {option}=0; got {option}={options[option]!r}")
+            if word in TRUE_WORDS:
+                if security and security != option:
+                    raise refuse("asks for both TLS and SSL; choose one")
+                security = option
+                default_port = 587 if option == "tls" else 465
+    try:
+        timeout = float(options.get("timeout", "10"))
+    except ValueError:
+        raise refuse(f"needs timeout in seconds; got timeout={options['timeout']!r}") from None
+    if not parts.hostname:
+        raise refuse("names no mail server")
+    return {
+        "BACKEND": EMAIL_BACKENDS["smtp"],
+        "OPTIONS": {
+            "host": parts.hostname,
+            "port": port or default_port,
+            "username": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "use_tls": security == "tls",
+            "use_ssl": security == "ssl",
+            "timeout": timeout,
+        },
+    }

@@ -15,7 +15,15 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from studio.env import env_bool, env_float, env_int, env_list, env_networks, env_str
+from studio.env import (
+    env_bool,
+    env_email,
+    env_float,
+    env_int,
+    env_list,
+    env_networks,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("STUDIO_VAR_DIR", str(BASE_DIR / "var")))
@@ -63,6 +71,23 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # connections from them may say, in X-Forwarded-For and X-Forwarded-Proto, who the client
 # is and whether it used HTTPS (studio/security/proxies.py). Empty: nobody may.
 STUDIO_TRUSTED_PROXIES = env_networks("STUDIO_TRUSTED_PROXIES")
+
+# --- mail (password resets, invites) ------------------------------------------------
+
+# One URL says where mail goes (studio/env.py). In development console:// prints each
+# mail on standard output, where `make run` shows a password reset's link; in production
+# the default is Django's own, an SMTP server on this machine. A request that sends mail
+# waits at most the URL's `timeout` (10 s by default) for the server.
+MAILERS = {"default": env_email("EMAIL_URL", "console://" if DEBUG else "smtp://localhost")}
+if not DEBUG and MAILERS["default"]["BACKEND"] != "django.core.mail.backends.smtp.EmailBackend":
+    raise ImproperlyConfigured(
+        "EMAIL_URL must be an smtp:// URL when DEBUG=0: other backends print, file or drop "
+        "mail, and password reset links would land in the logs or nowhere."
+    )
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Studio <studio@localhost>")
+# One password reset mail per account per this long, however often it is asked for.
+PASSWORD_RESET_MAIL_GAP_SECONDS = env_int("PASSWORD_RESET_MAIL_GAP_SECONDS", 5 * 60)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- the provider and the sandbox --------------------------------------------------
 

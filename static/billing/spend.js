@@ -9,9 +9,18 @@
   var charts = [];
 
   function palette() {
-    var style = getComputedStyle(document.querySelector(".money") || document.documentElement);
-    var read = function (name) { return style.getPropertyValue(name).trim(); };
-    return {
+    // Colours are light-dark() pairs (studio.css): only an element's computed colour
+    // says which half the page's theme uses, so each is resolved through a probe.
+    var holder = document.querySelector(".money") || document.body;
+    var probe = document.createElement("span");
+    probe.hidden = true;
+    holder.appendChild(probe);
+    var read = function (name) {
+      if (!getComputedStyle(holder).getPropertyValue(name).trim()) return "";
+      probe.style.color = "var(" + name + ")";
+      return getComputedStyle(probe).color;
+    };
+    var colors = {
       text: read("--text"),
       muted: read("--muted"),
       grid: read("--chart-grid") || read("--border"),
@@ -23,6 +32,8 @@
       turbo: read("--mode-turbo"),
       font: getComputedStyle(document.body).fontFamily,
     };
+    probe.remove();
+    return colors;
   }
 
   // Exact amounts arrive as strings; charts only need them as numbers to draw.

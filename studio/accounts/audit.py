@@ -27,6 +27,7 @@ ACTION_PHRASES: dict[str, str] = {
     "member.created": "created an account for {target}",
     "invite.created": "created an invite link for {target}",
     "invite.revoked": "revoked an invite link for {target}",
+    "invite.emailed": "emailed an invite link to {target}",
     "invite.accepted": "joined the team through an invite link",
     "team.renamed": "renamed the team to {target}",
     "team.settings_changed": "changed the team’s settings",

@@ -1,5 +1,5 @@
 """The team admin's forms: the team's settings, provider keys, members and invites, the
-audit log's filters, and signing up through an invite.
+audit log's filters, and signing up through an invite; and a person's own account.
 
 A provider key is read from the form and never written back into it: its widget never
 renders a value, so a refused form shows an empty field, not the key.
@@ -11,16 +11,23 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import (
+    PasswordChangeForm,
+    PasswordResetForm,
+    SetPasswordForm,
+    UserCreationForm,
+)
 from django.core.exceptions import ValidationError
 
 from studio.accounts.audit import ACTION_GROUPS
 from studio.accounts.models import (
+    AVATAR_TONES,
     INVITE_DAYS_CHOICES,
     INVITE_DEFAULT_DAYS,
     AuditEntry,
     Role,
     Team,
+    Theme,
     User,
 )
 from studio.forms import date_filter_field
@@ -235,12 +242,110 @@ class InviteForm(forms.Form):
     )
 
 
+class InviteEmailForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254,
+        error_messages={
+            "required": "Give the address to send the link to.",
+            "invalid": "That is not an email address; it looks like name@example.com.",
+            "max_length": "An email address is at most 254 characters.",
+        },
+    )
+
+
 class InviteSignUpForm(UserCreationForm[User]):
     """Username and password twice, checked by AUTH_PASSWORD_VALIDATORS."""
 
     class Meta(UserCreationForm.Meta):
         model = User
         fields = ("username",)
+
+
+# --- one's own account ---------------------------------------------------------------
+
+DISPLAY_NAME_MAX_LENGTH = 60
+
+
+class ProfileForm(forms.Form):
+    """The name others see on cards, lists and the audit log; the avatar's colour; the
+    address password resets (and nothing else) are sent to."""
+
+    display_name = forms.CharField(
+        max_length=DISPLAY_NAME_MAX_LENGTH,
+        error_messages={
+            "required": "Give a name others will know you by.",
+            "max_length": f"A display name is at most {DISPLAY_NAME_MAX_LENGTH} characters.",
+        },
+    )
+    avatar_tone = forms.TypedChoiceField(
+        choices=AVATAR_TONES,
+        coerce=int,
+        error_messages={"invalid_choice": "Choose one of the colours shown."},
+    )
+    email = forms.EmailField(
+        required=False,
+        max_length=254,
+        error_messages={"invalid": "That is not an email address; it looks like name@example.com."},
+    )
+
+    @classmethod
+    def for_user(cls, user: User) -> "ProfileForm":
+        return cls(
+            initial={
+                "display_name": user.display_name,
+                "avatar_tone": user.avatar_tone,
+                "email": user.email,
+            }
+        )
+
+    def clean_display_name(self) -> str:
+        # Runs of spaces read as one; a name of spaces alone is no name.
+        name = " ".join(str(self.cleaned_data["display_name"]).split())
+        if not name:
+            raise ValidationError("Give a name others will know you by.", code="required")
+        return name
+
+    def save(self, user: User) -> None:
+        user.set_display_name(self.cleaned_data["display_name"])
+        user.avatar_tone = self.cleaned_data["avatar_tone"]
+        user.email = self.cleaned_data["email"]
+        user.save(update_fields=["first_name", "last_name", "avatar_tone", "email"])
+
+
+NEW_PASSWORDS_DIFFER = "The two new passwords differ; type the same one twice."
+
+
+class StudioSetPasswordForm(SetPasswordForm[User]):
+    error_messages = {**SetPasswordForm.error_messages, "password_mismatch": NEW_PASSWORDS_DIFFER}
+
+
+class StudioPasswordChangeForm(PasswordChangeForm):
+    error_messages = {
+        **PasswordChangeForm.error_messages,
+        "password_incorrect": "That is not your current password.",
+        "password_mismatch": NEW_PASSWORDS_DIFFER,
+    }
+
+
+class StudioPasswordResetForm(PasswordResetForm):
+    """Django's, but the mail goes out from the worker: the answer then takes as long
+    for an address no account has as for one that has, and never waits on SMTP."""
+
+    def save(  # type: ignore[override]
+        self, *, extra_email_context: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        from studio.accounts.tasks import send_password_reset
+
+        base_url = (extra_email_context or {})["base_url"]
+        for user in self.get_users(self.cleaned_data["email"]):
+            send_password_reset.enqueue(user.pk, base_url)
+
+
+class ThemeForm(forms.Form):
+    theme = forms.ChoiceField(
+        choices=Theme.choices,
+        error_messages={"invalid_choice": "Choose system, light or dark."},
+    )
 
 
 # --- the audit log's filters --------------------------------------------------------

@@ -13,10 +13,47 @@ from studio.providers import CHOICES as PROVIDER_CHOICES
 from studio.providers import Provider, provider_class
 
 
+class Theme(models.TextChoices):
+    SYSTEM = "system", "System"
+    LIGHT = "light", "Light"
+    DARK = "dark", "Dark"
+
+
+# The avatar's colours, each dark enough for its white initial to read (4.5:1 or more,
+# light and dark theme alike): 0 is Studio's own violet gradient, the default.
+AVATAR_TONES = [
+    (0, "Violet"),
+    (1, "Indigo"),
+    (2, "Teal"),
+    (3, "Green"),
+    (4, "Amber"),
+    (5, "Red"),
+    (6, "Pink"),
+    (7, "Slate"),
+]
+
+
 class User(AbstractUser):
+    # The person's choice of look, applied by the server as <html data-theme> (no flash).
+    theme = models.CharField(max_length=6, choices=Theme.choices, default=Theme.SYSTEM)
+    avatar_tone = models.PositiveSmallIntegerField(choices=AVATAR_TONES, default=0)
+    # When a password reset link was last mailed: one mail per PASSWORD_RESET_MAIL_GAP,
+    # however often someone asks, so a stranger cannot flood the person's inbox.
+    password_reset_mailed_at = models.DateTimeField(null=True, blank=True)
+
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+    @property
+    def avatar_class(self) -> str:
+        """The class that colours this person's avatar wherever it shows."""
+        return f"tone-{self.avatar_tone}"
+
+    def set_display_name(self, name: str) -> None:
+        """Store a display name in Django's name fields, which `display_name` joins."""
+        first, _, last = " ".join(name.split()).partition(" ")
+        self.first_name, self.last_name = first, last
 
 
 class TeamQuerySet(models.QuerySet["Team"]):

@@ -7,9 +7,15 @@ import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import IntegrityError, models, transaction
 from django.db.models import Max
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from studio.accounts import audit
 from studio.accounts.crypto import DecryptionError
@@ -434,6 +440,75 @@ def invite_revoke(*, invite: Invite, actor: User) -> bool:
                 changes={"role": (invite.role, None)},
             )
     return bool(revoked)
+
+
+class InviteClosedError(Exception):
+    """The invite can no longer be used: its sentence says why."""
+
+
+class MailNotSentError(Exception):
+    """The mail server did not take the message: its sentence says why."""
+
+
+def invite_email(*, invite: Invite, actor: User, address: str, link: str) -> None:
+    """Send an open invite's link to `address` and write it to the audit log. Raises
+    InviteClosedError if the invite was used, revoked or expired, and MailNotSentError
+    if the mail server refused or did not answer; then nothing is logged."""
+    state = invite.state
+    if state != "open":
+        raise InviteClosedError(
+            f"This invite was {state.label.lower()} meanwhile, so it was not sent; "
+            "create a new link."
+        )
+    context = {"invite": invite, "team": invite.team, "actor": actor, "link": link}
+    subject = render_to_string("accounts/email/invite_subject.txt", context)
+    body = render_to_string("accounts/email/invite_body.txt", context)
+    try:
+        send_mail(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, [address])
+    except OSError as problem:  # smtplib's errors, refused and timed-out connections
+        raise MailNotSentError(
+            f"The mail server did not take it ({problem.__class__.__name__}: {problem}). "
+            "The link still works: copy it and send it yourself."
+        ) from problem
+    audit.record(
+        team=invite.team,
+        actor=actor,
+        action="invite.emailed",
+        target=address,
+        changes={"role": (None, invite.role), "email": (None, address)},
+    )
+
+
+def password_reset_send(*, user_id: int, base_url: str) -> None:
+    """Mail the person a link to choose a new password, built on `base_url`. Run by the
+    worker (accounts.tasks.send_password_reset), so the page that asked answers at once
+    and alike whether or not an account has the address; the link's token is made
+    here, so no secret waits in the queue. At most one mail per
+    PASSWORD_RESET_MAIL_GAP_SECONDS (a conditional UPDATE claims the turn)."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.email or not user.has_usable_password():
+        return
+    now = timezone.now()
+    quiet_since = now - datetime.timedelta(seconds=settings.PASSWORD_RESET_MAIL_GAP_SECONDS)
+    claimed = (
+        User.objects.filter(pk=user.pk)
+        .filter(
+            models.Q(password_reset_mailed_at__isnull=True)
+            | models.Q(password_reset_mailed_at__lte=quiet_since)
+        )
+        .update(password_reset_mailed_at=now)
+    )
+    if not claimed:
+        return  # a link went out moments ago; it still works
+    context = {
+        "user": user,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+        "base_url": base_url,
+    }
+    subject = render_to_string("accounts/email/password_reset_subject.txt", context)
+    body = render_to_string("accounts/email/password_reset_body.txt", context)
+    send_mail(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, [user.email])
 
 
 class InviteOutcome(enum.StrEnum):

@@ -11,6 +11,33 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    # One's own account.
+    path("me/", views.account_page, name="account"),
+    path("me/profile/", views.account_profile, name="account-profile"),
+    path("me/theme/", views.account_theme, name="account-theme"),
+    path("me/password/", views.PasswordChangeView.as_view(), name="password-change"),
+    path(
+        "me/password/changed/",
+        views.PasswordChangeDoneView.as_view(),
+        name="password-change-done",
+    ),
+    # Forgotten passwords: a link by mail (open to anyone; the token guards it).
+    path("password-reset/", views.PasswordResetView.as_view(), name="password-reset"),
+    path(
+        "password-reset/sent/",
+        views.PasswordResetDoneView.as_view(),
+        name="password-reset-sent",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+    path(
+        "password-reset/done/",
+        views.PasswordResetCompleteView.as_view(),
+        name="password-reset-complete",
+    ),
     # The team's administration (its admins only).
     path("teams/<int:team_id>/", views.team_page, name="team"),
     path("teams/<int:team_id>/settings/", views.team_save, name="team-save"),
@@ -36,6 +63,11 @@ urlpatterns = [
         name="member-remove",
     ),
     path("teams/<int:team_id>/invites/", views.invite_create, name="invite-create"),
+    path(
+        "teams/<int:team_id>/invites/<int:invite_id>/email/",
+        views.invite_email,
+        name="invite-email",
+    ),
     path(
         "teams/<int:team_id>/invites/<int:invite_id>/revoke/",
         views.invite_revoke,

@@ -1,5 +1,6 @@
 """Team administration: the team's settings, provider keys, members and invites, and
-its audit log; plus the invite link's page, open to anyone holding the link.
+its audit log; plus the invite link's page, open to anyone holding the link; and each
+person's own account: name, avatar colour, theme, password (changed, or reset by mail).
 
 The team pages are for the team's admins only: outsiders get a 404 (the team's existence
 stays private), members and viewers a 403, strangers the login page. Each form posts
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -20,7 +22,7 @@ from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.timesince import timeuntil
@@ -33,14 +35,20 @@ from studio.accounts import audit, services
 from studio.accounts.access import team_for_admin
 from studio.accounts.forms import (
     AuditFilterForm,
+    InviteEmailForm,
     InviteForm,
     InviteSignUpForm,
     MemberCreateForm,
     MoveKeyForm,
+    ProfileForm,
     ProviderKeyForm,
     RoleForm,
     RotateKeyForm,
+    StudioPasswordChangeForm,
+    StudioPasswordResetForm,
+    StudioSetPasswordForm,
     TeamSettingsForm,
+    ThemeForm,
 )
 from studio.accounts.models import (
     AuditEntry,
@@ -54,13 +62,20 @@ from studio.accounts.models import (
     User,
 )
 from studio.billing.forms import TeamLimitsForm
-from studio.realtime.groups import SESSION_ENDED, close_sockets, session_group
+from studio.realtime.groups import (
+    RECONNECT,
+    SESSION_ENDED,
+    account_group,
+    close_sockets,
+    session_group,
+)
 
 TEAM_PAGE = "accounts/team.html"
 KEYS_PAGE = "accounts/keys.html"
 MEMBERS_PAGE = "accounts/members.html"
 AUDIT_PAGE = "accounts/audit.html"
 INVITE_PAGE = "accounts/invite.html"
+ACCOUNT_PAGE = "accounts/account.html"
 AUDIT_PAGE_SIZE = 50
 # A key test the worker has not answered in this long is shown as stuck, and the row
 # stops polling.
@@ -370,11 +385,16 @@ def member_rows(
     ]
 
 
-def invite_link(request: HttpRequest, invite: Invite) -> str:
-    path = reverse("accounts:invite", args=[invite.token])
+def public_url(request: HttpRequest, path: str) -> str:
+    """`path` as a link that works outside this request (in a mail, pasted in a chat):
+    on STUDIO_PUBLIC_URL when it is set, else on the address this request came to."""
     if settings.STUDIO_PUBLIC_URL:
         return settings.STUDIO_PUBLIC_URL.rstrip("/") + path
     return request.build_absolute_uri(path)
+
+
+def invite_link(request: HttpRequest, invite: Invite) -> str:
+    return public_url(request, reverse("accounts:invite", args=[invite.token]))
 
 
 def invites_context(
@@ -384,6 +404,9 @@ def invites_context(
     form: InviteForm | None = None,
     new_invite: Invite | None = None,
     revoked: bool = False,
+    email_form: InviteEmailForm | None = None,
+    emailed_to: str = "",
+    email_error: str = "",
 ) -> dict[str, Any]:
     open_invites = list(
         Invite.objects.filter(team=team).open().select_related("created_by").order_by("-created_at")
@@ -397,6 +420,9 @@ def invites_context(
         "new_invite": new_invite,
         "new_link": invite_link(request, new_invite) if new_invite else "",
         "revoked": revoked,
+        "email_form": email_form or InviteEmailForm(),
+        "emailed_to": emailed_to,
+        "email_error": email_error,
     }
 
 
@@ -570,6 +596,50 @@ def invite_create(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
+def invite_email(request: AuthenticatedRequest, team_id: int, invite_id: int) -> HttpResponse:
+    """Send a new invite's link by mail; the link stays on screen, sent or not. Only the
+    admin who made the invite may: the answer shows its link again, which everyone
+    else saw only once or never."""
+    team = team_for_admin(request.user, team_id)
+    invite = get_object_or_404(
+        Invite.objects.select_related("team", "created_by"),
+        pk=invite_id,
+        team=team,
+        created_by=request.user,
+    )
+    form = InviteEmailForm(request.POST)
+    emailed_to = email_error = ""
+    if form.is_valid():
+        address = form.cleaned_data["email"]
+        try:
+            services.invite_email(
+                invite=invite,
+                actor=request.user,
+                address=address,
+                link=invite_link(request, invite),
+            )
+            emailed_to = address
+        except (services.InviteClosedError, services.MailNotSentError) as problem:
+            email_error = str(problem)
+    ok = bool(emailed_to)
+    context = invites_context(
+        request,
+        team,
+        new_invite=invite if invite.state == InviteState.OPEN else None,
+        email_form=None if ok else form,
+        emailed_to=emailed_to,
+        email_error=email_error,
+    )
+    if not request.htmx:
+        status = 200 if ok else 422
+        return render(
+            request, MEMBERS_PAGE, {**members_context(request, team), **context}, status=status
+        )
+    return render(request, f"{MEMBERS_PAGE}#invites", context, status=200 if ok else 422)
+
+
+@require_POST
+@login_required
 def invite_revoke(request: AuthenticatedRequest, team_id: int, invite_id: int) -> HttpResponse:
     team = team_for_admin(request.user, team_id)
     invite = get_object_or_404(Invite.objects.select_related("team"), pk=invite_id, team=team)
@@ -714,6 +784,108 @@ def audit_page(request: AuthenticatedRequest, team_id: int) -> HttpResponse:
         # "Load more": the next entries, and the next button, appended to the list.
         return render(request, f"{AUDIT_PAGE}#audit-rows", context)
     return render(request, AUDIT_PAGE, context)
+
+
+# --- one's own account ------------------------------------------------------------------
+
+
+def account_context(
+    user: User,
+    *,
+    profile_form: ProfileForm | None = None,
+    theme_form: ThemeForm | None = None,
+) -> dict[str, Any]:
+    return {
+        "profile_form": profile_form or ProfileForm.for_user(user),
+        "theme_form": theme_form or ThemeForm(initial={"theme": user.theme}),
+        "teams": Membership.objects.filter(user=user).select_related("team").order_by("team__name"),
+    }
+
+
+@require_GET
+@login_required
+def account_page(request: AuthenticatedRequest) -> HttpResponse:
+    return render(request, ACCOUNT_PAGE, account_context(request.user))
+
+
+@require_POST
+@login_required
+def account_profile(request: AuthenticatedRequest) -> HttpResponse:
+    form = ProfileForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, ACCOUNT_PAGE, account_context(request.user, profile_form=form), status=422
+        )
+    form.save(request.user)
+    messages.success(request, "Saved: others now see you as " + request.user.display_name + ".")
+    return redirect("accounts:account")
+
+
+@require_POST
+@login_required
+def account_theme(request: AuthenticatedRequest) -> HttpResponse:
+    form = ThemeForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, ACCOUNT_PAGE, account_context(request.user, theme_form=form), status=422
+        )
+    request.user.theme = form.cleaned_data["theme"]
+    request.user.save(update_fields=["theme"])
+    messages.success(request, f"Theme: {request.user.get_theme_display().lower()}.")
+    return redirect("accounts:account")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's, which keeps this session logged in and ends the others."""
+
+    template_name = "accounts/password_change.html"
+    form_class = StudioPasswordChangeForm
+    success_url = reverse_lazy("accounts:password-change-done")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        # Every socket of the person's reconnects and is checked afresh: this session's
+        # come back, the ended sessions' are refused.
+        close_sockets(account_group(form.user.pk), code=RECONNECT)
+        return response
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "accounts/password_change_done.html"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Asks for an address and answers the same whether or not an account has it; the
+    worker sends the mail. Its link is built on STUDIO_PUBLIC_URL, like every link
+    Studio sends."""
+
+    template_name = "accounts/password_reset.html"
+    form_class = StudioPasswordResetForm
+    success_url = reverse_lazy("accounts:password-reset-sent")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        self.extra_email_context = {"base_url": public_url(self.request, "").rstrip("/")}
+        return super().form_valid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_sent.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    form_class = StudioSetPasswordForm
+    success_url = reverse_lazy("accounts:password-reset-complete")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        # The new password ends every session the person had, and so their sockets.
+        close_sockets(account_group(form.user.pk), code=SESSION_ENDED)
+        return response
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
 
 
 class LogoutView(auth_views.LogoutView):

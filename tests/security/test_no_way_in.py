@@ -20,6 +20,17 @@ PUBLIC = {
     "generation:mask",  # a drawn mask for the provider: a token (tests/generation)
     "inputs:public",  # input images for the provider: an unguessable token (tests/inputs)
     "accounts:invite",  # an invite link: its token (tests/accounts)
+    "accounts:password-reset",  # a forgotten password: the mailed token (tests/accounts)
+    "accounts:password-reset-sent",
+    "accounts:password-reset-confirm",
+    "accounts:password-reset-complete",
+    # One's own account: anyone logged in has one, and it holds no team's things
+    # (tests/accounts/test_account.py); a visitor is sent to log in like everywhere.
+    "accounts:account",
+    "accounts:account-profile",
+    "accounts:account-theme",
+    "accounts:password-change",
+    "accounts:password-change-done",
     "sharing:public",  # public share links: their token, live or not (tests/sharing)
     "sharing:public-image",
     "sharing:image",
