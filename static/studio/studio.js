@@ -281,6 +281,26 @@
     });
   });
 
+  // --- job cards: running time -------------------------------------------------------
+  // A running job's card says how long it has been going ("0:42"), from the <time
+  // data-elapsed datetime="…"> the server rendered; the clock ticks here, between pushes.
+  function clock(seconds) {
+    var hours = Math.floor(seconds / 3600);
+    var minutes = Math.floor((seconds % 3600) / 60);
+    var rest = seconds % 60;
+    var mm = hours ? String(minutes).padStart(2, "0") : String(minutes);
+    return (hours ? hours + ":" : "") + mm + ":" + String(rest).padStart(2, "0");
+  }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time[data-elapsed]").forEach(function (time) {
+      var since = Date.parse(time.getAttribute("datetime"));
+      if (!isNaN(since)) time.textContent = clock(Math.max(0, Math.floor((now - since) / 1000)));
+    });
+  }
+  setInterval(tick, 1000);
+  document.addEventListener("htmx:load", tick);
+
   // Toasts leave by themselves.
   function leaveLater(area) {
     var toast = area.querySelector(".toast");
