@@ -46,3 +46,15 @@ def elapsed(moment: datetime | None) -> str:
     hours, rest = divmod(total, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
+
+
+@register.filter
+def shape(job: Job) -> str:
+    """`ar-N`, N the width/height ratio of what the card shows in tenths (2–40): its share
+    of a feed row (the gallery's classes; a class, since the CSP allows no inline styles).
+    The stored result's own size where there is one: a pan or zoom changes the shape."""
+    grid = job.grid_image if job.makes_images else None
+    width, height = (grid.width, grid.height) if grid and grid.height else job.width_height
+    if not job.makes_images or not height:
+        return "ar-10"
+    return f"ar-{min(40, max(2, round(width / height * 10)))}"
