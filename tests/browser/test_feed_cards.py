@@ -17,7 +17,7 @@ from tests.browser.conftest import screenshot, wait_until
 from tests.browser.test_gallery import fill_gallery, picture
 from tests.browser.test_generate import log_in
 from tests.conftest import StudioServer
-from tests.factories import make_job
+from tests.factories import make_job, make_key, make_legnext_grid
 
 FIRST_CARDS_LOADED = (
     "[...document.querySelectorAll('#job-list img.job-image')].slice(0, 2)"
@@ -270,3 +270,22 @@ def test_the_feed_looks_right_in_the_light_the_dark_and_on_a_phone(
     wait_until(page, "document.querySelector('#lightbox .viewer-image').complete")
     screenshot(page, f"{name}-lightbox")
     context.close()
+
+
+def test_a_legnext_cards_image_menu_opens_over_the_picture(
+    server: StudioServer, page: Page, project: Any, bob: Any, acme: Any
+) -> None:
+    key = make_key(team=acme, provider="legnext", label="LegNext")
+    grid = make_legnext_grid(project=project, user=bob, provider_key=key, files=True)
+    open_feed(page, server, project)
+    card = page.locator(f"#job-{grid.pk}")
+    wait_until(page, FIRST_CARDS_LOADED)
+
+    card.locator(".quad-2").hover()
+    card.get_by_role("radio", name="Image 2").check(force=True)  # the picker's label shows it
+
+    menu = card.locator(".image-menu-2")
+    expect(menu).to_be_visible()
+    expect(menu.get_by_role("button", name="Upscale (Subtle)")).to_be_visible()
+    expect(card.locator(".image-menu-1")).to_be_hidden()
+    screenshot(page, "feed-legnext-image-menu")
