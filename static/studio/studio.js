@@ -255,7 +255,7 @@
   // Shown here rather than swapped by htmx: the element that asked may be gone by the
   // time the answer comes (its card re-rendered by a push), and htmx cannot re-target
   // from a detached element.
-  window.addEventListener("htmx:beforeOnLoad", function (event) {
+  function showRefusal(event) {
     var xhr = event.detail.xhr;
     if (!isRefusal(xhr)) return;
     event.stopPropagation();
@@ -264,7 +264,13 @@
     if (!area) return;
     area.innerHTML = xhr.responseText;
     leaveLater(area);
-  }, true);
+  }
+  window.addEventListener("htmx:beforeOnLoad", showRefusal, true);
+  // An element taken out of the page while its request was out (a card re-rendered by
+  // the snapshot a new socket receives) hears its answer alone: the window does not.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    event.detail.elt.addEventListener("htmx:beforeOnLoad", showRefusal);
+  });
 
   // Job cards are the same for everyone (they are pushed to the whole project), so a
   // Cancel button says whose job it is and the page says who is looking: admins may
