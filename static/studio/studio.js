@@ -14,22 +14,23 @@
   // likewise, for what it names as maybe missing — a deletion, or a swap aimed by
   // selector (a new card's node in a family tree; a favourite's heart in the lightbox);
   // its plain fragments are the page's own.
+  function presentOnly(text, isAnswer) {
+    if (text.indexOf("hx-swap-oob") < 0) return text;
+    var template = document.createElement("template");
+    template.innerHTML = text;
+    var dropped = false;
+    Array.prototype.slice.call(template.content.children).forEach(function (child) {
+      var oob = child.getAttribute("hx-swap-oob") || "";
+      var colon = oob.indexOf(":");
+      if (isAnswer && oob !== "delete" && colon < 0) return;
+      var target = colon >= 0 ? oob.slice(colon + 1) : (child.id ? "#" + CSS.escape(child.id) : "");
+      if (target && !document.querySelector(target)) { child.remove(); dropped = true; }
+    });
+    return dropped ? template.innerHTML : text;
+  }
   if (window.htmx) {
     window.htmx.defineExtension("present-only", {
-      transformResponse: function (text, xhr) {
-        if (text.indexOf("hx-swap-oob") < 0) return text;
-        var template = document.createElement("template");
-        template.innerHTML = text;
-        var dropped = false;
-        Array.prototype.slice.call(template.content.children).forEach(function (child) {
-          var oob = child.getAttribute("hx-swap-oob") || "";
-          var colon = oob.indexOf(":");
-          if (xhr && oob !== "delete" && colon < 0) return;
-          var target = colon >= 0 ? oob.slice(colon + 1) : (child.id ? "#" + CSS.escape(child.id) : "");
-          if (target && !document.querySelector(target)) { child.remove(); dropped = true; }
-        });
-        return dropped ? template.innerHTML : text;
-      }
+      transformResponse: function (text, xhr) { return presentOnly(text, Boolean(xhr)); }
     });
   }
 
@@ -267,9 +268,19 @@
   }
   window.addEventListener("htmx:beforeOnLoad", showRefusal, true);
   // An element taken out of the page while its request was out (a card re-rendered by
-  // the snapshot a new socket receives) hears its answer alone: the window does not.
+  // the snapshot a new socket receives) hears its answer alone: the window does not, and
+  // htmx would look for the answer's targets inside the detached card. Its refusal goes
+  // to the notice area, its out-of-band fragments (a new card on top) to the page.
+  function answerDetached(event) {
+    var xhr = event.detail.xhr;
+    if (event.detail.elt.isConnected || !window.htmx) return;
+    if (isRefusal(xhr)) { showRefusal(event); return; }
+    if (xhr.status < 200 || xhr.status >= 300) return;
+    event.preventDefault();
+    window.htmx.swap(document.body, presentOnly(xhr.responseText, true), { swapStyle: "none" });
+  }
   document.addEventListener("htmx:beforeRequest", function (event) {
-    event.detail.elt.addEventListener("htmx:beforeOnLoad", showRefusal);
+    event.detail.elt.addEventListener("htmx:beforeOnLoad", answerDetached);
   });
 
   // Job cards are the same for everyone (they are pushed to the whole project), so a

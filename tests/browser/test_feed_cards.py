@@ -289,3 +289,24 @@ def test_a_legnext_cards_image_menu_opens_over_the_picture(
     expect(menu.get_by_role("button", name="Upscale (Subtle)")).to_be_visible()
     expect(card.locator(".image-menu-1")).to_be_hidden()
     screenshot(page, "feed-legnext-image-menu")
+
+
+def test_a_follow_up_whose_card_is_re_rendered_meanwhile_still_lands_its_card(
+    server: StudioServer, page: Page, project: Any, feed: list[ResultImage]
+) -> None:
+    open_feed(page, server, project)
+    card = newest_card(page)
+    card_id = card.get_attribute("id")
+    answered: list[Any] = []
+    page.route("**/follow-up/", lambda route: answered.append(route))  # held until told
+
+    card.locator("button[data-action=upscale1]").click()
+    while not answered:
+        page.wait_for_timeout(50)
+    # As a push or the snapshot after a reconnect does, the card is rendered anew.
+    page.evaluate(f"(e => e.replaceWith(e.cloneNode(true)))(document.getElementById('{card_id}'))")
+    answered[0].continue_()
+
+    upscale = page.locator("#job-list .job-card.op-upscale")
+    expect(upscale).to_have_count(1)
+    expect(upscale.locator(".lineage-line")).to_contain_text("U1")
