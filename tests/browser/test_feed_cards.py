@@ -256,10 +256,15 @@ def test_the_feed_looks_right_in_the_light_the_dark_and_on_a_phone(
         device_scale_factor=2 if viewport[0] < 500 else 1,
         color_scheme=scheme,
         has_touch=viewport[0] < 500,
+        is_mobile=viewport[0] < 500,  # a phone: no hover, so the follow-ups sit below
     )
     page = context.new_page()
     page.set_default_timeout(20_000)
     open_feed(page, server, project)
+    if viewport[0] < 500:
+        actions = page.locator("#job-list .card-actions").first
+        expect(actions).to_have_css("position", "static")
+        expect(actions).to_have_css("opacity", "1")
     wait_until(page, FIRST_CARDS_LOADED)
 
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
