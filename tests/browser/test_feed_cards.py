@@ -26,9 +26,16 @@ FIRST_CARDS_LOADED = (
 
 
 def open_feed(page: Page, server: StudioServer, project: Any, username: str = "bob") -> None:
+    """The feed as a person starts using it: the socket up and its first message (the
+    snapshot that renders the job list anew) in, so no click lands on a card just
+    replaced."""
+    page.add_init_script(
+        "document.addEventListener('htmx:wsAfterMessage', () => { window.socketHeard = true; })"
+    )
     log_in(page, server, username)
     page.wait_for_url(f"**/projects/{project.pk}/")
     expect(page.locator(".project.ws-open")).to_be_attached()  # the live socket is up
+    wait_until(page, "window.socketHeard === true")
 
 
 def newest_card(page: Page) -> Any:
