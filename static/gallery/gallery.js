@@ -1,5 +1,6 @@
 // The gallery's behaviour on top of htmx: selection and the bulk bar, the lightbox
-// (a <dialog> whose URL is linkable and whose ← → Esc keys work), and live tiles.
+// (a <dialog> whose URL is linkable and whose ← → Esc keys work), and live tiles. The
+// project's feed loads it too, for the same lightbox over its cards.
 (function () {
   "use strict";
 
@@ -110,13 +111,24 @@
   document.addEventListener("htmx:wsAfterMessage", function () { dropDuplicateTiles(); updateSelection(); });
   document.addEventListener("DOMContentLoaded", updateSelection);
 
-  // A follow-up started from the lightbox: its result will land at the top, live.
+  // A follow-up started from the lightbox: its result will land at the top, live (of the
+  // gallery when it is done; of the feed, as a card, at once).
   document.addEventListener("htmx:afterRequest", function (event) {
     var elt = event.detail.elt;
-    if (elt && elt.matches && elt.matches("[data-follow-up]") && event.detail.xhr.status === 201) {
-      notify(elt.dataset.followUp + ": started. The result appears at the top of the gallery when it is ready.");
+    if (elt && elt.matches && elt.matches("#lightbox [data-follow-up]") && event.detail.xhr.status === 201) {
+      var where = document.getElementById("job-list") ?
+        "Its card is at the top of the feed." : "The result appears at the top of the gallery when it is ready.";
+      notify(elt.dataset.followUp + ": started. " + where);
     }
   });
+
+  // Use prompt, Use as reference, Use seed: the composer takes them, so the lightbox steps
+  // aside first (capturing, before the composer's own handlers move the focus there).
+  document.addEventListener("click", function (event) {
+    var use = event.target.closest && event.target.closest("#lightbox [data-imagine], #lightbox [data-use-as], #lightbox [data-use-seed]");
+    var dialog = lightbox();
+    if (use && dialog && dialog.open && document.getElementById("composer")) dialog.close();
+  }, true);
 
   // --- the lightbox ------------------------------------------------------------------------
   function lightbox() { return document.getElementById("lightbox"); }
@@ -125,7 +137,7 @@
   // link does: htmx never hears of it.
   document.addEventListener("click", function (event) {
     if ((event.ctrlKey || event.metaKey || event.shiftKey || event.button === 1) &&
-        event.target.closest && event.target.closest(".tile-link, .viewer-nav")) {
+        event.target.closest && event.target.closest(".tile-link, .quad-link, .viewer-nav")) {
       event.stopImmediatePropagation();
     }
   }, true);

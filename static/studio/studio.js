@@ -29,22 +29,23 @@
   // likewise, for what it names as maybe missing — a deletion, or a swap aimed by
   // selector (a new card's node in a family tree; a favourite's heart in the lightbox);
   // its plain fragments are the page's own.
+  function presentOnly(text, isAnswer) {
+    if (text.indexOf("hx-swap-oob") < 0) return text;
+    var template = document.createElement("template");
+    template.innerHTML = text;
+    var dropped = false;
+    Array.prototype.slice.call(template.content.children).forEach(function (child) {
+      var oob = child.getAttribute("hx-swap-oob") || "";
+      var colon = oob.indexOf(":");
+      if (isAnswer && oob !== "delete" && colon < 0) return;
+      var target = colon >= 0 ? oob.slice(colon + 1) : (child.id ? "#" + CSS.escape(child.id) : "");
+      if (target && !document.querySelector(target)) { child.remove(); dropped = true; }
+    });
+    return dropped ? template.innerHTML : text;
+  }
   if (window.htmx) {
     window.htmx.defineExtension("present-only", {
-      transformResponse: function (text, xhr) {
-        if (text.indexOf("hx-swap-oob") < 0) return text;
-        var template = document.createElement("template");
-        template.innerHTML = text;
-        var dropped = false;
-        Array.prototype.slice.call(template.content.children).forEach(function (child) {
-          var oob = child.getAttribute("hx-swap-oob") || "";
-          var colon = oob.indexOf(":");
-          if (xhr && oob !== "delete" && colon < 0) return;
-          var target = colon >= 0 ? oob.slice(colon + 1) : (child.id ? "#" + CSS.escape(child.id) : "");
-          if (target && !document.querySelector(target)) { child.remove(); dropped = true; }
-        });
-        return dropped ? template.innerHTML : text;
-      }
+      transformResponse: function (text, xhr) { return presentOnly(text, Boolean(xhr)); }
     });
   }
 
@@ -246,7 +247,7 @@
   // Shown here rather than swapped by htmx: the element that asked may be gone by the
   // time the answer comes (its card re-rendered by a push), and htmx cannot re-target
   // from a detached element.
-  window.addEventListener("htmx:beforeOnLoad", function (event) {
+  function showRefusal(event) {
     var xhr = event.detail.xhr;
     if (!isRefusal(xhr)) return;
     event.stopPropagation();
@@ -255,7 +256,23 @@
     if (!area) return;
     area.innerHTML = xhr.responseText;
     leaveLater(area);
-  }, true);
+  }
+  window.addEventListener("htmx:beforeOnLoad", showRefusal, true);
+  // An element taken out of the page while its request was out (a card re-rendered by
+  // the snapshot a new socket receives) hears its answer alone: the window does not, and
+  // htmx would look for the answer's targets inside the detached card. Its refusal goes
+  // to the notice area, its out-of-band fragments (a new card on top) to the page.
+  function answerDetached(event) {
+    var xhr = event.detail.xhr;
+    if (event.detail.elt.isConnected || !window.htmx) return;
+    if (isRefusal(xhr)) { showRefusal(event); return; }
+    if (xhr.status < 200 || xhr.status >= 300) return;
+    event.preventDefault();
+    window.htmx.swap(document.body, presentOnly(xhr.responseText, true), { swapStyle: "none" });
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    event.detail.elt.addEventListener("htmx:beforeOnLoad", answerDetached);
+  });
 
   // Job cards are the same for everyone (they are pushed to the whole project), so a
   // Cancel button says whose job it is and the page says who is looking: admins may
@@ -271,6 +288,26 @@
       button.hidden = !(scope === "any" || (scope === "own" && button.dataset.owner === page.dataset.user));
     });
   });
+
+  // --- job cards: running time -------------------------------------------------------
+  // A running job's card says how long it has been going ("0:42"), from the <time
+  // data-elapsed datetime="…"> the server rendered; the clock ticks here, between pushes.
+  function clock(seconds) {
+    var hours = Math.floor(seconds / 3600);
+    var minutes = Math.floor((seconds % 3600) / 60);
+    var rest = seconds % 60;
+    var mm = hours ? String(minutes).padStart(2, "0") : String(minutes);
+    return (hours ? hours + ":" : "") + mm + ":" + String(rest).padStart(2, "0");
+  }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time[data-elapsed]").forEach(function (time) {
+      var since = Date.parse(time.getAttribute("datetime"));
+      if (!isNaN(since)) time.textContent = clock(Math.max(0, Math.floor((now - since) / 1000)));
+    });
+  }
+  setInterval(tick, 1000);
+  document.addEventListener("htmx:load", tick);
 
   // Toasts leave by themselves.
   function leaveLater(area) {

@@ -239,6 +239,37 @@ def neighbours(
     return newer, older
 
 
+def feed_neighbours(*, project: Project, image: ResultImage) -> tuple[int | None, int | None]:
+    """The ids of the images before and after `image` in the project's feed: its jobs
+    newest first, each job's images in their order (tile 1 to 4), archived ones too (the
+    feed shows every job). For the lightbox opened from the feed."""
+    images = ResultImage.objects.filter(GALLERY_KINDS, job__project=project)
+    made, job_id, index = image.job.created_at, image.job_id, image.index
+    before = (
+        Q(job__created_at__gt=made)
+        | Q(job__created_at=made, job_id__gt=job_id)
+        | Q(job_id=job_id, index__lt=index)
+    )
+    after = (
+        Q(job__created_at__lt=made)
+        | Q(job__created_at=made, job_id__lt=job_id)
+        | Q(job_id=job_id, index__gt=index)
+    )
+    newer = (
+        images.filter(before)
+        .order_by("job__created_at", "job_id", "-index")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    older = (
+        images.filter(after)
+        .order_by("-job__created_at", "-job_id", "index")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return newer, older
+
+
 @dataclass(frozen=True)
 class FilterChoices:
     members: list[tuple[int, str]]

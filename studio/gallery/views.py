@@ -134,10 +134,19 @@ def gallery(request: AuthenticatedRequest, project_id: int) -> HttpResponse:
 def image_view(request: AuthenticatedRequest, image_id: int) -> HttpResponse:
     image, project, membership = image_for_user(request.user, image_id)
     filters = GalleryFilterForm(request.GET).filters()
-    newer, older = queries.neighbours(
-        project=project, user=request.user, filters=filters, image=image
-    )
-    query = filters.query_string()
+    # Opened from the project's feed: ← and → step through the feed's images, and closing
+    # goes back to the feed.
+    in_feed = request.GET.get("from") == "feed"
+    if in_feed:
+        newer, older = queries.feed_neighbours(project=project, image=image)
+        query = "?from=feed"
+        back_url = reverse("generation:project", args=[project.pk])
+    else:
+        newer, older = queries.neighbours(
+            project=project, user=request.user, filters=filters, image=image
+        )
+        query = filters.query_string()
+        back_url = reverse("gallery:project", args=[project.pk]) + query
     job = image.job
     job.price_table = price_table(project.team_id)  # type: ignore[attr-defined]
 
@@ -156,7 +165,8 @@ def image_view(request: AuthenticatedRequest, image_id: int) -> HttpResponse:
         "filters": filters,
         "previous_url": view_url(newer),
         "next_url": view_url(older),
-        "gallery_url": reverse("gallery:project", args=[project.pk]) + query,
+        "gallery_url": back_url,
+        "in_feed": in_feed,
         "parameters": queries.shown_parameters(job),
         "seed": queries.seed_of(image),
         "cost": queries.cost_of(job),

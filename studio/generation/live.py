@@ -3,6 +3,7 @@ project's group whenever a job changes. A fragment whose target is not on a page
 (a tree row on the project page, say) is ignored there by htmx."""
 
 from dataclasses import dataclass
+from statistics import median
 
 from django.template.loader import render_to_string
 from django.utils.html import format_html
@@ -28,6 +29,10 @@ PAGE = "generation/project.html"
 JOB_PAGE = "generation/job.html"
 RECENT_JOBS = 60  # a page of the feed
 EVERY_JOB = FeedFilters()
+# How many of a team's latest completed jobs "usually ~40 s" is the median of, and how
+# many of one operation and mode it needs before it says anything.
+TYPICAL_SAMPLE = 200
+TYPICAL_MINIMUM = 3
 
 
 def _with_display_relations(jobs: JobQuerySet) -> JobQuerySet:
@@ -42,13 +47,19 @@ def decorate(jobs: list[Job]) -> list[Job]:
     teams = {job.project.team_id for job in jobs}
     positions: dict[int, int] = {}
     prices: dict[int, PriceTable] = {}
+    typical: dict[int, dict[tuple[str, str], int]] = {}
     for team_id in teams:
-        if any(job.status == "queued" and job.project.team_id == team_id for job in jobs):
+        mine = [job for job in jobs if job.project.team_id == team_id]
+        if any(job.status == "queued" for job in mine):
             positions.update(queue_positions(team_id))
+        if any(job.is_active for job in mine):
+            typical[team_id] = typical_seconds(team_id)
         prices[team_id] = price_table(team_id)
     for job in jobs:
         job.queue_position = positions.get(job.pk)  # type: ignore[attr-defined]
         job.price_table = prices[job.project.team_id]  # type: ignore[attr-defined]
+        usual = typical.get(job.project.team_id, {})
+        job.typical_seconds = usual.get((job.operation, job.process_mode))  # type: ignore[attr-defined]
     return jobs
 
 
@@ -72,6 +83,22 @@ def feed_page(
     more = len(rows) > size
     rows = rows[:size]
     return FeedPage(decorate(rows), Cursor.after(rows[-1]) if more and rows else None)
+def typical_seconds(team_id: int) -> dict[tuple[str, str], int]:
+    """How long the team's jobs usually take from the click to the result, by operation
+    and mode: the median of its latest completed ones (one query)."""
+    finished = (
+        Job.objects.filter(project__team_id=team_id, status="completed", finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values_list("operation", "process_mode", "created_at", "finished_at")[:TYPICAL_SAMPLE]
+    )
+    durations: dict[tuple[str, str], list[float]] = {}
+    for operation, mode, created_at, finished_at in finished:
+        seconds = (finished_at - created_at).total_seconds() if finished_at else 0
+        if seconds > 0:
+            durations.setdefault((operation, mode), []).append(seconds)
+    return {
+        key: round(median(each)) for key, each in durations.items() if len(each) >= TYPICAL_MINIMUM
+    }
 
 
 def jobs_for_display(project_id: int) -> list[Job]:

@@ -344,6 +344,59 @@ def job_shorten(*, project: Project, user: User, prompt: str, provider: str = ""
     )
 
 
+# What a retried job may have ended as: nothing was made and its hold was released. An
+# unknown outcome may still complete at the provider, so it is never run again.
+RETRYABLE_STATUSES = [Status.FAILED, Status.CANCELED]
+
+
+def job_retry(*, job: Job, user: User) -> Job:
+    """A new job with the failed or canceled `job`'s inputs: the same prompt, operation,
+    mode, provider, parameters and input images, through the path every new job takes
+    (the budget is held again, the team's queue applies). A follow-up runs the same
+    action on the same parent again, if its result still offers it."""
+    if job.status not in RETRYABLE_STATUSES:
+        raise FollowUpRefused("Only a failed or canceled job can be tried again.")
+    parent = job.parent
+    if parent is None:
+        provider = provider_for_new_work(
+            job.project.team, wanted=job.provider, operation=job.operation, mode=job.process_mode
+        )
+    else:
+        provider = parent.provider
+        _check_still_offered(job, parent)
+    return _job_create(
+        project=job.project,
+        user=user,
+        operation=job.operation,
+        provider=provider,
+        parent=parent,
+        prompt=job.prompt,
+        aspect_ratio=job.aspect_ratio,
+        process_mode=job.process_mode,
+        parameters=dict(job.parameters or {}),
+        prompt_parameters=dict(job.prompt_parameters or {}),
+        inputs=list(job.inputs.all()),
+    )
+
+
+def _check_still_offered(job: Job, parent: Job) -> None:
+    """Refuses a retried follow-up whose parent no longer offers its action (too old, say)."""
+    if parent.status != Status.COMPLETED:
+        raise FollowUpRefused("The job it was made from has no result to act on.")
+    if job.operation == Operation.SEED:
+        return
+    parameters = job.parameters or {}
+    for action in parent.actions:
+        same = action.operation == job.operation and all(
+            parameters.get(name) == value for name, value in action.parameters.items()
+        )
+        if same and action.unavailable:
+            raise FollowUpRefused(action.unavailable)
+        if same:
+            return
+    raise FollowUpRefused("Its parent's result no longer offers this follow-up.")
+
+
 def providers_of(team: Team) -> list[type[Provider]]:
     """The providers the team has an active key for, in the order of its first key."""
     seen: list[type[Provider]] = []

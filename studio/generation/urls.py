@@ -13,6 +13,7 @@ urlpatterns = [
     path("jobs/<int:job_id>/follow-up/", views.job_follow_up, name="follow-up"),
     path("jobs/<int:job_id>/seed/", views.job_seed, name="seed"),
     path("jobs/<int:job_id>/cancel/", views.job_cancel, name="cancel"),
+    path("jobs/<int:job_id>/retry/", views.job_retry, name="retry"),
     path("jobs/<int:job_id>/retry-images/", views.job_retry_results, name="retry-images"),
     path("jobs/<int:job_id>/region/", views.region_editor, name="region"),
     path("jobs/<int:job_id>/preview/", views.job_preview, name="job-preview"),

@@ -441,6 +441,19 @@ def job_seed(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
+def job_retry(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
+    """Run a failed or canceled job again: a new job, its card on top."""
+    job, _ = job_for_user(request.user, job_id)
+    project_for_generating(request.user, job.project_id)
+    try:
+        retried = services.job_retry(job=job, user=request.user)
+    except (services.FollowUpRefused, billing.BudgetExceeded) as refused:
+        return refusal(request, str(refused))
+    return created(request, retried)
+
+
+@require_POST
+@login_required
 def job_cancel(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     job, membership = job_for_user(request.user, job_id)
     if not job.may_be_canceled_by(membership):

@@ -47,7 +47,7 @@ def test_a_member_upscales_image_2_of_a_legnext_grid_from_its_menu(
     expect(card.locator(".provider-chip")).to_have_text("LegNext")
     expect(card.locator(".image-menu-2")).to_be_hidden()  # images first, menus on demand
 
-    card.locator(".quad-2").click()  # a click on image 2 of the grid picks it
+    card.locator("label.image-pick", has_text="2").click()  # over the grid, on hover
 
     menu = card.locator(".image-menu-2")
     expect(menu).to_be_visible()
@@ -193,7 +193,7 @@ def test_screenshots_of_a_legnext_grid_the_picker_and_the_keys(
             top = "window.scrollTo(0, 0)"  # the sticky bar stays at the top of a full page
             page.evaluate(top)
             screenshot(page, f"{name}-grid-unpicked", full_page=True)
-            card.locator(".quad-2").click()
+            card.locator("label.image-pick", has_text="2").click()
             expect(card.locator(".image-menu-2")).to_be_visible()
             page.wait_for_timeout(300)  # the other images dim
             page.evaluate(top)

@@ -22,8 +22,10 @@ def test_a_viewer_sees_the_grid_without_any_spending_control(
     card = page.locator(f"#job-{grid.pk}")
 
     expect(card.locator("img").first).to_be_visible()
+    card.locator(".quad-1").hover()  # where a member's follow-ups and prices would show
+    expect(card.locator(".card-actions")).to_be_attached()  # pushed to everyone…
+    expect(card.locator(".card-actions")).to_be_hidden()  # …shown to members only
     expect(card.get_by_role("button", name="Reroll")).to_be_hidden()
-    expect(card.locator(".action-cost")).to_be_hidden()
     expect(page.locator("#prompt-form")).to_have_count(0)
 
 

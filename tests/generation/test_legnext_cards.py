@@ -57,10 +57,13 @@ def test_a_legnext_grid_says_where_it_was_made(bob_client: Client, grid: Job) ->
 def test_each_image_has_its_own_menu_and_the_grid_one_picker(bob_client: Client, grid: Job) -> None:
     html = card(bob_client, grid)
 
-    # One picker, 1–4, on the grid and below it; reroll and seed act on the whole grid.
+    # One picker, 1–4, below the grid; a click on the grid's image opens it in the
+    # lightbox (its menu is there too); reroll and seed act on the whole grid.
     for number in range(1, 5):
+        image = grid.quadrant_image(number)
+        assert image is not None
         assert f'id="pick-{grid.pk}-{number}" value="{number}"' in html
-        assert f'for="pick-{grid.pk}-{number}"' in html  # the grid's quadrant picks it too
+        assert f'hx-get="/images/{image.pk}/view/?from=feed"' in html
     assert html.count('data-action="reroll"') == 1
     image_2 = menu_of(html, 2)
     for name in (
@@ -80,7 +83,8 @@ def test_each_image_has_its_own_menu_and_the_grid_one_picker(bob_client: Client,
     ):
         assert f'{{"action": "{name}"}}' in image_2, name
     assert ":1" not in image_2 and ":3" not in image_2
-    assert 'aria-label="Upscale (Subtle)"' in image_2 and ">Subtle</button>" in image_2
+    assert 'aria-label="Upscale (Subtle)"' in image_2
+    assert '>Subtle<span class="act-price">$0.12</span></button>' in image_2
     assert f'href="/jobs/{grid.pk}/region/?action=region%3A2"' in image_2
     assert f'id="zoom-{grid.pk}-2" name="zoom" min="1.1" max="2"' in image_2
     assert f'hx-include="#zoom-{grid.pk}-2, #remix-{grid.pk}-2"' in image_2
@@ -117,7 +121,7 @@ def test_enhance_shows_where_legnext_offers_it(
     assert "enhance:2" not in html and "enhance:4" not in html
 
 
-def test_each_button_tells_its_price_and_the_line_above_is_true(
+def test_each_button_shows_its_own_price_and_no_line_claims_one_for_all(
     bob_client: Client, grid: Job
 ) -> None:
     html = card(bob_client, grid)
@@ -125,7 +129,12 @@ def test_each_button_tells_its_price_and_the_line_above_is_true(
     # LegNext's credit prices, fast: subtle upscale 120 credits, creative 160, pan 80.
     assert 'title="Upscale image 2, keeping it as it is · $0.12"' in html
     assert 'title="Upscale image 2, letting Midjourney add detail · $0.16"' in html
-    assert "Follow-ups $0.08–$0.16 · Fast" in html
+    image_2 = menu_of(html, 2)
+    assert '>Subtle<span class="act-price">$0.12</span>' in image_2
+    assert '>Creative<span class="act-price">$0.16</span>' in image_2
+    assert '{"action": "pan_left:2"}' in image_2
+    assert '<span class="act-price">$0.08</span>' in image_2
+    assert "Each follow-up" not in html and "Follow-ups $" not in html
 
 
 def test_follow_ups_older_than_legnexts_three_days_are_shown_disabled_with_the_reason(
@@ -205,8 +214,9 @@ def test_a_piapi_grid_keeps_its_quick_buttons(bob_client: Client, project: Any, 
     html = card(bob_client, piapi)
 
     assert '<span class="chip provider-chip" title="Made through PiAPI">PiAPI</span>' in html
-    assert "image-menu" not in html and "quad-picker" not in html
-    assert '{"action": "upscale2"}' in html and ">U2</button>" in html
+    assert "image-menu" not in html and "image-picker" not in html
+    assert '{"action": "upscale2"}' in html
+    assert '>U2<span class="act-price">$0.045</span></button>' in html
     assert f'hx-include="#remix-{piapi.pk}"' in html
     assert f"/jobs/{piapi.pk}/seed/" in html  # PiAPI's seed is a job of its own
 

@@ -42,16 +42,23 @@ def cost(job: Any, follow_up: str | Action) -> str:
 
 
 @register.simple_tag
-def follow_up_prices(job: Any, actions: Any) -> str:
-    """What the job's follow-ups cost, truly: "Follow-ups $0.05", or a range when their
-    prices differ ("Follow-ups $0.02–$0.10"); each button's tooltip has its own."""
-    prices = {follow_up_price(job, action) for action in actions}
-    if not prices:
+def price_again(job: Any) -> str:
+    """What running the job again costs (its Retry): its own operation and parameters, its
+    provider and mode, the team's prices today; "" if its provider has no such price now."""
+    table = getattr(job, "price_table", None)
+    if table is None:
+        table = price_table(job.project.team_id)
+    try:
+        price = table_price(
+            table,
+            provider=job.provider,
+            mode=job.process_mode,
+            operation=job.api.price_key(job.operation, job.parameters or {}),
+            draft=job.is_draft,
+        )
+    except LookupError:
         return ""
-    low, high = min(prices), max(prices)
-    if low == high:
-        return f"Each follow-up {format_dollars(low)}"
-    return f"Follow-ups {format_dollars(low)}–{format_dollars(high)}"
+    return format_dollars(price)
 
 
 @register.simple_tag
