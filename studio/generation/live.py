@@ -83,6 +83,8 @@ def feed_page(
     more = len(rows) > size
     rows = rows[:size]
     return FeedPage(decorate(rows), Cursor.after(rows[-1]) if more and rows else None)
+
+
 def typical_seconds(team_id: int) -> dict[tuple[str, str], int]:
     """How long the team's jobs usually take from the click to the result, by operation
     and mode: the median of its latest completed ones (one query)."""
