@@ -224,4 +224,4 @@ def test_the_web_process_serves_the_live_socket(
         cookie=f"sessionid={session.cookies['sessionid']}",
     )
 
-    assert 'id="job-list"' in snapshot
+    assert 'id="meter-me-' in snapshot  # the project's snapshot: the member's own budget
