@@ -6,6 +6,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import screenshot
 from tests.browser.test_generate import log_in
 from tests.conftest import StudioServer
 from tests.factories import make_key, make_legnext_grid
@@ -27,6 +28,12 @@ def test_a_viewer_sees_the_grid_without_any_spending_control(
     expect(card.locator(".card-actions")).to_be_hidden()  # …shown to members only
     expect(card.get_by_role("button", name="Reroll")).to_be_hidden()
     expect(page.locator("#prompt-form")).to_have_count(0)
+    screenshot(page, "viewer-feed-1280-light")
+    page.emulate_media(color_scheme="dark")
+    screenshot(page, "viewer-feed-1280-dark")
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(card.locator(".card-actions")).to_be_hidden()
+    screenshot(page, "viewer-feed-390-dark")
 
 
 def test_a_members_card_keeps_its_follow_ups(
