@@ -655,9 +655,16 @@ def result_image(request: AuthenticatedRequest, image_id: int, variant: str) -> 
 @cache_control(private=True, max_age=3600)
 def job_preview(request: AuthenticatedRequest, job_id: int) -> FileResponse:
     job, _ = job_for_user(request.user, job_id)
-    if not job.preview:
-        raise Http404("This job has no preview.")
-    return FileResponse(job.preview.open("rb"))
+    # A newer preview replaces this one (and its file goes) as the job moves on; the job
+    # is read again once, and a preview gone meanwhile is a 404, never an error.
+    for _ in range(2):
+        if not job.preview:
+            raise Http404("This job has no preview.")
+        try:
+            return FileResponse(job.preview.open("rb"))
+        except FileNotFoundError:
+            job.refresh_from_db(fields=["preview"])
+    raise Http404("This job's preview has just been replaced.")
 
 
 @require_GET

@@ -132,3 +132,16 @@ def test_a_blend_card_shows_its_source_images(bob_client: Client, project: Any, 
     assert 'class="blend-sources" aria-label="Blended images"' in html
     for n, source in enumerate(sources, start=1):
         assert f'src="{source.thumbnail_path()}" alt="Blended image {n}"' in html
+
+
+def test_a_preview_replaced_while_asked_for_is_a_not_found_never_an_error(
+    bob_client: Client, project: Any, bob: Any
+) -> None:
+    """The card asks for the preview it was drawn with; by then the job may have moved on
+    and that file is gone."""
+    job = make_job(project=project, user=bob, status=Status.PROCESSING)
+    Job.objects.filter(pk=job.pk).update(preview="previews/job-gone-preview-40.png")
+
+    response = bob_client.get(f"/jobs/{job.pk}/preview/?p=40")
+
+    assert response.status_code == 404
