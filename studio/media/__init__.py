@@ -3,4 +3,6 @@
 
 - `studio.media.video`: facts, a poster frame and a small preview of a video clip, made
   with PyAV (FFmpeg's libraries ship in its wheel: no system ffmpeg).
+- `studio.media.http`: a file response that answers HTTP Range requests, so a browser
+  can seek in a clip.
 """
