@@ -34,6 +34,12 @@ PREVIEW_FPS = 24
 PREVIEW_OPTIONS = {"preset": "veryfast", "crf": "28"}
 
 
+# Said to people: FFmpeg's own words (kept as the exception's cause, for the logs) name
+# paths on the server.
+NOT_A_VIDEO = "The file is not a video Studio can read."
+UNDECODABLE = "The video's pictures cannot be decoded."
+
+
 class VideoError(Exception):
     """A file that is not a video Studio can read: not a video, broken or cut short."""
 
@@ -65,7 +71,7 @@ def clip_facts(clip: Clip) -> ClipFacts:
                 if not decoded_one:
                     decoded_one = bool(stream.decode(packet))
         except av.error.FFmpegError as error:
-            raise VideoError(f"The video's pictures cannot be decoded ({error}).") from None
+            raise VideoError(UNDECODABLE) from error
         if not decoded_one:
             raise VideoError("The video has no pictures.")
         # The index says how many frames there are; a download cut short has fewer.
@@ -86,9 +92,9 @@ def poster_frame(clip: Clip) -> bytes:
     clip), no larger than 1024 px on its longer side."""
     with _opened(clip) as (container, stream):
         poster: VideoFrame | None = None
-        for frame in _frames(container, stream):
+        for seconds, frame in _timed_frames(container, stream):
             poster = frame
-            if _frame_seconds(frame, stream) >= POSTER_SECONDS:
+            if seconds >= POSTER_SECONDS:
                 break
         if poster is None:
             raise VideoError("The video has no pictures.")
@@ -117,10 +123,10 @@ def preview_clip(clip: Clip) -> bytes:
                 preview.height = height
                 preview.pix_fmt = "yuv420p"
                 last_slot = -1
-                for frame in _frames(container, stream):
+                for seconds, frame in _timed_frames(container, stream):
                     # Each source frame lands in the preview's frame slot for its time;
                     # a slot already filled means a faster source, and the frame is dropped.
-                    slot = round(_frame_seconds(frame, stream) * rate)
+                    slot = round(seconds * rate)
                     if slot <= last_slot:
                         continue
                     last_slot = slot
@@ -136,12 +142,16 @@ def preview_clip(clip: Clip) -> bytes:
 
 @contextmanager
 def _opened(clip: Clip) -> Iterator[tuple[InputContainer, VideoStream]]:
-    source = io.BytesIO(clip) if isinstance(clip, bytes) else clip
+    source = io.BytesIO(clip) if isinstance(clip, bytes) else os.fspath(clip)
     try:
         container = av.open(source, "r")
     except av.error.FFmpegError as error:
-        raise VideoError(f"The file is not a video Studio can read ({error}).") from None
+        raise VideoError(NOT_A_VIDEO) from error
     with container:
+        # FFmpeg opens a PNG, JPEG or WebP as a one-picture "video" through its image
+        # readers (named "image2" or "<codec>_pipe").
+        if container.format.name == "image2" or container.format.name.endswith("_pipe"):
+            raise VideoError("The file is a still picture, not a video.")
         if not container.streams.video:
             raise VideoError("The file has no video stream.")
         stream = container.streams.video[0]
@@ -149,11 +159,21 @@ def _opened(clip: Clip) -> Iterator[tuple[InputContainer, VideoStream]]:
         yield container, stream
 
 
-def _frames(container: InputContainer, stream: VideoStream) -> Iterator[VideoFrame]:
+def _timed_frames(
+    container: InputContainer, stream: VideoStream
+) -> Iterator[tuple[float, VideoFrame]]:
+    """Each decoded frame with its time in seconds from the clip's start: a stream may
+    start past zero, and a frame without a timestamp is placed by its count."""
+    offset = 0.0
+    if stream.start_time and stream.time_base:
+        offset = float(stream.start_time * stream.time_base)
+    seconds_per_frame = 1 / float(_rate(stream))
     try:
-        yield from container.decode(stream)
+        for count, frame in enumerate(container.decode(stream)):
+            time = frame.time
+            yield (count * seconds_per_frame if time is None else time - offset), frame
     except av.error.FFmpegError as error:
-        raise VideoError(f"The video's pictures cannot be decoded ({error}).") from None
+        raise VideoError(UNDECODABLE) from error
 
 
 def _rate(stream: VideoStream) -> Fraction:
@@ -169,16 +189,6 @@ def _seconds(container: InputContainer, stream: VideoStream) -> float:
     if container.duration is not None:
         return container.duration / av.time_base
     raise VideoError("The video does not say how long it is.")
-
-
-def _frame_seconds(frame: VideoFrame, stream: VideoStream) -> float:
-    """The frame's time from the clip's start (a stream may start past zero)."""
-    if frame.time is None:
-        return frame.index / float(_rate(stream))
-    offset = 0.0
-    if stream.start_time and stream.time_base:
-        offset = float(stream.start_time * stream.time_base)
-    return frame.time - offset
 
 
 def _preview_size(width: int, height: int) -> tuple[int, int]:

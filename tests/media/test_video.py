@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from studio.media.video import VideoError, clip_facts, poster_frame, preview_clip
+from tests.inputs.images import image_bytes
 from tests.media.clips import gradient_clip
 
 
@@ -98,6 +99,22 @@ def test_a_clip_cut_short_after_its_index_is_refused_with_a_clear_message(
     data = preview_clip(clip_480p)  # the index comes first
     with pytest.raises(VideoError, match=r"The video is cut short: \d+ of its 120 frames"):
         clip_facts(data[: len(data) // 2])
+
+
+def test_a_still_picture_is_refused_as_not_a_video() -> None:
+    png = image_bytes("PNG", size=(1280, 720))
+    for make in (clip_facts, poster_frame, preview_clip):
+        with pytest.raises(VideoError, match="still picture, not a video"):
+            make(png)
+
+
+def test_the_message_names_no_path_on_the_server(tmp_path: Path) -> None:
+    text = tmp_path / "notes.mp4"
+    text.write_text("These are notes, not a video.\n" * 50)
+    with pytest.raises(VideoError) as refusal:
+        clip_facts(text)
+    assert refusal.value.message == "The file is not a video Studio can read."
+    assert str(tmp_path) not in str(refusal.value)
 
 
 def test_a_sound_file_is_refused_as_having_no_video(tmp_path: Path) -> None:
