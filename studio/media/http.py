@@ -3,10 +3,12 @@ seek in a video: it asks for the bytes at the point the viewer jumps to, and a s
 that always sends the whole file leaves the scrubber dead."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+from asgiref.sync import sync_to_async
 from django.core.files import File
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
 CHUNK_SIZE = 64 * 1024
@@ -36,15 +38,18 @@ def ranged_file_response(request: HttpRequest, file: File, content_type: str) ->
         refusal["Content-Range"] = f"bytes */{size}"
         refusal["Accept-Ranges"] = "bytes"
         return refusal
-    if byte_range is None:
-        response: HttpResponseBase = FileResponse(handle, content_type=content_type)
-    else:
-        first, last = byte_range
-        response = StreamingHttpResponse(
-            _ByteWindow(handle, first, last - first + 1), status=206, content_type=content_type
-        )
+    first, last = byte_range if byte_range else (0, size - 1)
+    # Under ASGI (daphne) Django reads a synchronous body into one list before sending
+    # it, a whole clip in memory: there the body is an asynchronous stream instead.
+    window = _AsyncByteWindow if isinstance(request, ASGIRequest) else _ByteWindow
+    response = StreamingHttpResponse(
+        window(handle, first, last - first + 1),
+        status=206 if byte_range else 200,
+        content_type=content_type,
+    )
+    if byte_range:
         response["Content-Range"] = f"bytes {first}-{last}/{size}"
-        response["Content-Length"] = str(last - first + 1)
+    response["Content-Length"] = str(last - first + 1)
     response["Accept-Ranges"] = "bytes"
     response["X-Content-Type-Options"] = "nosniff"
     return response
@@ -85,25 +90,45 @@ def _within(first: int, last: int, size: int) -> tuple[int, int]:
     return first, min(last, size - 1)
 
 
-class _ByteWindow:
-    """`length` bytes of the file from `start`, in chunks. Django calls `close()` when
-    the response closes, whether or not the body was sent (a generator's `finally`
-    would not run if the client went away before the first chunk)."""
+class _Window:
+    """`length` bytes of the file from `start`, read a chunk at a time. Django calls
+    `close()` when the response closes, whether or not the body was sent (a generator's
+    `finally` would not run if the client went away before the first chunk)."""
 
     def __init__(self, handle: File, start: int, length: int) -> None:
         self.handle = handle
+        self.start = start
         self.remaining = length
-        handle.seek(start)
+        self.sought = False
 
-    def __iter__(self) -> Iterator[bytes]:
-        return self
-
-    def __next__(self) -> bytes:
-        chunk = self.handle.read(min(CHUNK_SIZE, self.remaining)) if self.remaining else b""
-        if not chunk:
-            raise StopIteration
+    def read_chunk(self) -> bytes:
+        if not self.remaining:
+            return b""
+        if not self.sought:
+            self.handle.seek(self.start)
+            self.sought = True
+        chunk = self.handle.read(min(CHUNK_SIZE, self.remaining))
         self.remaining -= len(chunk)
         return chunk
 
     def close(self) -> None:
         self.handle.close()
+
+
+class _ByteWindow(_Window):
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.read_chunk, b"")
+
+
+class _AsyncByteWindow(_Window):
+    """For an ASGI server: each read runs in a thread (storage may be a network away),
+    so the event loop keeps serving others meanwhile."""
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = await sync_to_async(self.read_chunk)()
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
