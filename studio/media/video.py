@@ -30,8 +30,10 @@ POSTER_SECONDS = 0.5
 PREVIEW_WIDTH = 480
 PREVIEW_FPS = 24
 # x264's "veryfast" preset at CRF 28: small enough for a card, made in a fraction of
-# the time "medium" takes, and still clean at 480 px.
-PREVIEW_OPTIONS = {"preset": "veryfast", "crf": "28"}
+# the time "medium" takes, and still clean at 480 px. A fixed thread count, because
+# x264's output depends on it and by default it follows the machine's CPUs: a retry on
+# another worker must store the same bytes.
+PREVIEW_OPTIONS = {"preset": "veryfast", "crf": "28", "threads": "2"}
 
 
 # Said to people: FFmpeg's own words (kept as the exception's cause, for the logs) name
