@@ -204,8 +204,9 @@ def clips_for(task: Task) -> tuple[Clip, ...] | None:
                 return None
             size = videos.frame_size(videos.source_size(source), str(task.input["resolution"]))
             motion = str(task.input["motion"])
+            loop = bool(task.input.get("loop"))
             return tuple(
-                Clip(source, size, (videos.first_segment(number, motion),))
+                Clip(source, size, (videos.first_segment(number, motion, loop=loop),))
                 for number in range(videos.CLIP_COUNT)
             )
         case "extend_video":

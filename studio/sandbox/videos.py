@@ -56,6 +56,8 @@ class Segment:
     seconds: int
     zoom_rate: float
     pan: tuple[float, float]
+    # --loop: out for half the segment and back, so that it ends where it began.
+    there_and_back: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,11 +89,11 @@ def frame_size(source_size: tuple[int, int], resolution: str) -> tuple[int, int]
     return short, _even(short * height / width)
 
 
-def first_segment(number: int, motion: str) -> Segment:
+def first_segment(number: int, motion: str, *, loop: bool = False) -> Segment:
     """The motion of clip `number` (0-3) of a video-diffusion."""
     zoom_speed, pan_speed = SPEEDS[motion]
     zoom_share, x, y = PATHS[number]
-    return Segment(FIRST_SECONDS, zoom_speed * zoom_share, (pan_speed * x, pan_speed * y))
+    return Segment(FIRST_SECONDS, zoom_speed * zoom_share, (pan_speed * x, pan_speed * y), loop)
 
 
 def extension_segment(clip: Clip, number: int, motion: str) -> Segment:
@@ -109,10 +111,12 @@ def camera_at(segments: tuple[Segment, ...], seconds: float) -> tuple[float, flo
     left = seconds
     for segment in segments:
         spent = min(left, segment.seconds)
+        left -= spent
+        if segment.there_and_back:
+            spent = min(spent, segment.seconds - spent)
         log_zoom += segment.zoom_rate * spent
         x = _clamp(x + segment.pan[0] * spent)
         y = _clamp(y + segment.pan[1] * spent)
-        left -= spent
         if left <= 0:
             break
     return math.exp(max(0.0, log_zoom)), x, y

@@ -110,6 +110,15 @@ def test_the_same_request_renders_the_same_bytes_and_high_motion_moves_further(
     )
 
 
+def test_a_looping_video_ends_where_it_began(legnext, wide_grid):
+    looping = video_job(legnext, jobId=wide_grid["job_id"], imageNo=2, prompt="sky --loop")
+
+    frames = fetch_video(legnext, looping["output"]["video_urls"][1]).frames()
+
+    assert mean_difference(frames[0], frames[-1]) < 2
+    assert mean_difference(frames[0], frames[len(frames) // 2]) > 3
+
+
 # The fetch runs in a thread with its own connection: the job must be committed.
 @pytest.mark.django_db(transaction=True)
 def test_a_video_from_an_image_url_keeps_the_image_shape(legnext, image_server):

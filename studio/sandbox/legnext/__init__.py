@@ -50,7 +50,8 @@ Where the protocol is silent, the sandbox decides:
   describe's) into four 5 s clips at 24 fps, H.264 mp4 (yuv420p): a slow zoom or pan,
   each clip its own path, ``--motion high`` faster than low (the default); 480p or 720p
   is the short side, the long side keeps the image's shape. ``--raw`` is accepted and
-  changes nothing; ``--end`` and ``--loop`` are not emulated (the flags are ignored).
+  changes nothing; ``--loop`` makes each clip go out and back, ending on its first
+  frame; ``--end <url>`` is not emulated (the flag is ignored).
   extend-video makes four clips of the named one, each its motion going on 4 s more (a
   different drift each), at most 4 times per chain (the 5th is shape B, 400); its prompt
   may name another ``--motion``. video-upscale makes one clip, the named one at twice

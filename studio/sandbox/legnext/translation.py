@@ -66,6 +66,7 @@ VIDEO_UPSCALE_PRICE = 480
 # videoType 0 = 480p (the default), 1 = 720p.
 VIDEO_TYPES = ("480p", "720p")
 MOTION_FLAG = re.compile(r"--motion\s+(\S+)", re.IGNORECASE)
+LOOP_FLAG = re.compile(r"(?:^|\s)--loop(?:\s|$)", re.IGNORECASE)
 MOTIONS = ("low", "high")
 ONE_PRICE = ("blend", "describe", "shorten")
 DRAFT_PRICED = ("diffusion", "reroll")
@@ -341,6 +342,7 @@ def video_diffusion(body: Body, find_job: JobFinder) -> CreateRequest:
         **_own_prompt(prompt),
         "resolution": resolution,
         "motion": _motion(prompt) or MOTIONS[0],
+        "loop": bool(LOOP_FLAG.search(prompt)),
         "process_mode": mode,
     }
     price = _turbo(VIDEO_PRICES[resolution], mode)
