@@ -33,6 +33,7 @@ bench: $(BIN)/activate
 	$(BIN)/python bench/webhook_receiver.py
 	$(BIN)/python bench/gallery_pages.py
 	$(BIN)/python bench/provider_outage.py
+	$(BIN)/python bench/video_poster.py
 
 lint: $(BIN)/activate
 	$(BIN)/ruff check .

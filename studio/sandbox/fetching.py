@@ -121,7 +121,7 @@ def fetch_inputs(task_id: uuid.UUID) -> None:
 
 
 def input_urls(task: Task) -> list[str]:
-    if task.task_type == "describe":
+    if task.task_type in ("describe", "video"):
         return [str(task.input["image_url"])]
     if task.task_type == "inpaint":
         return [str(task.input["mask_url"])]

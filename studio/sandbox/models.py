@@ -38,6 +38,7 @@ class ResultKind(models.TextChoices):
     DESCRIPTION = "description", "Four prompts"
     SEED = "seed", "A seed"
     SHORTENED = "shortened", "A shorter prompt"
+    VIDEO = "video", "Video clips"
 
 
 RESULT_KINDS = {
@@ -53,6 +54,10 @@ RESULT_KINDS = {
     "seed": ResultKind.SEED,
     # LegNext only (PiAPI has no shorten task).
     "shorten": ResultKind.SHORTENED,
+    # LegNext only: video-diffusion, extend-video, video-upscale.
+    "video": ResultKind.VIDEO,
+    "extend_video": ResultKind.VIDEO,
+    "video_upscale": ResultKind.VIDEO,
 }
 # The task types whose input images are fetched over HTTP before they can run.
 FETCHING_TASK_TYPES = ("describe", "blend")
@@ -125,7 +130,12 @@ class Task(models.Model):
     @property
     def fetches_inputs(self) -> bool:
         # A LegNext inpaint may name its mask by URL: it is fetched like an input image.
-        return self.task_type in FETCHING_TASK_TYPES or bool(self.input.get("mask_url"))
+        # So is the image a LegNext video-diffusion names at the start of its prompt.
+        return (
+            self.task_type in FETCHING_TASK_TYPES
+            or bool(self.input.get("mask_url"))
+            or (self.task_type == "video" and "image_url" in self.input)
+        )
 
     @property
     def is_upscale_of_upscale(self) -> bool:

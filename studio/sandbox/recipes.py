@@ -6,10 +6,11 @@ back to the imagine, describe or blend at the root of the tree.
 
 import base64
 
-from studio.sandbox import art, images, pictures, prompts
+from studio.sandbox import art, images, pictures, prompts, videos
 from studio.sandbox.models import ResultKind, Task
 from studio.sandbox.pictures import Grid, Picture
 from studio.sandbox.validation import BLEND_DIMENSIONS, ZOOM_RATIOS
+from studio.sandbox.videos import Clip
 
 # How far each kind of variation strays from its source (see art.Jittered).
 VARIATION_STRENGTHS = {"grid": 0.1, "low_variation": 0.05, "high_variation": 0.25}
@@ -187,3 +188,58 @@ def _origin(task: Task) -> Task:
     if task.origin is None:
         raise LookupError(f"{task.task_type} task {task.task_id} has no origin")
     return task.origin
+
+
+# --- video clips (LegNext) -----------------------------------------------------------
+
+
+def clips_for(task: Task) -> tuple[Clip, ...] | None:
+    """A video task's clips: four from a video-diffusion (one per path) or an extension
+    (the named clip, going on four ways), one from an upscale (the named clip at twice
+    the size); None for a video whose image is not fetched (yet, or ever)."""
+    match task.task_type:
+        case "video":
+            source = _video_source(task)
+            if source is None:
+                return None
+            size = videos.frame_size(videos.source_size(source), str(task.input["resolution"]))
+            motion = str(task.input["motion"])
+            loop = bool(task.input.get("loop"))
+            return tuple(
+                Clip(source, size, (videos.first_segment(number, motion, loop=loop),))
+                for number in range(videos.CLIP_COUNT)
+            )
+        case "extend_video":
+            clip = _origin_clip(task)
+            if clip is None:
+                return None
+            motion = str(task.input["motion"])
+            return tuple(
+                Clip(
+                    clip.source,
+                    clip.size,
+                    (*clip.segments, videos.extension_segment(clip, number, motion)),
+                )
+                for number in range(videos.CLIP_COUNT)
+            )
+        case "video_upscale":
+            clip = _origin_clip(task)
+            if clip is None:
+                return None
+            width, height = clip.size
+            return (Clip(clip.source, (2 * width, 2 * height), clip.segments),)
+    return None
+
+
+def _video_source(task: Task) -> Picture | bytes | None:
+    """The image a video-diffusion animates: a grid's image, upscaled as Midjourney
+    upscales it first, or the image its prompt named."""
+    if "image_url" not in task.input:
+        return follow_up_source(_origin(task), str(task.input["index"]))
+    fetched = task.input_images.order_by("position").first()
+    return bytes(fetched.png) if fetched is not None else None
+
+
+def _origin_clip(task: Task) -> Clip | None:
+    clips = clips_for(_origin(task))
+    return clips[int(task.input["video_no"])] if clips is not None else None

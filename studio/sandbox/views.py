@@ -5,11 +5,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from studio.sandbox import behaviours, fetching, images, recipes, services, timeline
+from studio.sandbox import behaviours, fetching, images, recipes, services, timeline, videos
 from studio.sandbox.models import Protocol, Task
 from studio.sandbox.payloads import envelope, error_envelope, task_object
 from studio.sandbox.validation import InvalidRequest
@@ -122,5 +122,23 @@ def image(request: HttpRequest, task_id: str, name: str) -> HttpResponse:
     png = images.render_png(result, name)
     response = HttpResponse(png, content_type="image/png")
     # The bytes behind a URL never change, so a browser may keep them.
+    response["Cache-Control"] = "public, max-age=86400, immutable"
+    return response
+
+
+@require_GET
+def video(request: HttpRequest, task_id: str, name: str) -> FileResponse | JsonResponse:
+    # Signed like the images; rendered on the first fetch (see videos.py).
+    expires = request.GET.get("expires", "")
+    if not images.signature_is_valid(request.path, expires, request.GET.get("signature", "")):
+        return api_error(403, "Forbidden: bad signature")
+    if int(expires) <= timeline.now().timestamp():
+        return api_error(403, "Forbidden: this link has expired")
+    task = Task.objects.filter(task_id=task_id).first()
+    clips = recipes.clips_for(task) if task is not None else None
+    if clips is None or name not in videos.CLIP_NAMES[: len(clips)]:
+        return api_error(404, "video not found")
+    path = videos.rendered_file(task_id, name, clips[int(name)])
+    response = FileResponse(path.open("rb"), content_type="video/mp4")
     response["Cache-Control"] = "public, max-age=86400, immutable"
     return response

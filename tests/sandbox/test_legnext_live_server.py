@@ -5,6 +5,7 @@ GET /v1/job/<job_id>, GET /account/balance, bare job objects, 0-based imageNo)."
 import io
 import time
 
+import av
 import pytest
 import requests
 from PIL import Image
@@ -100,3 +101,25 @@ def test_a_plain_http_client_runs_diffusion_then_upscale_and_polls_the_jobs(
         timeout=10,
     )
     assert refused.status_code == 400
+
+
+def test_a_plain_http_client_makes_a_video_of_a_grid_image_and_downloads_its_clips(live_server):
+    client = PlainLegNextClient(f"{live_server.url}/sandbox/legnext/api", "sk-live-legnext")
+    grid = client.poll(client.submit("diffusion", {"text": "a red kite --ar 16:9"})["job_id"])
+
+    submitted = client.submit("video-diffusion", {"jobId": grid["job_id"], "imageNo": 1})
+    assert submitted["task_type"] == "video_diffusion"
+    assert submitted["meta"]["usage"]["frozen"] == 480
+    video = client.poll(submitted["job_id"])
+
+    assert video["status"] == "completed", video["error"]
+    assert video["output"]["seed"] == ""
+    urls = video["output"]["video_urls"]
+    assert len(urls) == 4
+    response = requests.get(urls[3], timeout=60)  # public like the images: no key
+    assert response.headers["Content-Type"] == "video/mp4"
+    with av.open(io.BytesIO(response.content)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (854, 480)
+        assert stream.average_rate == 24
+        assert container.duration == pytest.approx(5 * av.time_base, rel=0.01)

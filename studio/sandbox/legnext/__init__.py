@@ -44,5 +44,19 @@ Where the protocol is silent, the sandbox decides:
 - **Errors**: a bad body is 400 in shape A, naming the field; an action the named job
   does not allow (not this key's job: 404; malformed id, not completed, older than 3
   days, image not available) is shape B. Not-emulated endpoints (edit, upload-paint,
-  retexture, remove-background, the video ones, enhance-upscale) answer 404 in shape A.
+  retexture, remove-background, enhance-upscale) answer 404 in shape A.
+- **Video** (studio/sandbox/videos.py): video-diffusion animates a grid's image (upscaled
+  first, as for pan and zoom) or the image whose URL starts its prompt (fetched like
+  describe's) into four 5 s clips at 24 fps, H.264 mp4 (yuv420p): a slow zoom or pan,
+  each clip its own path, ``--motion high`` faster than low (the default); 480p or 720p
+  is the short side, the long side keeps the image's shape. ``--raw`` is accepted and
+  changes nothing; ``--loop`` makes each clip go out and back, ending on its first
+  frame; ``--end <url>`` is not emulated (the flag is ignored).
+  extend-video makes four clips of the named one, each its motion going on 4 s more (a
+  different drift each), at most 4 times per chain (the 5th is shape B, 400); its prompt
+  may name another ``--motion``. video-upscale makes one clip, the named one at twice
+  the size. Upscaled clips are not extended or upscaled again. Output: ``video_urls``
+  and ``seed: ""``, no image; ``available_actions`` is left out. Prices: 480p 480, 720p
+  1536 (extensions as their video), upscale 480; turbo twice. Clips are rendered when
+  first fetched and kept under MEDIA_ROOT/sandbox-videos.
 """

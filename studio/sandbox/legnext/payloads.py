@@ -4,7 +4,7 @@ balance, field for field as legnext-protocol.md §1 and §3 describe them."""
 from datetime import UTC, datetime
 from typing import Any
 
-from studio.sandbox import describing, images, prompts, shortening
+from studio.sandbox import describing, images, prompts, shortening, videos
 from studio.sandbox.models import ResultKind, Task, TaskStatus
 from studio.sandbox.payloads import error_object, image_url, rfc3339
 from studio.sandbox.timeline import PREVIEW_FROM_PROGRESS, Step, ended_at, started_at
@@ -95,6 +95,9 @@ def _output(task: Task, step: Step) -> dict[str, Any]:
         return _described(task, completed)
     if kind == ResultKind.SHORTENED:
         return _shortened(task, completed)
+    if kind == ResultKind.VIDEO:
+        # Clips only, no image: legnext-protocol.md §3 (extend-video, video-upscale).
+        return {"video_urls": _video_urls(task) if completed else None, "seed": ""}
     if completed and kind == ResultKind.GRID:
         return {
             "image_url": image_url(task, images.GRID),
@@ -113,6 +116,19 @@ def _output(task: Task, step: Step) -> dict[str, Any]:
     if step.status == TaskStatus.PROCESSING and step.progress >= PREVIEW_FROM_PROGRESS:
         output["intermediate_image_urls"] = [image_url(task, images.PREVIEW)]
     return output
+
+
+def _video_urls(task: Task) -> list[str]:
+    count = 1 if task.task_type == "video_upscale" else videos.CLIP_COUNT
+    return [
+        videos.signed_video_url(
+            task.task_id,
+            name,
+            base_url=task.base_url,
+            expires=images.url_expiry(task.created_at),
+        )
+        for name in videos.CLIP_NAMES[:count]
+    ]
 
 
 def _described(task: Task, completed: bool) -> dict[str, Any]:

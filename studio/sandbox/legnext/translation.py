@@ -18,6 +18,7 @@ who raises ActionRefused otherwise; this module reads no database itself.
 import base64
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image, ImageDraw, UnidentifiedImageError
 
-from studio.sandbox import fetching, pictures, prompts, recipes
+from studio.sandbox import fetching, pictures, prompts, recipes, videos
 from studio.sandbox.legnext.payloads import MODEL, available_actions, is_v7_draft
 from studio.sandbox.models import ResultKind, Task
 from studio.sandbox.validation import CreateRequest, InvalidRequest, Origin, parse_ratio
@@ -58,6 +59,15 @@ PRICES = {
     "describe": 20,
     "shorten": 20,
 }
+# Video credits by resolution (extend-video is priced as a video-diffusion), and the
+# upscale's; turbo is twice.
+VIDEO_PRICES = {"480p": 480, "720p": 1536}
+VIDEO_UPSCALE_PRICE = 480
+# videoType 0 = 480p (the default), 1 = 720p.
+VIDEO_TYPES = ("480p", "720p")
+MOTION_FLAG = re.compile(r"--motion\s+(\S+)", re.IGNORECASE)
+LOOP_FLAG = re.compile(r"(?:^|\s)--loop(?:\s|$)", re.IGNORECASE)
+MOTIONS = ("low", "high")
 ONE_PRICE = ("blend", "describe", "shorten")
 DRAFT_PRICED = ("diffusion", "reroll")
 
@@ -301,6 +311,87 @@ def shorten(body: Body, find_job: JobFinder) -> CreateRequest:
     return _request(body, "shorten", task_input, "shorten", _price("shorten", DEFAULT_MODE))
 
 
+def video_diffusion(body: Body, find_job: JobFinder) -> CreateRequest:
+    resolution = VIDEO_TYPES[body.integer("videoType", range(len(VIDEO_TYPES)), default=0)]
+    job: Task | None = None
+    if body.fields.get("jobId") is not None:
+        # Mode A: a grid's image, the prompt optional.
+        image_no = body.integer("imageNo", range(4))
+        prompt = body.prompt("prompt", required=False)
+        job = find_job(body.job_id())
+        if job.result_kind != ResultKind.GRID:
+            raise ActionRefused(
+                400,
+                f"job {job.task_id} ({job.input['legnext']['task_type']}) has no grid: "
+                "a video starts from a grid's image",
+            )
+        source: dict[str, str] = _follow_up(job, image_no)
+    else:
+        # Mode B: the prompt starts with the image's URL.
+        prompt = body.prompt("prompt")
+        link = prompt.split()[0]
+        if not _is_http_url(link):
+            raise InvalidParameters(
+                "prompt must start with the http(s) URL of the image to animate "
+                "(or give jobId and imageNo)"
+            )
+        source = {"image_url": link}
+    mode = _mode(job, prompt) if job is not None else prompts.speed_flag(prompt) or DEFAULT_MODE
+    task_input = {
+        **source,
+        **_own_prompt(prompt),
+        "resolution": resolution,
+        "motion": _motion(prompt) or MOTIONS[0],
+        "loop": bool(LOOP_FLAG.search(prompt)),
+        "process_mode": mode,
+    }
+    price = _turbo(VIDEO_PRICES[resolution], mode)
+    return _request(body, "video", task_input, "video_diffusion", price, job)
+
+
+def extend_video(body: Body, find_job: JobFinder) -> CreateRequest:
+    video_no = body.integer("videoNo", range(videos.CLIP_COUNT))
+    prompt = body.prompt("prompt", required=False)
+    job = find_job(body.job_id())
+    _require_video(job, "extended")
+    extensions = int(job.input.get("extensions", 0))
+    if extensions >= videos.MAX_EXTENSIONS:
+        raise ActionRefused(
+            400,
+            f"job {job.task_id} is a video extended {extensions} times: a video can be "
+            f"extended at most {videos.MAX_EXTENSIONS} times",
+        )
+    mode = _mode(job, prompt)
+    resolution = str(job.input["resolution"])
+    task_input = {
+        "origin_task_id": str(job.task_id),
+        "video_no": video_no,
+        **_own_prompt(prompt),
+        "resolution": resolution,
+        # The motion goes on as it was, unless the prompt names another.
+        "motion": _motion(prompt) or str(job.input["motion"]),
+        "extensions": extensions + 1,
+        "process_mode": mode,
+    }
+    price = _turbo(VIDEO_PRICES[resolution], mode)
+    return _request(body, "extend_video", task_input, "extend_video", price, job)
+
+
+def video_upscale(body: Body, find_job: JobFinder) -> CreateRequest:
+    video_no = body.integer("videoNo", range(videos.CLIP_COUNT))
+    job = find_job(body.job_id())
+    _require_video(job, "upscaled")
+    mode = _mode(job, "")
+    task_input = {
+        "origin_task_id": str(job.task_id),
+        "video_no": video_no,
+        "resolution": str(job.input["resolution"]),
+        "process_mode": mode,
+    }
+    price = _turbo(VIDEO_UPSCALE_PRICE, mode)
+    return _request(body, "video_upscale", task_input, "video_upscale", price, job)
+
+
 ENDPOINTS: dict[str, Translator] = {
     "diffusion": diffusion,
     "variation": variation,
@@ -314,6 +405,9 @@ ENDPOINTS: dict[str, Translator] = {
     "inpaint": inpaint,
     "remix": remix,
     "enhance": enhance,
+    "video-diffusion": video_diffusion,
+    "extend-video": extend_video,
+    "video-upscale": video_upscale,
 }
 # LegNext's endpoints the sandbox does not emulate: answered 404, "not available".
 NOT_EMULATED = (
@@ -321,9 +415,6 @@ NOT_EMULATED = (
     "upload-paint",
     "retexture",
     "remove-background",
-    "video-diffusion",
-    "extend-video",
-    "video-upscale",
     "enhance-upscale",
 )
 
@@ -408,6 +499,32 @@ def _variation(
         task_input["aspect_ratio"] = _aspect_ratio(remix_prompt, "remixPrompt")
     price = _price(legnext_task_type, mode)
     return _request(body, "variation", task_input, legnext_task_type, price, job)
+
+
+def _turbo(credits: int, mode: str) -> int:
+    return 2 * credits if mode == "turbo" else credits
+
+
+def _motion(prompt: str) -> str:
+    """The prompt's --motion (low or high), or "" if it names none."""
+    found = MOTION_FLAG.search(prompt)
+    if found is None:
+        return ""
+    motion = found.group(1).lower()
+    if motion not in MOTIONS:
+        raise InvalidParameters(f"prompt: --motion {found.group(1)} must be low or high")
+    return motion
+
+
+def _require_video(job: Task, what: str) -> None:
+    """Only the clips of a video-diffusion or an extension can be extended or upscaled."""
+    legnext_task_type = job.input["legnext"]["task_type"]
+    if job.result_kind != ResultKind.VIDEO or job.task_type == "video_upscale":
+        raise ActionRefused(
+            400,
+            f"job {job.task_id} ({legnext_task_type}) has no clips that can be {what}: "
+            "name a video_diffusion or extend_video job",
+        )
 
 
 def _follow_up(job: Task, image_no: int) -> dict[str, str]:
