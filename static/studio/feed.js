@@ -65,7 +65,11 @@
     });
     var card = entry.querySelector(".job-card");
     if (!card) return;
-    if (document.getElementById(id)) {
+    var shown = document.getElementById(id);
+    if (shown) {
+      // A copy of an earlier state, overtaken on its way (the submitter's answer after
+      // the push of the job being sent, say), never replaces a later one.
+      if (+card.dataset.rank < +shown.dataset.rank) { entry.remove(); return; }
       card.setAttribute("hx-swap-oob", "true");
       entry.replaceWith(card);
       return;

@@ -248,6 +248,12 @@ class Job(models.Model):
         return self.status in ACTIVE_STATUSES
 
     @property
+    def status_rank(self) -> int:
+        """Its rung on the status ladder: a page keeps the card of the higher one when two
+        copies of it arrive out of order (a push can overtake the submitter's answer)."""
+        return STATUS_RANK[Status(self.status)]
+
+    @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
 

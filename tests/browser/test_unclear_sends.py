@@ -1,6 +1,7 @@
 """What a member and an admin see when the provider's answer to a create is lost."""
 
 import threading
+import time
 from typing import Any
 
 from django.db import connection, transaction
@@ -42,6 +43,44 @@ def test_a_job_whose_answer_was_lost_says_it_waits_for_the_provider_and_cannot_b
     expect(card.locator(".job-note")).to_contain_text("will not send this job twice")
     expect(card.locator("button.cancel")).to_have_count(0)
     screenshot(page, "job-unconfirmed", full_page=True)
+
+
+def test_the_submitters_answer_overtaken_by_the_sends_push_does_not_turn_the_card_back(
+    server: StudioServer, page: Page, project: Any, bob: Any
+) -> None:
+    """The worker may send the job, and its card be pushed, before the submitter's own
+    answer (the card as queued) reaches the page: that late copy must not win."""
+    log_in(page, server, "bob")
+    page.wait_for_url(f"**/projects/{project.pk}/")
+    expect(page.locator(".project.ws-open")).to_be_attached()
+
+    def answer_late(route: Any) -> None:
+        answer = route.fetch()  # the job is created; its card in the answer says queued
+        job = Job.objects.get(prompt__startswith="a paper boat")
+        deadline = time.monotonic() + 45
+        while Job.objects.get(pk=job.pk).status != Status.UNCONFIRMED:
+            assert time.monotonic() < deadline, "the job was never sent"
+            time.sleep(0.1)
+        pill = page.locator(f"#job-{job.pk} .status-pill")
+        # The push of the sent job reaches the page while the answer is held back.
+        while "Sent" not in (pill.text_content() if pill.count() else ""):
+            assert time.monotonic() < deadline, "the push of the sent job never came"
+            time.sleep(0.1)
+        route.fulfill(response=answer)
+
+    page.route("**/jobs/", answer_late)
+    page.evaluate(
+        "() => document.addEventListener('htmx:afterOnLoad', event => {"
+        " if (event.detail.requestConfig.path.endsWith('/jobs/')) window.answered = true; })"
+    )
+    page.fill(
+        "textarea[name=prompt]", "a paper boat [sandbox:ambiguous-create] [sandbox:drop-webhooks]"
+    )
+    page.click("#prompt-form button[type=submit]")
+
+    page.wait_for_function("() => window.answered === true")  # the late answer is in
+    card = page.locator(".job-card").first
+    expect(card.locator(".status-pill")).to_have_text("Sent — waiting for the provider to confirm")
 
 
 def test_an_admin_releases_the_hold_of_an_unknown_outcome_from_the_money_page(
