@@ -48,7 +48,9 @@ PATHS = ((1.0, 0.0, 0.0), (0.3, 1.0, 0.0), (0.3, 0.0, 1.0), (0.3, -1.0, -0.5))
 # Each of the four clips an extension makes goes on its own way: a drift added to the
 # source clip's pan (the first goes straight on).
 DRIFTS = ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (-1.0, 0.0))
-ENCODER_OPTIONS = {"preset": "veryfast", "crf": "23"}
+# A fixed thread count: x264's output follows its thread count, which by default follows
+# the machine's CPUs (and its load), so the same request gives the same bytes anywhere.
+ENCODER_OPTIONS = {"preset": "veryfast", "crf": "23", "threads": "1"}
 
 
 @dataclass(frozen=True)

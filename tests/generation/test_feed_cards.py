@@ -50,7 +50,7 @@ def test_a_card_says_whose_it_is_and_when_it_was_made(
     html = feed(bob_client, project)
 
     assert f'id="job-{job.pk}" class="job-card is-queued' in html
-    assert f'data-status="queued" data-owner="{bob.pk}" data-created="' in html
+    assert f'data-status="queued" data-rank="0" data-owner="{bob.pk}" data-created="' in html
     assert f'data-created="{job.created_at.isoformat()}"' in html
 
 
