@@ -107,14 +107,21 @@ def not_found(request: HttpRequest, path: str) -> JsonResponse:
     return api_error(404, f"no sandbox endpoint at /{path}")
 
 
-@require_GET
-def image(request: HttpRequest, task_id: str, name: str) -> HttpResponse:
-    # Public like a CDN link: the signature, not an API key, grants access.
+def signed_link_refusal(request: HttpRequest) -> JsonResponse | None:
+    """Why a signed result link (an image's, a clip's) is refused, if it is: public like
+    a CDN link, the signature, not an API key, grants access, until it expires."""
     expires = request.GET.get("expires", "")
     if not images.signature_is_valid(request.path, expires, request.GET.get("signature", "")):
         return api_error(403, "Forbidden: bad signature")
     if int(expires) <= timeline.now().timestamp():
         return api_error(403, "Forbidden: this link has expired")
+    return None
+
+
+@require_GET
+def image(request: HttpRequest, task_id: str, name: str) -> HttpResponse:
+    if refused := signed_link_refusal(request):
+        return refused
     task = Task.objects.filter(task_id=task_id).first()
     result = recipes.result_for(task) if task is not None else None
     if result is None or name not in images.names_for(result):
@@ -128,12 +135,9 @@ def image(request: HttpRequest, task_id: str, name: str) -> HttpResponse:
 
 @require_GET
 def video(request: HttpRequest, task_id: str, name: str) -> FileResponse | JsonResponse:
-    # Signed like the images; rendered on the first fetch (see videos.py).
-    expires = request.GET.get("expires", "")
-    if not images.signature_is_valid(request.path, expires, request.GET.get("signature", "")):
-        return api_error(403, "Forbidden: bad signature")
-    if int(expires) <= timeline.now().timestamp():
-        return api_error(403, "Forbidden: this link has expired")
+    # Rendered on the first fetch (see videos.py).
+    if refused := signed_link_refusal(request):
+        return refused
     task = Task.objects.filter(task_id=task_id).first()
     clips = recipes.clips_for(task) if task is not None else None
     if clips is None or name not in videos.CLIP_NAMES[: len(clips)]:
