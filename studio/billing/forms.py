@@ -96,7 +96,14 @@ def plain(amount: Decimal | None) -> str:
 
 
 # How the prices page names each price key ("upscale_creative": see Provider.price_key).
-OPERATION_LABELS = {**dict(Operation.choices), "upscale_creative": "Upscale (Creative)"}
+OPERATION_LABELS = {
+    **dict(Operation.choices),
+    "upscale_creative": "Upscale (Creative)",
+    "animate": "Animate (480p)",
+    "animate_720p": "Animate (720p)",
+    "extend": "Extend (480p)",
+    "extend_720p": "Extend (720p)",
+}
 
 
 class ProviderPricesForm(forms.Form):

@@ -164,7 +164,7 @@ class LedgerEntry(models.Model):
     job = models.ForeignKey("generation.Job", on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=7, choices=EntryKind.choices)
     mode = models.CharField(max_length=5, choices=Mode.choices)
-    operation = models.CharField(max_length=12)
+    operation = models.CharField(max_length=16)
     amount = models.DecimalField(max_digits=12, decimal_places=4)
     month = models.DateField()
     # What the provider reported (meta.usage: points frozen and consumed), beside our price.

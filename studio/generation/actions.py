@@ -25,6 +25,12 @@ LABELS = {
     "remix": "Remix",
     "enhance": "Enhance",
     "shorten": "Shorten",
+    "animate": "Animate",
+    "extend": "Extend +4 s",
+    "video_upscale": "Upscale (video)",
+    "retexture": "Retexture",
+    "remove_bg": "Remove background",
+    "edit": "Edit",
 }
 
 

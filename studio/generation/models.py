@@ -1,6 +1,7 @@
 import hashlib
 import hmac
 import secrets
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +33,16 @@ class Operation(models.TextChoices):
     REMIX = "remix", "Remix"
     ENHANCE = "enhance", "Enhance"
     SHORTEN = "shorten", "Shorten"
+    # Video (LegNext): an image animated into four clips, a clip made 4 s longer, a clip
+    # upscaled.
+    ANIMATE = "animate", "Animate"
+    EXTEND = "extend", "Extend"
+    VIDEO_UPSCALE = "video_upscale", "Upscale (video)"
+    # The newer edits (LegNext): an image in another material or style, its background
+    # cut out, an image repainted on a larger canvas.
+    RETEXTURE = "retexture", "Retexture"
+    REMOVE_BACKGROUND = "remove_bg", "Remove background"
+    EDIT = "edit", "Edit"
 
 
 class ProcessMode(models.TextChoices):
@@ -71,8 +82,12 @@ STATUS_RANK = {
 ACTIVE_STATUSES = [Status.QUEUED, Status.UNCONFIRMED, Status.SUBMITTED, Status.PROCESSING]
 FINISHED_STATUSES = [Status.COMPLETED, Status.FAILED, Status.CANCELED]
 # What a job's result is, by operation: a single image, text, or (all others) a grid.
-SINGLE_IMAGE_OPERATIONS = [Operation.UPSCALE, Operation.ENHANCE]
+SINGLE_IMAGE_OPERATIONS = [Operation.UPSCALE, Operation.ENHANCE, Operation.REMOVE_BACKGROUND]
 TEXT_OPERATIONS = [Operation.DESCRIBE, Operation.SEED, Operation.SHORTEN]
+# Jobs whose result is clips (numbered from 1, no whole "grid" image).
+VIDEO_OPERATIONS = [Operation.ANIMATE, Operation.EXTEND, Operation.VIDEO_UPSCALE]
+# A clip is extended by 4 s at most this many times (LegNext's limit).
+MAX_EXTENSIONS = 4
 # The operations that render the prompt anew, and so make a draft when it says --draft;
 # Enhance and Vary re-render a draft at full quality (and full price).
 DRAFT_OPERATIONS = [Operation.IMAGINE, Operation.REROLL]
@@ -185,7 +200,7 @@ class Job(models.Model):
     root = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="family"
     )
-    operation = models.CharField(max_length=12, choices=Operation.choices)
+    operation = models.CharField(max_length=16, choices=Operation.choices)
     prompt = models.TextField(blank=True)
     aspect_ratio = models.CharField(max_length=9, default="1:1")
     process_mode = models.CharField(
@@ -291,8 +306,22 @@ class Job(models.Model):
 
     @property
     def has_grid(self) -> bool:
-        """Whether the result is a 2×2 grid (else a single image, text, or nothing)."""
-        return self.operation not in SINGLE_IMAGE_OPERATIONS + TEXT_OPERATIONS
+        """Whether the result is a 2×2 grid (else a single image, clips, text, or nothing)."""
+        return self.operation not in SINGLE_IMAGE_OPERATIONS + TEXT_OPERATIONS + VIDEO_OPERATIONS
+
+    @property
+    def makes_clips(self) -> bool:
+        """Whether the result is video clips (stored as result images with a video)."""
+        return self.operation in VIDEO_OPERATIONS
+
+    @property
+    def clips(self) -> list["ResultImage"]:
+        return [image for image in self.images.all() if image.is_clip]
+
+    @property
+    def extensions(self) -> int:
+        """How many times the clips' first clip has been extended to make these."""
+        return int((self.parameters or {}).get("extensions") or 0)
 
     @property
     def makes_images(self) -> bool:
@@ -317,7 +346,14 @@ class Job(models.Model):
         """The follow-ups its result offers (none until it completed)."""
         if self.status != Status.COMPLETED:
             return []
-        return self.api.offers(self.output or {}, made_at=self.submitted_at or self.created_at)
+        actions = self.api.offers(self.output or {}, made_at=self.submitted_at or self.created_at)
+        if self.extensions >= MAX_EXTENSIONS:
+            why = f"A clip can be extended {MAX_EXTENSIONS} times; this one has been."
+            actions = [
+                replace(action, unavailable=why) if action.operation == Operation.EXTEND else action
+                for action in actions
+            ]
+        return actions
 
     @property
     def shows_seed_without_asking(self) -> bool:
@@ -383,15 +419,27 @@ class Job(models.Model):
 
 class ResultImageQuerySet(models.QuerySet["ResultImage"]):
     def in_gallery(self) -> "ResultImageQuerySet":
-        """What a gallery shows: the four tiles of every grid and every upscale (not the
-        whole grids), unless archived."""
+        """What a gallery shows: the four tiles of every grid, every clip and every single
+        image (an upscale, a cut-out…; not the whole grids), unless archived."""
         return self.filter(archived_at__isnull=True).filter(
-            Q(index__gte=1) | Q(index=0, job__operation=Operation.UPSCALE)
+            Q(index__gte=1) | Q(index=0, job__operation__in=SINGLE_IMAGE_OPERATIONS)
         )
+
+    def clips(self) -> "ResultImageQuerySet":
+        return self.exclude(video="")
+
+    def stills(self) -> "ResultImageQuerySet":
+        return self.filter(video="")
 
 
 class ResultImage(models.Model):
-    """An image a job produced, copied into Studio's storage (upstream URLs expire)."""
+    """An image a job produced, copied into Studio's storage (upstream URLs expire).
+
+    A clip is a result image that moves: `video` holds the mp4 as the provider made it,
+    `video_preview` a small one for cards, `duration` its length, and the image fields
+    its poster frame. So galleries, the lightbox, ZIPs and share links hold clips the way
+    they hold images.
+    """
 
     GRID = 0  # index 0 is the whole result (the 2×2 grid, or the single upscale)
 
@@ -405,6 +453,10 @@ class ResultImage(models.Model):
     archived_at = models.DateTimeField(null=True, blank=True)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
+    video = models.FileField(upload_to="videos/%Y/%m/", blank=True)
+    # H.264, at most 480 px wide: what cards loop on hover.
+    video_preview = models.FileField(upload_to="videos/%Y/%m/", blank=True)
+    duration = models.FloatField(null=True, blank=True)  # seconds, for clips
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ResultImageQuerySet.as_manager()
@@ -418,6 +470,15 @@ class ResultImage(models.Model):
 
     def __str__(self) -> str:
         return f"image {self.index} of {self.job}"
+
+    @property
+    def is_clip(self) -> bool:
+        return bool(self.video)
+
+    @property
+    def has_alpha(self) -> bool:
+        """A cut-out (remove background): shown on a checkerboard, kept as PNG."""
+        return self.job.operation == Operation.REMOVE_BACKGROUND
 
 
 class WebhookDelivery(models.Model):

@@ -30,6 +30,7 @@ from studio.accounts.models import ProviderKey, Team, User
 from studio.billing import services as billing
 from studio.gallery.live import push_new_tiles
 from studio.generation import live, tasks
+from studio.generation.canvas import CanvasEdit
 from studio.generation.models import (
     FINISHED_STATUSES,
     PROVIDER_STATUS,
@@ -39,7 +40,9 @@ from studio.generation.models import (
     ResultImage,
     Status,
 )
+from studio.generation.video import Animation
 from studio.inputs.models import InputImage
+from studio.media import video
 from studio.projects.models import Project
 from studio.providers import PROVIDERS, Provider, provider_class
 from studio.providers.base import (
@@ -54,6 +57,8 @@ from studio.providers.base import (
 logger = logging.getLogger(__name__)
 
 MAX_STORE_ATTEMPTS = 5
+# A clip Studio downloads (an extended 720p clip is a few tens of MB).
+MAX_CLIP_BYTES = 300 * 1024 * 1024
 THUMBNAIL_SIZE = 1024  # cards, crisp on 2× screens
 SMALL_THUMBNAIL_SIZE = 480  # gallery tiles
 
@@ -146,10 +151,13 @@ def job_follow_up(
     mask: str = "",
     zoom: str = "",
     inputs: Sequence[InputImage] = (),
+    animation: Animation | None = None,
+    canvas: CanvasEdit | None = None,
 ) -> Job:
     """A child job performing one of the actions the parent's result offers, at the
     parent's provider with the parent's key; `inputs` are the project's images the
-    provider may fetch for it."""
+    provider may fetch for it (an animation's end frame); `animation` and `canvas` what
+    Animate and Edit were given."""
     if parent.status != Status.COMPLETED:
         raise FollowUpRefused("This job has not finished yet; wait for its result.")
     offered = {action.name: action for action in parent.actions}
@@ -180,6 +188,22 @@ def job_follow_up(
         parameters["step"] = replace(action, lineage=f"Zoom Out {parameters['zoom']}×").step
     if action.needs == "mask":
         parameters["mask"] = _checked_mask(parent, mask, image_number=action.image)
+    if action.needs == "animate":
+        animation = animation or Animation()
+        parameters.update(animation.parameters(), step=animation.step)
+        if animation.end_frame:
+            parameters["input_ids"] = [image.pk for image in inputs]
+    if action.needs == "canvas":
+        if canvas is None:
+            raise FollowUpRefused("Place the image and paint what to repaint in the editor first.")
+        if not prompt:
+            raise FollowUpRefused("Edit needs a prompt: write what the painted areas should show.")
+        parameters.update(canvas.parameters())
+    if action.operation in (Operation.EXTEND, Operation.VIDEO_UPSCALE):
+        # A clip keeps its resolution (and price) when extended; the chain is counted.
+        parent_parameters = parent.parameters or {}
+        parameters["resolution"] = parent_parameters.get("resolution") or "480p"
+        parameters["extensions"] = parent.extensions + (action.operation == Operation.EXTEND)
     return _job_create(
         project=parent.project,
         user=user,
@@ -240,6 +264,67 @@ def _checked_mask(parent: Job, mask: str, *, image_number: int | None = None) ->
     if not has_white:
         raise FollowUpRefused("The region is empty: paint over the part to change.")
     return encoded
+
+
+def job_from_image(
+    *,
+    project: Project,
+    user: User,
+    operation: str,
+    image: InputImage,
+    prompt: str = "",
+    process_mode: str = ProcessMode.FAST,
+    provider: str = "",
+    animation: Animation | None = None,
+    end_frame: InputImage | None = None,
+    canvas: CanvasEdit | None = None,
+) -> Job:
+    """New work from one of the project's images, sent to the provider as its public
+    link: animate it, retexture it, cut its background out, or edit it on a canvas."""
+    prompt = prompt.strip()
+    if len(prompt) > settings.PROMPT_MAX_LENGTH:
+        raise FollowUpRefused(
+            f"The prompt is {len(prompt)} characters long; the limit is "
+            f"{settings.PROMPT_MAX_LENGTH}."
+        )
+    if flag := MODE_FLAG.search(prompt):
+        raise FollowUpRefused(
+            f"Leave {flag[1].lower()} out of the prompt: choose the mode instead."
+        )
+    label = Operation(operation).label
+    if operation in (Operation.RETEXTURE, Operation.EDIT) and not prompt:
+        raise FollowUpRefused(f"{label} needs a prompt: write what the image should become.")
+    inputs = [image]
+    parameters: dict[str, Any] = {}
+    if operation == Operation.ANIMATE:
+        animation = animation or Animation(end_frame=end_frame is not None)
+        parameters.update(animation.parameters(), step=animation.step)
+        if prompt:
+            parameters["prompt"] = prompt
+        if end_frame is not None:
+            inputs.append(end_frame)
+    elif operation == Operation.EDIT:
+        if canvas is None:
+            raise FollowUpRefused("Place the image and paint what to repaint in the editor first.")
+        parameters.update(canvas.parameters())
+    elif operation not in (Operation.RETEXTURE, Operation.REMOVE_BACKGROUND):
+        raise FollowUpRefused(f"{label} is not made from an image this way.")
+    # In order, the end frame last (it may be the first image again: a return).
+    parameters["input_ids"] = [input_image.pk for input_image in inputs]
+    width, height = (canvas.width, canvas.height) if canvas else (image.width, image.height)
+    return _job_create(
+        project=project,
+        user=user,
+        operation=operation,
+        provider=provider_for_new_work(
+            project.team, wanted=provider, operation=operation, mode=process_mode
+        ),
+        prompt=prompt,
+        aspect_ratio=ratio_of(width, height),
+        process_mode=process_mode,
+        parameters=parameters,
+        inputs=inputs,
+    )
 
 
 def job_seed(*, parent: Job, user: User) -> Job:
@@ -593,6 +678,7 @@ def job_apply_provider_task(job: Job, task: ProviderTask) -> bool:
             "prompts": task.prompts,
             "seed": task.seed,
             "usage": task.usage,
+            "video_urls": task.video_urls,
         }
     elif status == Status.FAILED:
         if task.error.strip().lower() == "task canceled":
@@ -791,7 +877,7 @@ def task_request(job: Job) -> TaskRequest:
         by_id = {image.pk: image for image in job.inputs.all()}
         ids = parameters.pop("input_ids")
         image_urls = [by_id[pk].public_url() for pk in ids if pk in by_id]
-    if job.operation == Operation.INPAINT and job.api.takes_mask_as_link:
+    if job.operation in (Operation.INPAINT, Operation.EDIT) and job.api.takes_mask_as_link:
         parameters["mask_url"] = mask_url(job)
         parameters.pop("mask", None)
     return TaskRequest(
@@ -869,25 +955,32 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
     if job.status != Status.COMPLETED:
         return
     output = job.output or {}
-    wanted = [(ResultImage.GRID, output.get("image_url", ""))]
-    wanted += [(i, url) for i, url in enumerate(output.get("quadrant_urls", []), start=1)]
+    if job.makes_clips:
+        wanted = list(enumerate(output.get("video_urls") or [], start=1))
+    else:
+        wanted = [(ResultImage.GRID, output.get("image_url", ""))]
+        wanted += [(i, url) for i, url in enumerate(output.get("quadrant_urls", []), start=1)]
     stored = set(job.images.values_list("index", flat=True))
     try:
         client = provider_client(job)
         for index, url in wanted:
             if index in stored or not url:
                 continue
-            _store_image(job, index, client.download(url))
-    except (ProviderError, NoProviderKey, OSError, ValueError) as exc:
+            if job.makes_clips:
+                _store_clip(job, index, client.download(url, max_bytes=MAX_CLIP_BYTES))
+            else:
+                _store_image(job, index, client.download(url))
+    except (ProviderError, NoProviderKey, OSError, ValueError, video.VideoError) as exc:
         if attempt < MAX_STORE_ATTEMPTS:
             delay = settings.PROVIDER_BACKOFF_SECONDS * 4**attempt
             tasks.store_results.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
                 job.pk, attempt + 1
             )
             return
+        what = "clips" if job.makes_clips else "images"
         Job.objects.filter(pk=job.pk).update(
             result_lost_at=timezone.now(),
-            error=f"The images could not be downloaded from the provider ({exc}).",
+            error=f"The {what} could not be downloaded from the provider ({exc}).",
         )
     live.push_job(job.pk)
     push_new_tiles(job.pk)
@@ -923,9 +1016,44 @@ def _store_image(job: Job, index: int, data: bytes) -> None:
             field.delete(save=False)
 
 
+def _store_clip(job: Job, index: int, data: bytes) -> None:
+    """Keep a clip: the mp4 as it came, its poster frame (the image fields) and a small
+    preview for cards, made once here with PyAV. A clip that cannot be read raises
+    VideoError before anything is saved."""
+    facts = video.clip_facts(data)
+    poster = video.poster_frame(data)
+    preview = video.preview_clip(data)
+    with Image.open(io.BytesIO(poster)) as picture:
+        small = webp(picture, SMALL_THUMBNAIL_SIZE)
+    name = f"job-{job.pk}-{index}"
+    result = ResultImage(
+        job=job, index=index, width=facts.width, height=facts.height, duration=facts.seconds
+    )
+    result.video.save(f"{name}.mp4", ContentFile(data), save=False)
+    result.video_preview.save(f"{name}-preview.mp4", ContentFile(preview), save=False)
+    result.file.save(f"{name}-poster.webp", ContentFile(poster), save=False)
+    result.thumbnail.save(f"{name}.webp", ContentFile(poster), save=False)
+    result.thumbnail_small.save(f"{name}-s.webp", ContentFile(small), save=False)
+    try:
+        with transaction.atomic():
+            result.save()
+    except IntegrityError:
+        # Another worker stored this clip first: keep theirs, leave no stray files.
+        for field in (
+            result.video,
+            result.video_preview,
+            result.file,
+            result.thumbnail,
+            result.thumbnail_small,
+        ):
+            field.delete(save=False)
+
+
 def webp(image: Image.Image, longest_side: int) -> bytes:
-    """A WebP copy no larger than `longest_side`, for pages to load."""
-    copy = image.convert("RGB")
+    """A WebP copy no larger than `longest_side`, for pages to load; a cut-out keeps
+    its transparency."""
+    transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    copy = image.convert("RGBA" if transparent else "RGB")
     copy.thumbnail((longest_side, longest_side))
     buffer = io.BytesIO()
     copy.save(buffer, "WEBP", quality=82)

@@ -93,6 +93,7 @@ class ProviderTask:
     image_url: str = ""  # the grid, or the single image
     quadrant_urls: list[str] = field(default_factory=list)  # a grid's four images
     intermediate_urls: list[str] = field(default_factory=list)
+    video_urls: list[str] = field(default_factory=list)  # a video job's clips (mp4)
     # The follow-ups the result offers, as Studio names them (see `Provider.action`).
     actions: list[str] = field(default_factory=list)
     error: str = ""
@@ -115,7 +116,8 @@ class Action:
     parameters: dict[str, Any] = field(default_factory=dict)
     image: int | None = None  # the image of the grid it acts on (1–4), if one
     # "mask": drawn in the region editor; "prompt": a remix prompt is required;
-    # "zoom": a custom zoom factor is asked for.
+    # "zoom": a custom zoom factor is asked for; "animate": motion, resolution, loop and
+    # an end frame are chosen first; "canvas": placed and painted in the canvas editor.
     needs: str = ""
     # Why it cannot be used now ("" = it can), shown in its tooltip.
     unavailable: str = ""
@@ -144,8 +146,9 @@ class TaskRequest:
 
     `operation` is Studio's (imagine, upscale, variation, …); `parameters` what the
     action chose (index, direction, zoom, image, …); `origin_task_id` the parent's task;
-    `image_urls` public links to the job's input images; `mask_url` a public link to the
-    drawn mask, `mask` the same mask as base64 PNG.
+    `image_urls` public links to the job's input images (an animation's end frame is
+    the last, when `parameters["end_frame"]`); `mask_url` a public link to the drawn
+    mask, `mask` the same mask as base64 PNG.
     """
 
     operation: str
@@ -233,7 +236,7 @@ class Provider(ABC):
         try:
             if response.status_code != 200:
                 raise ProviderError(
-                    f"Downloading an image failed with HTTP {response.status_code}",
+                    f"Downloading a result failed with HTTP {response.status_code}",
                     status_code=response.status_code,
                     retryable=response.status_code in RETRYABLE_STATUSES,
                 )
@@ -241,7 +244,7 @@ class Provider(ABC):
             for chunk in response.iter_content(64 * 1024):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise ProviderError("The image is larger than Studio accepts.")
+                    raise ProviderError("The result is larger than Studio accepts.")
                 chunks.append(chunk)
             return b"".join(chunks)
         finally:

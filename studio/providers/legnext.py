@@ -49,7 +49,23 @@ ENDPOINTS = {
     "inpaint": "inpaint",
     "remix": "remix",
     "enhance": "enhance",
+    "animate": "video-diffusion",
+    "extend": "extend-video",
+    "video_upscale": "video-upscale",
+    "retexture": "retexture",
+    "remove_bg": "remove-background",
+    # Edit on a canvas: `edit` for one of LegNext's own results, `upload-paint` for any
+    # other image (see `endpoint`).
+    "edit": "edit",
 }
+VIDEO_TYPES = {"480p": 0, "720p": 1}
+# LegNext's answer to `edit` for an account it has not whitelisted (HTTP 403).
+NO_EDIT = (
+    "Your LegNext plan does not include Edit: LegNext allows it only for accounts it has "
+    "whitelisted. Nothing was charged. Edit an upscale or an upload instead, or ask LegNext "
+    "to enable it."
+)
+VIDEO_TASK_TYPES = ("video-diffusion", "extend-video", "video-upscale")
 # Direction codes of `/v1/pan` as LegNext's docs, OpenAPI file and n8n node give them
 # (its Python SDK's enum differs and is wrong; see the protocol file, §2).
 PAN_CODES = {"down": 0, "right": 1, "up": 2, "left": 3}
@@ -95,6 +111,15 @@ FAST_CREDITS: Mapping[str, int] = {
     "describe": 20,
     "shorten": 20,
     "seed": 0,
+    "retexture": 120,
+    "edit": 120,
+    "remove_bg": 80,
+    # Video: an animation (and each extension) by resolution; an upscaled clip.
+    "animate": 480,
+    "animate_720p": 1536,
+    "extend": 480,
+    "extend_720p": 1536,
+    "video_upscale": 480,
 }
 CREDIT = Decimal("0.001")
 TURBO_FACTOR = 2
@@ -105,7 +130,16 @@ class LegNext(Provider):
     label = "LegNext"
     default_base_url = "https://api.legnext.ai/api"
     modes = ("fast", "turbo")
-    new_work = ("imagine", "describe", "blend", "shorten")
+    new_work = (
+        "imagine",
+        "describe",
+        "blend",
+        "shorten",
+        "animate",
+        "retexture",
+        "remove_bg",
+        "edit",
+    )
     can_cancel = False
     # "Follow-up operations on a job are allowed for 3 days after creation."
     follow_up_window = timedelta(days=3)
@@ -130,6 +164,14 @@ class LegNext(Provider):
         "blend",
         "describe",
         "shorten",
+        "retexture",
+        "remove_bg",
+        "edit",
+        "animate",
+        "animate_720p",
+        "extend",
+        "extend_720p",
+        "video_upscale",
     )
 
     @classmethod
@@ -137,6 +179,9 @@ class LegNext(Provider):
         # A creative upscale costs 160 credits, a subtle one 120.
         if operation == "upscale" and parameters.get("type") == "creative":
             return "upscale_creative"
+        # A 720p clip costs 1536 credits, a 480p one 480 (an extension keeps its clip's).
+        if operation in ("animate", "extend") and parameters.get("resolution") == "720p":
+            return f"{operation}_720p"
         return operation
 
     def create_task(self, request: TaskRequest) -> ProviderTask:
@@ -146,7 +191,7 @@ class LegNext(Provider):
         body = {**request_body(request)}
         if request.webhook_url:
             body["callback"] = request.webhook_url
-        url = f"{self.base_url}/v1/{ENDPOINTS[request.operation]}"
+        url = f"{self.base_url}/v1/{endpoint(request)}"
         response = self.send_create(url, body)
         try:
             data = _json(response)
@@ -156,6 +201,8 @@ class LegNext(Provider):
             if response.status_code < 300:
                 raise OutcomeUnknown("the answer named no job", status_code=response.status_code)
             error = _error(response, data)
+            if response.status_code == 403 and endpoint(request) == "edit":
+                error.message = NO_EDIT
             if 400 <= response.status_code < 500:
                 raise error  # refused as it stood: nothing was made
             raise OutcomeUnknown(f"HTTP {response.status_code}", status_code=response.status_code)
@@ -210,10 +257,29 @@ class LegNext(Provider):
         return data
 
 
+def endpoint(request: TaskRequest) -> str:
+    """The operation's endpoint: an edit of an image LegNext did not make is an
+    `upload-paint` of its link."""
+    if request.operation == "edit" and not request.origin_task_id:
+        return "upload-paint"
+    return ENDPOINTS[request.operation]
+
+
 def request_body(request: TaskRequest) -> dict[str, Any]:
     """The JSON body of the operation's endpoint."""
     parameters = request.parameters
     operation = request.operation
+    if operation in ("animate", "extend", "video_upscale"):
+        return video_body(request)
+    if operation == "retexture":
+        return {
+            "imgUrl": request.image_urls[0] if request.image_urls else "",
+            "remixPrompt": with_mode(request.prompt, request.mode),
+        }
+    if operation == "remove_bg":
+        return {"imgUrl": request.image_urls[0] if request.image_urls else ""}
+    if operation == "edit":
+        return edit_body(request)
     if operation == "imagine":
         return {"text": prompt_with_flags(request.prompt, request.aspect_ratio, request.mode)}
     if operation == "describe":
@@ -246,6 +312,62 @@ def request_body(request: TaskRequest) -> dict[str, Any]:
     return body
 
 
+def video_body(request: TaskRequest) -> dict[str, Any]:
+    """video-diffusion from one of LegNext's grids (`jobId` + `imageNo`) or from any
+    image's link (`"<url> prompt"`); extend-video and video-upscale of one clip."""
+    parameters = request.parameters
+    if request.operation == "video_upscale":
+        return {"jobId": request.origin_task_id, "videoNo": int(parameters["video"]) - 1}
+    flags = []
+    if request.operation == "animate":
+        flags.append(f"--motion {parameters.get('motion') or 'low'}")
+        if parameters.get("loop"):
+            flags.append("--loop")
+        if parameters.get("end_frame") and request.image_urls:
+            flags.append(f"--end {request.image_urls[-1]}")
+    text = with_mode(" ".join([str(parameters.get("prompt") or ""), *flags]).strip(), request.mode)
+    if request.operation == "extend":
+        body: dict[str, Any] = {
+            "jobId": request.origin_task_id,
+            "videoNo": int(parameters["video"]) - 1,
+        }
+        if text:
+            body["prompt"] = text
+        return body
+    body = {"videoType": VIDEO_TYPES[str(parameters.get("resolution") or "480p")]}
+    if request.origin_task_id:
+        body.update(jobId=request.origin_task_id, imageNo=int(parameters["image"]) - 1)
+        if text:
+            body["prompt"] = text
+    else:
+        body["prompt"] = f"{request.image_urls[0]} {text}".strip()
+    return body
+
+
+def edit_body(request: TaskRequest) -> dict[str, Any]:
+    """An edit on a canvas: the canvas's size, where the image sits on it, the prompt and
+    the painted mask (white = repaint) as a link LegNext fetches."""
+    parameters = request.parameters
+    canvas = parameters["canvas"]
+    placed = parameters["placed"]
+    body: dict[str, Any] = {
+        "canvas": {"width": int(canvas["width"]), "height": int(canvas["height"])},
+        "imgPos": {key: int(placed[key]) for key in ("width", "height", "x", "y")},
+        "remixPrompt": with_mode(request.prompt, request.mode),
+        "mask": {"url": str(parameters["mask_url"])},
+    }
+    if request.origin_task_id:
+        return {"jobId": request.origin_task_id, "imageNo": int(parameters["image"]) - 1, **body}
+    return {"imgUrl": request.image_urls[0] if request.image_urls else "", **body}
+
+
+def with_mode(text: str, mode: str) -> str:
+    """LegNext takes Turbo as a prompt flag."""
+    if mode == "turbo" and "--turbo" not in text:
+        return f"{text} --turbo".strip()
+    return text
+
+
 def prompt_with_flags(prompt: str, aspect_ratio: str, mode: str) -> str:
     """LegNext takes the aspect ratio and the speed in the prompt (fast is its default)."""
     text = prompt.strip()
@@ -268,6 +390,7 @@ def task_from_job(job: dict[str, Any]) -> ProviderTask:
     if code or error.get("message"):
         message = str(error.get("message") or error.get("raw_message") or "failed")
     urls = [str(url) for url in output.get("image_urls") or [] if url]
+    videos = [str(url) for url in output.get("video_urls") or [] if url]
     description = str(output.get("promptEn") or "")
     prompts = [str(p) for p in output.get("prompts") or [] if p]
     if task_type == "shorten":
@@ -280,7 +403,9 @@ def task_from_job(job: dict[str, Any]) -> ProviderTask:
         image_url=str(output.get("image_url") or ""),
         quadrant_urls=urls if len(urls) == 4 else [],
         intermediate_urls=[str(u) for u in output.get("intermediate_image_urls") or [] if u],
-        actions=action_names(output.get("available_actions")),
+        video_urls=videos,
+        actions=action_names(output.get("available_actions"), task_type=task_type, videos=videos)
+        + (animations(len(urls)) if task_type not in VIDEO_TASK_TYPES else []),
         error=message,
         error_code=code,
         description=description,
@@ -299,12 +424,30 @@ KINDS = {
     "outpaint": ("zoom_1.5", "zoom_2", "zoom_custom"),
     "inpaint": ("region",),
     "enhance": ("enhance",),
+    "edit": ("edit",),
 }
 
 
-def action_names(available: Any) -> list[str]:
+def animations(images: int) -> list[str]:
+    """Any image of one of LegNext's grids can be animated (`jobId` + `imageNo`)."""
+    return [f"animate:{n}" for n in range(1, 5)] if images == 4 else []
+
+
+def action_names(
+    available: Any, *, task_type: str = "", videos: list[str] | None = None
+) -> list[str]:
     """`{"upscale": [0, 1, 2, 3], …, "reroll": true}` as Studio's action names, image by
-    image ("upscale_subtle:1" acts on the first image)."""
+    image ("upscale_subtle:1" acts on the first image). A video job's clips are extended
+    and upscaled (an upscaled clip no more: LegNext takes a diffusion's or an
+    extension's clips)."""
+    if task_type in VIDEO_TASK_TYPES:
+        if task_type == "video-upscale":
+            return []
+        return [
+            f"{kind}:{n}"
+            for n in range(1, len(videos or []) + 1)
+            for kind in ("extend", "video_upscale")
+        ]
     if not isinstance(available, dict):
         return []
     names = ["reroll"] if available.get("reroll") is True else []
@@ -416,6 +559,50 @@ def action_from_name(name: str) -> Action | None:
             {**on, "mode": mode},
             image,
             needs="prompt",
+        )
+    if kind == "animate":
+        return Action(
+            name,
+            "animate",
+            "Animate…",
+            f"Image {image} as four short clips: choose the motion, 480p or 720p, a loop",
+            "video",
+            on,
+            image,
+            needs="animate",
+        )
+    if kind == "edit":
+        return Action(
+            name,
+            "edit",
+            "Edit…",
+            f"Place image {image} on a larger canvas and repaint what you paint",
+            "edit",
+            on,
+            image,
+            needs="canvas",
+        )
+    if kind == "extend":
+        return Action(
+            name,
+            "extend",
+            "Extend",
+            f"Clip {image} made 4 seconds longer, continuing its motion",
+            "video",
+            {"video": image},
+            image,
+            lineage="Extend +4 s",
+        )
+    if kind == "video_upscale":
+        return Action(
+            name,
+            "video_upscale",
+            "Upscale",
+            f"Clip {image} at twice the size",
+            "video",
+            {"video": image},
+            image,
+            lineage="Upscale (video)",
         )
     if kind == "enhance":
         return Action(
