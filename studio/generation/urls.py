@@ -23,6 +23,12 @@ urlpatterns = [
     ),
     path("jobs/<int:job_id>/mask/<str:token>.png", views.job_mask, name="mask"),
     path("projects/<int:project_id>/shorten/", views.shorten, name="shorten"),
+    # Animate, Retexture, Remove background, Edit: one of the project's images as input.
+    path(
+        "projects/<int:project_id>/images/<slug:operation>/",
+        views.image_work,
+        name="image-work",
+    ),
     # One receiver for every provider; the job's own provider authenticates the call.
     path("webhooks/<slug:provider>/<int:job_id>/", views.webhook, name="webhook"),
     path("webhooks/<slug:provider>/<int:job_id>/<str:token>/", views.webhook, name="webhook-token"),

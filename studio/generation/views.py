@@ -24,6 +24,7 @@ from studio.billing import services as billing
 from studio.generation import live, prompting, services, tasks
 from studio.generation.feed import STATE_CHOICES, FeedFilterForm, FeedFilters, operations_used
 from studio.generation.forms import QUALITIES, VERSIONS, BlendForm, DescribeForm, ImagineForm
+from studio.generation.image_work import job_from_image as image_work_job
 from studio.generation.models import Job, Operation, ProcessMode, ResultImage, WebhookDelivery
 from studio.generation.panel import Panel
 from studio.generation.search import Cursor, team_members
@@ -719,3 +720,21 @@ def webhook(request: HttpRequest, provider: str, job_id: int, token: str = "") -
     else:
         services.job_apply_provider_task(job, task)
     return JsonResponse({"status": "ok"})
+
+
+@require_POST
+@login_required
+def image_work(request: AuthenticatedRequest, project_id: int, operation: str) -> HttpResponse:
+    """Animate, Retexture, Remove background or Edit one of the project's images (a
+    result or an upload): the job's card, or the sentence why not (nothing is made)."""
+    project, _ = project_for_generating(request.user, project_id)
+    try:
+        job = image_work_job(
+            project=project, user=request.user, operation=operation, fields=request.POST
+        )
+    except (services.FollowUpRefused, billing.BudgetExceeded, InputImageError) as refused:
+        return refusal(request, str(refused))
+    if request.POST.get("open"):
+        # From the canvas editor: go and watch the new job.
+        return HttpResponseClientRedirect(reverse("generation:job", args=[job.pk]))
+    return created(request, job)

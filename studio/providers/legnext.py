@@ -591,7 +591,8 @@ def action_from_name(name: str) -> Action | None:
             "video",
             {"video": image},
             image,
-            lineage="Extend +4 s",
+            lineage=f"Extend clip {image} +4 s",
+            label_names_image=True,
         )
     if kind == "video_upscale":
         return Action(
@@ -602,7 +603,8 @@ def action_from_name(name: str) -> Action | None:
             "video",
             {"video": image},
             image,
-            lineage="Upscale (video)",
+            lineage=f"Upscale clip {image}",
+            label_names_image=True,
         )
     if kind == "enhance":
         return Action(

@@ -34,11 +34,15 @@ def finish(job: Job) -> Job:
         job.refresh_from_db()
         if job.status in (Status.FAILED, Status.CANCELED):
             return job
-        if job.status == Status.COMPLETED and job.images.count() == expected:
+        if job.makes_clips:
+            wanted = len((job.output or {}).get("video_urls") or [None])
+        else:
+            wanted = expected
+        if job.status == Status.COMPLETED and job.images.count() == wanted:
             return job
         return None
 
-    finished = wait_for(done, timeout=40, what=f"{job} to finish")
+    finished = wait_for(done, timeout=90 if job.makes_clips else 40, what=f"{job} to finish")
     assert finished.status == Status.COMPLETED, finished.error
     return finished
 
