@@ -13,11 +13,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from studio.billing.models import EntryKind, LedgerEntry
-from studio.generation.models import Job, Operation
+from studio.generation.models import Job, Operation, Status
 from studio.inputs.models import InputImage
 from studio.inputs.services import input_image_check_upload, input_images_saved
 from studio.media.video import clip_facts
-from tests.conftest import StudioServer
+from tests.conftest import StudioServer, wait_for
 from tests.factories import make_art
 from tests.generation.test_legnext_flow import charged
 from tests.generation.test_operations import finish, follow_up, hx, imagine
@@ -173,3 +173,48 @@ def test_a_team_with_only_piapi_is_told_animate_needs_legnext(
     assert response.status_code == 422
     assert "PiAPI does not offer Animate." in response.text
     assert not Job.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "markers",
+    [
+        "[sandbox:ambiguous-create]",
+        "[sandbox:duplicate-webhooks] [sandbox:reorder-webhooks]",
+        "[sandbox:drop-webhooks]",
+    ],
+)
+def test_a_lost_doubled_or_reordered_answer_still_makes_one_animation_charged_once(
+    server: StudioServer, legnext_only: Any, project: Any, bob: Any, input_image: Any, markers: str
+) -> None:
+    session = server.login("bob")
+
+    response = animate(
+        server, session, project, source=f"input:{input_image.pk}", prompt=f"drift {markers}"
+    )
+
+    assert response.status_code == 201, response.text
+    video = finish(Job.objects.get(operation=Operation.ANIMATE))
+    assert video.dispatch_attempts == 1
+    assert [clip.index for clip in video.clips] == [1, 2, 3, 4]
+    assert charged(video) == [Decimal("0.48")]
+    assert Job.objects.count() == 1
+
+
+def test_a_failed_animation_is_not_charged_and_its_card_says_so(
+    server: StudioServer, legnext_only: Any, project: Any, bob: Any, input_image: Any
+) -> None:
+    session = server.login("bob")
+
+    animate(server, session, project, source=f"input:{input_image.pk}", prompt="[sandbox:fail]")
+
+    video = Job.objects.get(operation=Operation.ANIMATE)
+    failed = wait_for(
+        lambda: video if (video.refresh_from_db() or video.is_finished) else None,
+        timeout=40,
+        what="the animation to fail",
+    )
+    assert failed.status == Status.FAILED and not failed.clips
+    assert charged(failed) == []
+    assert LedgerEntry.objects.filter(job=failed, kind=EntryKind.RELEASE).count() == 1
+    page = session.get(f"{server.url}/projects/{project.pk}/", timeout=15).text
+    assert "Not charged" in page
