@@ -152,9 +152,21 @@ def test_a_completed_grid_gives_its_four_images_seed_and_follow_ups_per_image() 
 
 def test_only_the_images_legnext_lists_are_offered() -> None:
     job = load("diffusion_completed", "legnext")
-    job["output"]["available_actions"] = {"upscale": [1], "reroll": False, "enhance": [0]}
+    job["output"]["available_actions"] = {
+        "upscale": [1],
+        "reroll": False,
+        "enhance": [0],
+        "edit": [3],
+    }
 
-    assert task_from_job(job).actions == ["enhance:1", "upscale_subtle:2", "upscale_creative:2"]
+    # Any image of a grid can be animated (video-diffusion takes the job and image).
+    assert task_from_job(job).actions == [
+        "enhance:1",
+        "upscale_subtle:2",
+        "upscale_creative:2",
+        "edit:4",
+        *[f"animate:{n}" for n in range(1, 5)],
+    ]
 
 
 def test_an_upscale_is_one_image_with_nothing_more_to_offer() -> None:
@@ -377,6 +389,8 @@ def test_each_follow_up_name_is_a_button(
     )
 
 
-@pytest.mark.parametrize("name", ["upscale_subtle:0", "upscale_subtle:5", "pan_diag:1", "edit:1"])
+@pytest.mark.parametrize(
+    "name", ["upscale_subtle:0", "upscale_subtle:5", "pan_diag:1", "animate:0"]
+)
 def test_names_studio_does_not_offer_are_not_buttons(name: str) -> None:
     assert action_from_name(name) is None
