@@ -401,6 +401,12 @@ class Job(models.Model):
         return None
 
     @property
+    def cover_image(self) -> "ResultImage | None":
+        """What stands for the result in small: the whole grid or single image, else a
+        video job's first clip (its poster)."""
+        return self.grid_image or next(iter(self.images.all()), None)
+
+    @property
     def width_height(self) -> tuple[int, int]:
         """The aspect ratio as two numbers, for placeholders drawn before an image."""
         try:
