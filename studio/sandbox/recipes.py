@@ -259,11 +259,16 @@ def clips_for(task: Task) -> tuple[Clip, ...] | None:
             source = _video_source(task)
             if source is None:
                 return None
+            end = task.fetched_png("end_url")
+            if task.input.get("end_url") and end is None:
+                return None
             size = videos.frame_size(videos.source_size(source), str(task.input["resolution"]))
             motion = str(task.input["motion"])
+            # With --loop and --end, the camera goes out and back, and the clip still
+            # fades into the end image: the end wins.
             loop = bool(task.input.get("loop"))
             return tuple(
-                Clip(source, size, (videos.first_segment(number, motion, loop=loop),))
+                Clip(source, size, (videos.first_segment(number, motion, loop=loop),), end)
                 for number in range(videos.CLIP_COUNT)
             )
         case "extend_video":
@@ -276,6 +281,7 @@ def clips_for(task: Task) -> tuple[Clip, ...] | None:
                     clip.source,
                     clip.size,
                     (*clip.segments, videos.extension_segment(clip, number, motion)),
+                    clip.end,
                 )
                 for number in range(videos.CLIP_COUNT)
             )
@@ -284,7 +290,7 @@ def clips_for(task: Task) -> tuple[Clip, ...] | None:
             if clip is None:
                 return None
             width, height = clip.size
-            return (Clip(clip.source, (2 * width, 2 * height), clip.segments),)
+            return (Clip(clip.source, (2 * width, 2 * height), clip.segments, clip.end),)
     return None
 
 

@@ -75,7 +75,11 @@ Where the protocol is silent, the sandbox decides:
   each clip its own path, ``--motion high`` faster than low (the default); 480p or 720p
   is the short side, the long side keeps the image's shape. ``--raw`` is accepted and
   changes nothing; ``--loop`` makes each clip go out and back, ending on its first
-  frame; ``--end <url>`` is not emulated (the flag is ignored).
+  frame; ``--end <url>`` fetches that image and fades each clip into it over its last
+  second, so that the last frame is the end image (covering the frame: cropped to the
+  clip's shape); with ``--loop`` too, the camera goes out and back and the clip still
+  ends on the end image (the end wins). Extending such a clip moves on over the end
+  image.
   extend-video makes four clips of the named one, each its motion going on 4 s more (a
   different drift each), at most 4 times per chain (the 5th is shape B, 400); its prompt
   may name another ``--motion``. video-upscale makes one clip, the named one at twice

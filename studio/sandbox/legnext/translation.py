@@ -88,6 +88,7 @@ VIDEO_UPSCALE_PRICE = 480
 VIDEO_TYPES = ("480p", "720p")
 MOTION_FLAG = re.compile(r"--motion\s+(\S+)", re.IGNORECASE)
 LOOP_FLAG = re.compile(r"(?:^|\s)--loop(?:\s|$)", re.IGNORECASE)
+END_FLAG = re.compile(r"(?:^|\s)--end\b(?:\s+(\S+))?", re.IGNORECASE)
 MOTIONS = ("low", "high")
 ONE_PRICE = ("blend", "describe", "shorten")
 DRAFT_PRICED = ("diffusion", "reroll")
@@ -439,6 +440,7 @@ def video_diffusion(body: Body, find_job: JobFinder) -> CreateRequest:
         "resolution": resolution,
         "motion": _motion(prompt) or MOTIONS[0],
         "loop": bool(LOOP_FLAG.search(prompt)),
+        **_end_image(prompt),
         "process_mode": mode,
     }
     price = _turbo(VIDEO_PRICES[resolution], mode)
@@ -614,6 +616,19 @@ def _motion(prompt: str) -> str:
     if motion not in MOTIONS:
         raise InvalidParameters(f"prompt: --motion {found.group(1)} must be low or high")
     return motion
+
+
+def _end_image(prompt: str) -> dict[str, str]:
+    """The image a video ends on (its prompt's --end <url>), as the input to fetch."""
+    found = END_FLAG.search(prompt)
+    if found is None:
+        return {}
+    link = found.group(1) or ""
+    if not _is_http_url(link):
+        raise InvalidParameters(
+            f"prompt: --end {link} must be followed by the http(s) URL of the image to end on"
+        )
+    return {"end_url": link}
 
 
 def _require_video(job: Task, what: str) -> None:
