@@ -111,6 +111,9 @@ SANDBOX_URL_TTL_SECONDS = env_int("SANDBOX_URL_TTL_SECONDS", 7 * 24 * 3600)
 SANDBOX_BEHAVIOURS = env_list("SANDBOX_BEHAVIOURS", [])
 # How late the sandbox answers a create marked [sandbox:slow-create].
 SANDBOX_SLOW_CREATE_SECONDS = env_float("SANDBOX_SLOW_CREATE_SECONDS", 40.0)
+# Whether the sandbox's LegNext accounts may use /v1/edit; LegNext keeps it for
+# whitelisted accounts and answers others 403 (the default), as the sandbox does.
+SANDBOX_LEGNEXT_EDIT_WHITELISTED = env_bool("SANDBOX_LEGNEXT_EDIT_WHITELISTED", False)
 
 PIAPI_BASE_URL = env_str(
     "PIAPI_BASE_URL",

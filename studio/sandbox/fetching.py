@@ -1,8 +1,10 @@
 """Fetching the input images of describe and blend tasks the way the provider does: after
 the task was created, in the background. An image that cannot be fetched or read fails
 the task ("failed to fetch image"); it is never a 400 of the create call. A LegNext
-inpaint's mask named by URL is fetched the same way, and LegNext's base64 inputs
-(``data:`` URLs) are read, not fetched, in the same place.
+inpaint's mask named by URL is fetched the same way, as are the images LegNext's
+retexture, upload-paint (and its mask by URL), remove-background and video-diffusion
+(its first image and its ``--end``) name; LegNext's base64 inputs (``data:`` URLs) are
+read, not fetched, in the same place.
 
 A daemon thread per task fetches the URLs (in parallel, TIMEOUT_SECONDS each, at most
 MAX_BYTES), keeps a small PNG copy of each (models.InputImage) and marks the task's
@@ -121,11 +123,9 @@ def fetch_inputs(task_id: uuid.UUID) -> None:
 
 
 def input_urls(task: Task) -> list[str]:
-    if task.task_type in ("describe", "video"):
-        return [str(task.input["image_url"])]
-    if task.task_type == "inpaint":
-        return [str(task.input["mask_url"])]
-    return [str(url) for url in task.input["image_urls"]]
+    if task.task_type == "blend":
+        return [str(url) for url in task.input["image_urls"]]
+    return [str(task.input[name]) for name in task.fetched_fields()]
 
 
 def fetch(url: str) -> FetchedImage:

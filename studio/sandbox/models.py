@@ -39,6 +39,7 @@ class ResultKind(models.TextChoices):
     SEED = "seed", "A seed"
     SHORTENED = "shortened", "A shorter prompt"
     VIDEO = "video", "Video clips"
+    CUTOUT = "cutout", "One image, its background cut out"
 
 
 RESULT_KINDS = {
@@ -58,9 +59,16 @@ RESULT_KINDS = {
     "video": ResultKind.VIDEO,
     "extend_video": ResultKind.VIDEO,
     "video_upscale": ResultKind.VIDEO,
+    # LegNext only: retexture, upload-paint, edit, remove-background.
+    "retexture": ResultKind.GRID,
+    "upload_paint": ResultKind.GRID,
+    "edit": ResultKind.GRID,
+    "remove_background": ResultKind.CUTOUT,
 }
-# The task types whose input images are fetched over HTTP before they can run.
-FETCHING_TASK_TYPES = ("describe", "blend")
+# The input fields that name one image to fetch over HTTP before the task can run, in
+# the order they are fetched (and kept: InputImage.position); a blend fetches its list
+# of image_urls instead.
+FETCHED_FIELDS = ("image_url", "mask_url", "end_url")
 
 
 class TaskQuerySet(models.QuerySet["Task"]):
@@ -129,13 +137,23 @@ class Task(models.Model):
 
     @property
     def fetches_inputs(self) -> bool:
-        # A LegNext inpaint may name its mask by URL: it is fetched like an input image.
-        # So is the image a LegNext video-diffusion names at the start of its prompt.
-        return (
-            self.task_type in FETCHING_TASK_TYPES
-            or bool(self.input.get("mask_url"))
-            or (self.task_type == "video" and "image_url" in self.input)
-        )
+        # Describe's image, and LegNext's: an inpaint's mask named by URL, the image a
+        # video-diffusion names at the start of its prompt (and its --end image), the
+        # image a retexture, upload-paint or remove-background works on.
+        return self.task_type == "blend" or bool(self.fetched_fields())
+
+    def fetched_fields(self) -> list[str]:
+        """The input fields naming one image each to fetch, in the order fetched."""
+        return [name for name in FETCHED_FIELDS if self.input.get(name)]
+
+    def fetched_png(self, name: str) -> bytes | None:
+        """The PNG copy of the image fetched for input field `name` (see
+        FETCHED_FIELDS); None while it is not fetched (yet, or ever)."""
+        fields = self.fetched_fields()
+        if name not in fields:
+            return None
+        image = self.input_images.filter(position=fields.index(name)).first()
+        return bytes(image.png) if image is not None else None
 
     @property
     def is_upscale_of_upscale(self) -> bool:

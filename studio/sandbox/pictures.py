@@ -14,19 +14,28 @@ button does to the picture:
 - ``ZoomedOut``: the original shrunk into the middle of a frame of new content.
 - ``Inpainted``: only the mask's white area repainted; every other pixel untouched.
 - ``Blended``: two to five input images mixed, a different mix per quadrant.
+- ``Fetched``: an image fetched from a URL, as it is (LegNext's edits start from one).
+- ``Retextured``: the same composition in another material: the picture's light and
+  shade kept, its colours and surface made new (LegNext's retexture).
+- ``Placed``: a picture scaled into a box of a canvas, the canvas around it painted
+  new as a zoom out paints it (LegNext's upload-paint and edit; an ``Inpainted`` of it
+  repaints their mask).
+- ``Cutout``: the background (what is close to the colours along the border) made
+  transparent, with a soft edge: the only RGBA picture (LegNext's remove-background).
 
 A grid's quadrants are GRID_LONG_SIDE px on their long side, an upscale
 UPSCALE_LONG_SIDE; a vary-region keeps its origin's size so that the unmasked pixels
-stay exactly the origin's.
+stay exactly the origin's, and a placed picture keeps its canvas's size (at most
+UPSCALE_LONG_SIDE on its long side).
 """
 
 import io
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
 from studio.sandbox import art
 from studio.sandbox.art import RGB, Sketch
@@ -37,6 +46,15 @@ UPSCALE_LONG_SIDE = 2 * GRID_LONG_SIDE
 PAN_GROWTH = 0.5
 # Mask pixels at least this light are repainted.
 MASK_THRESHOLD = 128
+# A retexture's four materials, one per quadrant (see _retextured).
+MATERIALS = ("poster", "stone", "fabric", "metal")
+# Cutout: a pixel this close to a border colour (the largest difference of its
+# channels, 0-255) is background, one this far is subject; between, partly see-through.
+BACKGROUND_DISTANCE = 24
+SUBJECT_DISTANCE = 64
+# A border colour covering less than this share of the border is taken for the subject
+# touching it, not for background.
+BORDER_COLOUR_SHARE = 0.1
 
 Size = tuple[int, int]
 
@@ -127,7 +145,67 @@ class Blended:
         return art.fit(self.aspect_ratio, GRID_LONG_SIDE)
 
 
-Picture = Drawn | Resized | Varied | Panned | ZoomedOut | Inpainted | Blended
+@dataclass(frozen=True)
+class Fetched:
+    png: bytes = field(repr=False)  # the sandbox's PNG copy of a fetched image
+
+    @property
+    def size(self) -> Size:
+        with Image.open(io.BytesIO(self.png)) as image:
+            return image.size
+
+
+@dataclass(frozen=True)
+class Retextured:
+    source: "Picture"
+    # The seed of the material's colours and surface: from the prompt's words.
+    seed: int
+    material: str  # one of MATERIALS
+
+    @property
+    def size(self) -> Size:
+        return art.fit(self.source.size, GRID_LONG_SIDE)
+
+
+@dataclass(frozen=True)
+class Placed:
+    source: "Picture"
+    canvas: Size
+    # Where the source goes on the canvas, in the canvas's pixels: x, y, width, height
+    # (LegNext's imgPos); it may reach past the canvas's edges.
+    box: tuple[int, int, int, int]
+    seed: int
+    hue_shift: float = 0.0
+
+    @property
+    def size(self) -> Size:
+        if max(self.canvas) <= UPSCALE_LONG_SIDE:
+            return self.canvas
+        return art.fit(self.canvas, UPSCALE_LONG_SIDE)
+
+
+@dataclass(frozen=True)
+class Cutout:
+    source: "Picture"
+
+    @property
+    def size(self) -> Size:
+        return self.source.size
+
+
+Picture = (
+    Drawn
+    | Resized
+    | Varied
+    | Panned
+    | ZoomedOut
+    | Inpainted
+    | Blended
+    | Fetched
+    | Retextured
+    | Placed
+    | Cutout
+)
 
 
 @dataclass(frozen=True)
@@ -198,14 +276,15 @@ def vary(
 # (Up to 2048 px on a side, 12 MB each at most.)
 @lru_cache(maxsize=16)
 def render(picture: Picture) -> Image.Image:
-    """The picture's pixels (RGB). Cached: callers must not change the image."""
+    """The picture's pixels (RGB; a cutout's RGBA). Cached: callers must not change the
+    image."""
     match picture:
         case Drawn():
             return art.draw(picture.sketch, picture.size)
         case Resized():
             return _resized(picture)
         case Varied():
-            source = _cover(render(picture.source), picture.size)
+            source = cover(render(picture.source), picture.size)
             rng = random.Random(picture.seed)
             turn = picture.hue_shift + rng.uniform(-1, 1) * picture.strength * 0.15
             return _turn_hue(_warp(source, picture.strength, picture.seed), turn)
@@ -217,6 +296,14 @@ def render(picture: Picture) -> Image.Image:
             return _inpainted(picture)
         case Blended():
             return _blended(picture)
+        case Fetched():
+            return Image.open(io.BytesIO(picture.png)).convert("RGB")
+        case Retextured():
+            return _retextured(picture)
+        case Placed():
+            return _placed(picture)
+        case Cutout():
+            return _cutout(picture)
 
 
 def render_grid(grid: Grid) -> Image.Image:
@@ -288,7 +375,7 @@ def _inpainted(picture: Inpainted) -> Image.Image:
 
 def _blended(picture: Blended) -> Image.Image:
     size = picture.size
-    inputs = [_cover(Image.open(io.BytesIO(data)).convert("RGB"), size) for data in picture.inputs]
+    inputs = [cover(Image.open(io.BytesIO(data)).convert("RGB"), size) for data in picture.inputs]
     # Each quadrant leads with another input and mixes them another way.
     turn = (picture.index + picture.seed) % len(inputs)
     ordered = inputs[turn:] + inputs[:turn]
@@ -310,10 +397,99 @@ def _blended(picture: Blended) -> Image.Image:
     return Image.blend(recoloured, _average(ordered), 0.5)
 
 
+def _retextured(picture: Retextured) -> Image.Image:
+    """The source's light and shade (so its shapes and edges stay where they were) in
+    a material of three colours from the seed: flat posterised paint, grainy stone,
+    woven fabric or embossed metal."""
+    source = cover(render(picture.source), picture.size)
+    rng = random.Random(f"retexture|{picture.seed}")
+    hue = rng.random()
+    dark = art.hsv(hue, rng.uniform(0.5, 0.9), rng.uniform(0.08, 0.22))
+    middle = art.hsv(hue + rng.uniform(0.08, 0.25), rng.uniform(0.5, 0.9), rng.uniform(0.45, 0.6))
+    light = art.hsv(hue + rng.uniform(0.25, 0.45), rng.uniform(0.15, 0.45), rng.uniform(0.85, 1))
+    shade = ImageOps.autocontrast(source.convert("L"), cutoff=1)
+    if picture.material == "poster":
+        levels = rng.randint(3, 5)
+        shade = shade.point(lambda value: round(value * levels // 256 * 255 / (levels - 1)))
+    elif picture.material == "stone":
+        grain = _grain(picture.size, picture.seed).convert("L").filter(ImageFilter.GaussianBlur(1))
+        shade = ImageChops.overlay(shade, grain)
+    elif picture.material == "fabric":
+        weave = Image.new("L", picture.size, 150)
+        draw = ImageDraw.Draw(weave)
+        spacing = rng.randint(3, 5)
+        for line in range(0, max(picture.size), spacing):
+            draw.line((line, 0, line, picture.size[1]), fill=105)
+            draw.line((0, line, picture.size[0], line), fill=185)
+        shade = ImageChops.soft_light(shade, weave)
+    else:  # metal
+        relief = shade.filter(ImageFilter.EMBOSS)
+        shade = Image.blend(shade, ImageOps.autocontrast(relief), 0.35)
+    return ImageOps.colorize(shade, black=dark, mid=middle, white=light)
+
+
+def _placed(picture: Placed) -> Image.Image:
+    width, height = picture.size
+    x_scale, y_scale = width / picture.canvas[0], height / picture.canvas[1]
+    x, y, box_width, box_height = picture.box
+    scaled = (max(1, round(box_width * x_scale)), max(1, round(box_height * y_scale)))
+    left, top = round(x * x_scale), round(y * y_scale)
+    source = render(picture.source).resize(scaled, Image.Resampling.LANCZOS)
+    # Only the part on the canvas is kept (at least a pixel: the box overlaps it).
+    visible_left, visible_top = min(width - 1, max(0, left)), min(height - 1, max(0, top))
+    visible_right = max(visible_left + 1, min(width, left + scaled[0]))
+    visible_bottom = max(visible_top + 1, min(height, top + scaled[1]))
+    piece = source.crop(
+        (visible_left - left, visible_top - top, visible_right - left, visible_bottom - top)
+    )
+    return _extend(
+        piece, picture.size, (visible_left, visible_top), picture.seed, picture.hue_shift
+    )
+
+
+def _cutout(picture: Cutout) -> Image.Image:
+    """The source with its background transparent: every pixel near one of the
+    border's main colours, fading over a soft edge into the opaque subject."""
+    source = render(picture.source)
+    width, height = source.size
+    strip = max(1, min(width, height) // 64)
+    pieces = [
+        source.crop((0, 0, width, strip)),
+        source.crop((0, height - strip, width, height)),
+        source.crop((0, 0, strip, height)).rotate(90, expand=True),
+        source.crop((width - strip, 0, width, height)).rotate(90, expand=True),
+    ]
+    border = Image.new("RGB", (sum(piece.width for piece in pieces), strip))
+    position = 0
+    for piece in pieces:
+        border.paste(piece, (position, 0))
+        position += piece.width
+    quantized = border.quantize(colors=4, method=Image.Quantize.MEDIANCUT)
+    palette = quantized.getpalette() or []
+    distance: Image.Image | None = None
+    for pixels, index in sorted(quantized.getcolors() or [], reverse=True):
+        assert isinstance(index, int)  # a palette image's colours are indices
+        if distance is not None and pixels < BORDER_COLOUR_SHARE * border.width * strip:
+            continue
+        colour = (palette[3 * index], palette[3 * index + 1], palette[3 * index + 2])
+        difference = ImageChops.difference(source, Image.new("RGB", source.size, colour))
+        red, green, blue = difference.split()
+        far = ImageChops.lighter(ImageChops.lighter(red, green), blue)
+        distance = far if distance is None else ImageChops.darker(distance, far)
+    assert distance is not None
+    span = SUBJECT_DISTANCE - BACKGROUND_DISTANCE
+    alpha = distance.point(
+        lambda value: min(255, max(0, (value - BACKGROUND_DISTANCE) * 255 // span))
+    )
+    result = source.convert("RGBA")
+    result.putalpha(alpha.filter(ImageFilter.GaussianBlur(1.5)))
+    return result
+
+
 # --- pixel helpers ------------------------------------------------------------------
 
 
-def _cover(image: Image.Image, size: Size) -> Image.Image:
+def cover(image: Image.Image, size: Size) -> Image.Image:
     """The image scaled to cover `size` and cropped to it around its centre."""
     if image.size == size:
         return image

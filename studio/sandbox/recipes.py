@@ -17,12 +17,15 @@ VARIATION_STRENGTHS = {"grid": 0.1, "low_variation": 0.05, "high_variation": 0.2
 
 
 def result_for(task: Task) -> Grid | Picture | None:
-    """The task's pictures: a grid, one upscaled picture, or None (describe, seed, and a
-    blend whose input images are not fetched)."""
+    """The task's pictures: a grid, one upscaled picture (or cutout), or None (describe,
+    seed, and a task whose input images are not fetched)."""
     if task.result_kind == ResultKind.GRID:
         return _grid(task, seed=task.seed, prompt=None, aspect_ratio=None)
     if task.result_kind == ResultKind.UPSCALE:
         return _upscale(task)
+    if task.result_kind == ResultKind.CUTOUT:
+        png = task.fetched_png("image_url")
+        return pictures.Cutout(pictures.Fetched(png)) if png is not None else None
     return None
 
 
@@ -108,6 +111,10 @@ def _grid(task: Task, *, seed: int, prompt: str | None, aspect_ratio: str | None
             return _edit(task, seed=seed, prompt=prompt)
         case "blend":
             return _blend(task, seed=seed)
+        case "retexture":
+            return _retexture(task, seed=seed, prompt=prompt)
+        case "upload_paint" | "edit":
+            return _placed(task, seed=seed, prompt=prompt)
     raise ValueError(f"a {task.task_type} task has no grid")
 
 
@@ -166,11 +173,61 @@ def _edit(task: Task, *, seed: int, prompt: str | None) -> Grid | None:
 
 
 def _mask(task: Task) -> bytes | None:
-    """An inpaint's mask PNG: given in its input, or fetched from the URL it named."""
+    """A task's mask PNG: given in its input, or fetched from the URL it named (None
+    while it is not); b"" if it has none (an edit's is optional)."""
     if "mask" in task.input:
         return base64.b64decode(str(task.input["mask"]))
-    fetched = task.input_images.order_by("position").first()
-    return bytes(fetched.png) if fetched is not None else None
+    if task.input.get("mask_url"):
+        return task.fetched_png("mask_url")
+    return b""
+
+
+def _retexture(task: Task, *, seed: int, prompt: str | None) -> Grid | None:
+    """Four materials the prompt's words choose the colours of (with the seed, so that
+    a reroll finds others), over the fetched image's composition."""
+    png = task.fetched_png("image_url")
+    if png is None:
+        return None  # not fetched (yet, or ever)
+    source = pictures.Fetched(png)
+    words = prompts.subject(prompt or str(task.input["prompt"]))
+    first, second, third, fourth = (
+        pictures.Retextured(source, art.derived_seed("retexture", words, seed, material), material)
+        for material in pictures.MATERIALS
+    )
+    return Grid((first, second, third, fourth))
+
+
+def _placed(task: Task, *, seed: int, prompt: str | None) -> Grid | None:
+    """An upload-paint (of a fetched image) or an edit (of a grid's image, upscaled):
+    the image placed on the canvas, the canvas around it and the mask repainted, each
+    quadrant its own way."""
+    if task.task_type == "edit":
+        source: Picture = follow_up_source(_origin(task), str(task.input["index"]))
+    else:
+        png = task.fetched_png("image_url")
+        if png is None:
+            return None  # not fetched (yet, or ever)
+        source = pictures.Fetched(png)
+    mask = _mask(task)
+    if mask is None:
+        return None
+    canvas = (int(task.input["canvas"]["width"]), int(task.input["canvas"]["height"]))
+    position = task.input["img_pos"]
+    box = (
+        int(position["x"]),
+        int(position["y"]),
+        int(position["width"]),
+        int(position["height"]),
+    )
+    hue_shift = remix_hue(prompt or task.input.get("prompt"))
+    quadrants: list[Picture] = []
+    for quadrant in range(4):
+        quadrant_seed = seed_of_quadrant(seed, quadrant)
+        placed = pictures.Placed(source, canvas, box, quadrant_seed, hue_shift)
+        quadrants.append(
+            pictures.Inpainted(placed, mask, quadrant_seed, hue_shift) if mask else placed
+        )
+    return Grid((quadrants[0], quadrants[1], quadrants[2], quadrants[3]))
 
 
 def _blend(task: Task, *, seed: int) -> Grid | None:
@@ -202,11 +259,16 @@ def clips_for(task: Task) -> tuple[Clip, ...] | None:
             source = _video_source(task)
             if source is None:
                 return None
+            end = task.fetched_png("end_url")
+            if task.input.get("end_url") and end is None:
+                return None
             size = videos.frame_size(videos.source_size(source), str(task.input["resolution"]))
             motion = str(task.input["motion"])
+            # With --loop and --end, the camera goes out and back, and the clip still
+            # fades into the end image: the end wins.
             loop = bool(task.input.get("loop"))
             return tuple(
-                Clip(source, size, (videos.first_segment(number, motion, loop=loop),))
+                Clip(source, size, (videos.first_segment(number, motion, loop=loop),), end)
                 for number in range(videos.CLIP_COUNT)
             )
         case "extend_video":
@@ -219,6 +281,7 @@ def clips_for(task: Task) -> tuple[Clip, ...] | None:
                     clip.source,
                     clip.size,
                     (*clip.segments, videos.extension_segment(clip, number, motion)),
+                    clip.end,
                 )
                 for number in range(videos.CLIP_COUNT)
             )
@@ -227,7 +290,7 @@ def clips_for(task: Task) -> tuple[Clip, ...] | None:
             if clip is None:
                 return None
             width, height = clip.size
-            return (Clip(clip.source, (2 * width, 2 * height), clip.segments),)
+            return (Clip(clip.source, (2 * width, 2 * height), clip.segments, clip.end),)
     return None
 
 
@@ -236,8 +299,7 @@ def _video_source(task: Task) -> Picture | bytes | None:
     upscales it first, or the image its prompt named."""
     if "image_url" not in task.input:
         return follow_up_source(_origin(task), str(task.input["index"]))
-    fetched = task.input_images.order_by("position").first()
-    return bytes(fetched.png) if fetched is not None else None
+    return task.fetched_png("image_url")
 
 
 def _origin_clip(task: Task) -> Clip | None:

@@ -13,6 +13,10 @@ constant rate) and where the view sits in the room the zoom leaves (0 to 1 on ea
 axis, moving at a constant rate, held at the edges). A clip is a list of segments, each
 with its own rates; an extension adds a 4 s segment that starts where the clip ended,
 so the motion goes on without a jump.
+
+A clip with an end image (``--end <url>``) crossfades from the camera's view into the
+whole end image over the last END_FADE_SECONDS of its first segment, so that its last
+frame is the end image; an extension of it goes on with the camera over the end image.
 """
 
 import io
@@ -48,6 +52,8 @@ PATHS = ((1.0, 0.0, 0.0), (0.3, 1.0, 0.0), (0.3, 0.0, 1.0), (0.3, -1.0, -0.5))
 # Each of the four clips an extension makes goes on its own way: a drift added to the
 # source clip's pan (the first goes straight on).
 DRIFTS = ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (-1.0, 0.0))
+# How long a clip with an end image takes to fade into it.
+END_FADE_SECONDS = 1
 # One thread: x264's output follows its thread count, which by default follows the
 # machine's CPUs, and the same request should show the same clip anywhere.
 ENCODER_OPTIONS = {"preset": "veryfast", "crf": "23", "threads": "1"}
@@ -68,6 +74,8 @@ class Clip:
     source: Picture | bytes
     size: tuple[int, int]
     segments: tuple[Segment, ...]
+    # The image the first segment ends on (--end, PNG bytes), covering the frame.
+    end: bytes | None = None
 
     @property
     def seconds(self) -> int:
@@ -107,9 +115,11 @@ def extension_segment(clip: Clip, number: int, motion: str) -> Segment:
     return Segment(EXTENSION_SECONDS, last.zoom_rate, pan)
 
 
-def camera_at(segments: tuple[Segment, ...], seconds: float) -> tuple[float, float, float]:
+def camera_at(
+    segments: tuple[Segment, ...], seconds: float, *, start_zoom: float = START_ZOOM
+) -> tuple[float, float, float]:
     """(zoom, x, y) after `seconds`; x and y place the view in the room the zoom leaves."""
-    log_zoom, x, y = math.log(START_ZOOM), 0.5, 0.5
+    log_zoom, x, y = math.log(start_zoom), 0.5, 0.5
     left = seconds
     for segment in segments:
         spent = min(left, segment.seconds)
@@ -124,24 +134,34 @@ def camera_at(segments: tuple[Segment, ...], seconds: float) -> tuple[float, flo
     return math.exp(max(0.0, log_zoom)), x, y
 
 
-def frame(source: Image.Image, clip: Clip, index: int) -> Image.Image:
-    zoom, x, y = camera_at(clip.segments, index / FPS)
-    width, height = source.size
-    view_width, view_height = width / zoom, height / zoom
-    left, top = x * (width - view_width), y * (height - view_height)
-    box = (left, top, left + view_width, top + view_height)
-    return source.resize(clip.size, Image.Resampling.BILINEAR, box=box)
+def frame(
+    source: Image.Image, clip: Clip, index: int, end: Image.Image | None = None
+) -> Image.Image:
+    """Frame `index` of the clip; `end` is its end image, already covering the frame."""
+    seconds = index / FPS
+    if end is None:
+        return _view(source, clip.size, camera_at(clip.segments, seconds))
+    end_frame = clip.segments[0].seconds * FPS - 1
+    if index > end_frame:
+        # An extension: the camera goes on over the end image, from all of it.
+        since = seconds - clip.segments[0].seconds
+        return _view(end, clip.size, camera_at(clip.segments[1:], since, start_zoom=1.0))
+    view = _view(source, clip.size, camera_at(clip.segments, seconds))
+    fade_frames = END_FADE_SECONDS * FPS
+    weight = (index - end_frame + fade_frames) / fade_frames
+    return Image.blend(view, end, weight) if weight > 0 else view
 
 
 def write_mp4(clip: Clip, output: str | Path) -> None:
     """Encode the clip into `output`, one frame at a time (memory stays flat)."""
     source = _source_image(clip.source)
+    end = pictures.cover(_source_image(clip.end), clip.size) if clip.end is not None else None
     with av.open(str(output), "w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=FPS, options=ENCODER_OPTIONS)
         stream.width, stream.height = clip.size
         stream.pix_fmt = "yuv420p"
         for index in range(clip.seconds * FPS):
-            video_frame = av.VideoFrame.from_image(frame(source, clip, index))
+            video_frame = av.VideoFrame.from_image(frame(source, clip, index, end))
             video_frame.pts = index
             container.mux(stream.encode(video_frame))
         container.mux(stream.encode(None))
@@ -182,6 +202,17 @@ def _source_image(source: Picture | bytes) -> Image.Image:
     if isinstance(source, bytes):
         return Image.open(io.BytesIO(source)).convert("RGB")
     return pictures.render(source)
+
+
+def _view(
+    image: Image.Image, size: tuple[int, int], camera: tuple[float, float, float]
+) -> Image.Image:
+    zoom, x, y = camera
+    width, height = image.size
+    view_width, view_height = width / zoom, height / zoom
+    left, top = x * (width - view_width), y * (height - view_height)
+    box = (left, top, left + view_width, top + view_height)
+    return image.resize(size, Image.Resampling.BILINEAR, box=box)
 
 
 def _even(length: float) -> int:

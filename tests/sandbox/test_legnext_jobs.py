@@ -250,14 +250,12 @@ def test_unknown_and_not_emulated_endpoints_answer_404_in_json(legnext, client):
 
     unknown = client.get(f"{LEGNEXT}/v2/whatever", headers=headers)
     not_an_endpoint = legnext.post("imagine", {"text": "a fox"})
-    edit = legnext.post("edit", {"jobId": str(uuid.uuid4()), "imageNo": 0})
-    retexture = legnext.post("retexture", {"imgUrl": "https://example.com/a.png"})
+    topaz = legnext.post("enhance-upscale", {"image_url": "https://example.com/a.png"})
 
     assert unknown.status_code == not_an_endpoint.status_code == 404
     assert unknown.json()["code"] == 404
-    assert edit.status_code == retexture.status_code == 404
-    assert edit.json()["message"] == "/v1/edit is not available in the sandbox"
-    assert "not available in the sandbox" in retexture.json()["message"]
+    assert topaz.status_code == 404
+    assert topaz.json()["message"] == "/v1/enhance-upscale is not available in the sandbox"
     wrong_method = client.get(f"{LEGNEXT}/v1/diffusion", headers=headers)
     assert wrong_method.status_code == 405
 

@@ -218,3 +218,71 @@ def test_clips_are_extended_and_upscaled_from_videos_only(legnext, wide_grid, vi
     assert "video_diffusion or extend_video" in from_upscale["error"]["message"]
     assert "grid" in video_of_video["error"]["message"]
     assert unknown["error"]["code"] == 404
+
+
+def gradient(size: tuple[int, int]) -> Image.Image:
+    """Red on the left to yellow on the right: nothing like a drawn grid."""
+    ramp = Image.linear_gradient("L").rotate(90).resize(size)
+    return Image.merge(
+        "RGB", (Image.new("L", size, 230), ramp.point(lambda v: 255 - v), Image.new("L", size, 20))
+    )
+
+
+# The end image is fetched by a thread with its own connection: jobs must be committed.
+@pytest.mark.django_db(transaction=True)
+def test_a_video_with_an_end_image_fades_into_it_and_ends_on_it(legnext, wide_grid, image_server):
+    end = gradient((640, 360))
+    url = image_server.put("/end.png", png_bytes(end))
+
+    job = video_job(legnext, jobId=wide_grid["job_id"], imageNo=0, prompt=f"dusk --end {url}")
+
+    frames = fetch_video(legnext, job["output"]["video_urls"][0]).frames()
+    assert len(frames) == 120
+    assert mean_difference(frames[-1], end) < 3
+    assert mean_difference(frames[0], end) > 30
+    # The camera's view until the last second, then the fade.
+    assert mean_difference(frames[90], end) > 30
+    assert mean_difference(frames[90], frames[-1]) > mean_difference(frames[110], frames[-1])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_loop_and_end_the_end_image_wins_and_an_extension_moves_on_over_it(
+    legnext, wide_grid, image_server
+):
+    end = gradient((640, 360))
+    url = image_server.put("/end.png", png_bytes(end))
+
+    job = video_job(
+        legnext, jobId=wide_grid["job_id"], imageNo=1, prompt=f"dusk --loop --end {url}"
+    )
+    extended = video_job(legnext, "extend-video", jobId=job["job_id"], videoNo=0)
+
+    frames = fetch_video(legnext, job["output"]["video_urls"][0]).frames()
+    assert mean_difference(frames[-1], end) < 3
+    assert mean_difference(frames[0], frames[-1]) > 30
+    longer = fetch_video(legnext, extended["output"]["video_urls"][0]).frames()
+    assert len(longer) == 9 * 24
+    assert mean_difference(longer[120], end) < 3
+    assert mean_difference(longer[-1], end) > 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_video_whose_end_image_cannot_be_fetched_fails_the_job(legnext, image_server):
+    start = image_server.put("/start.png", png_bytes(gradient((600, 400))))
+
+    job = legnext.follow(
+        "video-diffusion", prompt=f"{start} a sea --end {image_server.url('/gone.png')}"
+    )
+
+    assert job["status"] == "failed"
+    assert "gone.png" in job["error"]["message"]
+
+
+@pytest.mark.parametrize("end", ["--end", "--end not-a-url", "--end --motion high"])
+def test_an_end_without_an_image_url_is_refused(legnext, wide_grid, end):
+    refused = legnext.refused(
+        "video-diffusion", jobId=wide_grid["job_id"], imageNo=0, prompt=f"waves {end}"
+    )
+
+    assert refused["code"] == 400
+    assert "--end" in refused["message"]

@@ -105,6 +105,10 @@ def _output(task: Task, step: Step) -> dict[str, Any]:
             "seed": str(task.seed),
             "available_actions": available_actions(task),
         }
+    if completed and kind == ResultKind.CUTOUT:
+        # remove-background: the image listed too, and seed "0" (legnext-protocol.md §3).
+        url = image_url(task, images.IMAGE)
+        return {"image_url": url, "image_urls": [url], "seed": "0", "available_actions": {}}
     if completed:  # upscale, enhance: one image
         return {
             "image_url": image_url(task, images.IMAGE),

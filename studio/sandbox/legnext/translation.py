@@ -12,7 +12,9 @@ is, which upscaler an upscale uses, a pan's or a zoom's ``scale``, a mask by URL
 task type and its price.
 
 A follow-up's job is looked up by the caller (same key, completed, at most 3 days old),
-who raises ActionRefused otherwise; this module reads no database itself.
+who raises ActionRefused otherwise; this module reads no database itself. Whether the
+account may use /edit (LegNext keeps it for whitelisted accounts) is the setting
+SANDBOX_LEGNEXT_EDIT_WHITELISTED, read at each call.
 """
 
 import base64
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from PIL import Image, ImageDraw, UnidentifiedImageError
 
 from studio.sandbox import fetching, pictures, prompts, recipes, videos
@@ -38,6 +41,20 @@ DIRECTIONS = ("down", "right", "up", "left")
 PAN_SCALES = (1.1, 3.0)
 OUTPAINT_SCALES = (1.1, 2.0)
 MASK_SIDES = (500, 4096)
+# upload-paint and edit: the canvas's sides, in the mask's range (the mask is drawn on
+# the canvas: its areas must be the canvas's size); the image placed on it may be
+# scaled up to PLACED_SIDES and put anywhere it still overlaps the canvas.
+CANVAS_SIDES = MASK_SIDES
+PLACED_SIDES = (1, 8192)
+PLACED_OFFSETS = (-8192, 8192)
+# The longest imgUrl LegNext takes (retexture, upload-paint, remove-background).
+MAX_IMAGE_URL_LENGTH = 1024
+# LegNext's answer to /edit from an account that is not whitelisted (legnext-protocol.md
+# §3, body shape B, observed live).
+EDIT_WHITELIST_MESSAGE = (
+    "This feature is only available for whitelisted accounts. Please upgrade your plan "
+    "or contact customer support to access this feature."
+)
 # Blend shapes, both spellings, and the internal dimension each stands for.
 BLEND_ASPECT_RATIOS = {"2:3": "portrait", "1:1": "square", "3:2": "landscape"}
 BLEND_DIMENSIONS = ("portrait", "square", "landscape")
@@ -58,6 +75,10 @@ PRICES = {
     "blend": 80,
     "describe": 20,
     "shorten": 20,
+    "retexture": 120,
+    "upload_paint": 120,
+    "edit": 120,
+    "remove_background": 80,
 }
 # Video credits by resolution (extend-video is priced as a video-diffusion), and the
 # upscale's; turbo is twice.
@@ -67,6 +88,7 @@ VIDEO_UPSCALE_PRICE = 480
 VIDEO_TYPES = ("480p", "720p")
 MOTION_FLAG = re.compile(r"--motion\s+(\S+)", re.IGNORECASE)
 LOOP_FLAG = re.compile(r"(?:^|\s)--loop(?:\s|$)", re.IGNORECASE)
+END_FLAG = re.compile(r"(?:^|\s)--end\b(?:\s+(\S+))?", re.IGNORECASE)
 MOTIONS = ("low", "high")
 ONE_PRICE = ("blend", "describe", "shorten")
 DRAFT_PRICED = ("diffusion", "reroll")
@@ -139,6 +161,21 @@ class Body:
         ):
             raise InvalidParameters(f"{name} {value!r} must be a number from {low} to {high}")
         return float(value)
+
+    def json_object(self, name: str, fields: str) -> dict[str, Any]:
+        """An object field; a form carries it as JSON text (as LegNext's playground
+        posts upload-paint)."""
+        value = self.fields.get(name)
+        if self.form and isinstance(value, str) and value.strip():
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise InvalidParameters(f"{name} must be a JSON object {fields}") from None
+        if value is None or value == "":
+            raise InvalidParameters(f"{name} is required: an object {fields}")
+        if not isinstance(value, dict):
+            raise InvalidParameters(f"{name} {value!r} must be an object {fields}")
+        return value
 
     def job_id(self) -> str:
         value = self.fields.get("jobId")
@@ -311,6 +348,66 @@ def shorten(body: Body, find_job: JobFinder) -> CreateRequest:
     return _request(body, "shorten", task_input, "shorten", _price("shorten", DEFAULT_MODE))
 
 
+def retexture(body: Body, find_job: JobFinder) -> CreateRequest:
+    link = _image_link(body)
+    remix_prompt = body.prompt("remixPrompt")
+    mode = _prompt_mode(remix_prompt)
+    task_input = {"image_url": link, "prompt": remix_prompt, "process_mode": mode}
+    return _request(body, "retexture", task_input, "retexture", _price("retexture", mode))
+
+
+def remove_background(body: Body, find_job: JobFinder) -> CreateRequest:
+    link = _image_link(body)
+    task_input = {"image_url": link, "process_mode": DEFAULT_MODE}
+    price = _price("remove_background", DEFAULT_MODE)
+    return _request(body, "remove_background", task_input, "remove_background", price)
+
+
+def upload_paint(body: Body, find_job: JobFinder) -> CreateRequest:
+    link = _image_link(body)
+    canvas = _canvas(body)
+    placed = _image_position(body, canvas)
+    remix_prompt = body.prompt("remixPrompt")
+    mask = _canvas_mask(_mask_field(body), canvas)
+    mode = _prompt_mode(remix_prompt)
+    task_input = {
+        "image_url": link,
+        "canvas": canvas,
+        "img_pos": placed,
+        **mask,
+        "prompt": remix_prompt,
+        "process_mode": mode,
+    }
+    price = _price("upload_paint", mode)
+    return _request(body, "upload_paint", task_input, "upload_paint", price)
+
+
+def edit(body: Body, find_job: JobFinder) -> CreateRequest:
+    # An account-wide permission: refused before the body is read, as LegNext does.
+    if not settings.SANDBOX_LEGNEXT_EDIT_WHITELISTED:
+        raise ActionRefused(403, EDIT_WHITELIST_MESSAGE)
+    image_no = body.integer("imageNo", range(4))
+    canvas = _canvas(body)
+    placed = _image_position(body, canvas)
+    remix_prompt = body.prompt("remixPrompt")
+    given_mask = body.mask_file is not None or any(
+        body.fields.get(name) not in (None, "") for name in ("mask", "area")
+    )
+    mask = _canvas_mask(_mask_field(body), canvas) if given_mask else {}
+    job = find_job(body.job_id())
+    _require_action(job, "edit", image_no)
+    mode = _mode(job, remix_prompt)
+    task_input = {
+        **_follow_up(job, image_no),
+        "canvas": canvas,
+        "img_pos": placed,
+        **mask,
+        "prompt": remix_prompt,
+        "process_mode": mode,
+    }
+    return _request(body, "edit", task_input, "edit", _price("edit", mode), job)
+
+
 def video_diffusion(body: Body, find_job: JobFinder) -> CreateRequest:
     resolution = VIDEO_TYPES[body.integer("videoType", range(len(VIDEO_TYPES)), default=0)]
     job: Task | None = None
@@ -343,6 +440,7 @@ def video_diffusion(body: Body, find_job: JobFinder) -> CreateRequest:
         "resolution": resolution,
         "motion": _motion(prompt) or MOTIONS[0],
         "loop": bool(LOOP_FLAG.search(prompt)),
+        **_end_image(prompt),
         "process_mode": mode,
     }
     price = _turbo(VIDEO_PRICES[resolution], mode)
@@ -408,15 +506,13 @@ ENDPOINTS: dict[str, Translator] = {
     "video-diffusion": video_diffusion,
     "extend-video": extend_video,
     "video-upscale": video_upscale,
+    "retexture": retexture,
+    "remove-background": remove_background,
+    "upload-paint": upload_paint,
+    "edit": edit,
 }
 # LegNext's endpoints the sandbox does not emulate: answered 404, "not available".
-NOT_EMULATED = (
-    "edit",
-    "upload-paint",
-    "retexture",
-    "remove-background",
-    "enhance-upscale",
-)
+NOT_EMULATED = ("enhance-upscale",)
 
 
 def translate(endpoint: str, body: Body, *, find_job: JobFinder) -> CreateRequest:
@@ -501,6 +597,12 @@ def _variation(
     return _request(body, "variation", task_input, legnext_task_type, price, job)
 
 
+def _prompt_mode(prompt: str) -> str:
+    """The mode a job that follows no other runs in: its prompt's (relax is not
+    offered: it runs fast)."""
+    return "turbo" if prompts.speed_flag(prompt) == "turbo" else DEFAULT_MODE
+
+
 def _turbo(credits: int, mode: str) -> int:
     return 2 * credits if mode == "turbo" else credits
 
@@ -514,6 +616,19 @@ def _motion(prompt: str) -> str:
     if motion not in MOTIONS:
         raise InvalidParameters(f"prompt: --motion {found.group(1)} must be low or high")
     return motion
+
+
+def _end_image(prompt: str) -> dict[str, str]:
+    """The image a video ends on (its prompt's --end <url>), as the input to fetch."""
+    found = END_FLAG.search(prompt)
+    if found is None:
+        return {}
+    link = found.group(1) or ""
+    if not _is_http_url(link):
+        raise InvalidParameters(
+            f"prompt: --end {link} must be followed by the http(s) URL of the image to end on"
+        )
+    return {"end_url": link}
 
 
 def _require_video(job: Task, what: str) -> None:
@@ -569,6 +684,59 @@ def _http_url(value: object, name: str) -> str:
     if not isinstance(value, str) or not _is_http_url(value.strip()):
         raise InvalidParameters(f"{name} must be an http(s) URL of an image")
     return value.strip()
+
+
+def _image_link(body: Body) -> str:
+    """imgUrl: the http(s) URL of the image to work on, at most 1024 characters."""
+    value = body.fields.get("imgUrl")
+    if value is None or value == "":
+        raise InvalidParameters("imgUrl is required: the http(s) URL of an image")
+    link = _http_url(value, "imgUrl")
+    if len(link) > MAX_IMAGE_URL_LENGTH:
+        raise InvalidParameters(
+            f"imgUrl is {len(link)} characters long; at most {MAX_IMAGE_URL_LENGTH}"
+        )
+    return link
+
+
+def _whole_number(value: object, name: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidParameters(f"{name} {value!r} must be an integer from {low} to {high}")
+    return value
+
+
+def _canvas(body: Body) -> dict[str, int]:
+    canvas = body.json_object("canvas", "{width, height}")
+    return {
+        side: _whole_number(canvas.get(side), f"canvas.{side}", *CANVAS_SIDES)
+        for side in ("width", "height")
+    }
+
+
+def _image_position(body: Body, canvas: dict[str, int]) -> dict[str, int]:
+    """imgPos: where the image goes on the canvas, which it must overlap."""
+    given = body.json_object("imgPos", "{width, height, x, y}")
+    placed = {
+        **{
+            side: _whole_number(given.get(side), f"imgPos.{side}", *PLACED_SIDES)
+            for side in ("width", "height")
+        },
+        **{
+            axis: _whole_number(given.get(axis), f"imgPos.{axis}", *PLACED_OFFSETS)
+            for axis in ("x", "y")
+        },
+    }
+    if (
+        placed["x"] >= canvas["width"]
+        or placed["y"] >= canvas["height"]
+        or placed["x"] + placed["width"] <= 0
+        or placed["y"] + placed["height"] <= 0
+    ):
+        raise InvalidParameters(
+            f"imgPos {placed} puts the image outside the canvas "
+            f"({canvas['width']}x{canvas['height']}): it must overlap it"
+        )
+    return placed
 
 
 def _data_url(value: object, name: str) -> str:
@@ -667,6 +835,21 @@ def _check_polygon(area: object, name: str) -> None:
         raise InvalidParameters(
             f"{name}.points must be a flat list of integers x1, y1, x2, y2, … (3 points or more)"
         )
+
+
+def _canvas_mask(mask: MaskField, canvas: dict[str, int]) -> dict[str, str]:
+    """An upload-paint's or an edit's mask, drawn on the canvas. Its areas' points are
+    the canvas's pixels, so each area must say the canvas's size; a mask file (or one
+    named by URL) is scaled to the canvas."""
+    if isinstance(mask, list):
+        for position, area in enumerate(mask):
+            if (area["width"], area["height"]) != (canvas["width"], canvas["height"]):
+                raise InvalidParameters(
+                    f"mask.areas[{position}] is {area['width']}x{area['height']}: its width "
+                    f"and height must be the canvas's ({canvas['width']}x{canvas['height']}), "
+                    "the points being canvas pixels"
+                )
+    return _mask(mask, (canvas["width"], canvas["height"]))
 
 
 def _mask(mask: MaskField, size: tuple[int, int]) -> dict[str, str]:
