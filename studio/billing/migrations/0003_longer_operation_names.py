@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0002_price_per_provider'),
+        ("billing", "0002_price_per_provider"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ledgerentry',
-            name='operation',
+            model_name="ledgerentry",
+            name="operation",
             field=models.CharField(max_length=16),
         ),
     ]
