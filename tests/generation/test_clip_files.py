@@ -26,9 +26,7 @@ def clip(project: Any, bob: Any) -> ResultImage:
 
 
 def body(response: Any) -> bytes:
-    content = b"".join(response.streaming_content)
-    response.close()
-    return content
+    return b"".join(response.streaming_content)
 
 
 def test_a_member_gets_the_whole_clip_and_is_told_ranges_are_welcome(
