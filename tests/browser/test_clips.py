@@ -166,3 +166,24 @@ def test_the_gallery_filters_by_kind_and_plays_a_clip_tile_on_hover(
     screenshot(page, "clips-gallery-videos-390-dark")
     page.emulate_media(color_scheme="light")
     screenshot(page, "clips-gallery-videos-390-light")
+
+
+def test_a_shared_clip_plays_for_anyone_with_the_link(
+    server: StudioServer, page: Page, project: Any, alice: Any, bob: Any
+) -> None:
+    from tests.sharing.helpers import make_share
+
+    clips, cutout = setup(project, bob)
+    clip = clips.clips[0]
+    clip_link = make_share(project=project, user=alice, image=clip)
+    cutout_link = make_share(project=project, user=alice, image=cutout.images.get())
+
+    page.goto(f"{server.url}/s/{clip_link.token}/")
+    playing(page, page.locator("video.viewer-video"))
+    screenshot(page, "shared-clip-1280-light")
+
+    page.goto(f"{server.url}/s/{cutout_link.token}/")
+    expect(page.locator(".viewer-stage img.checker")).to_be_visible()
+    page.emulate_media(color_scheme="dark")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "shared-cutout-390-dark")
