@@ -1,8 +1,11 @@
 """Plain factories: keyword-only `make_*` functions."""
 
+import functools
 import io
+import tempfile
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -156,3 +159,56 @@ def make_art(palette: tuple[str, str, str, str], size: int = 256) -> Image.Image
     draw.ellipse((size * 0.55, size * 0.3, size * 0.8, size * 0.55), fill=sun)
     draw.ellipse((-size * 0.3, size * 0.62, size * 1.1, size * 1.5), fill=land)
     return sky.convert("RGB")
+
+
+@functools.cache
+def make_mp4(*, width: int = 320, height: int = 180, seconds: int = 3) -> bytes:
+    """A small H.264 MP4 of a moving gradient (every frame differs), made once per size."""
+    from tests.media.clips import gradient_clip
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = gradient_clip(Path(folder) / "clip.mp4", width=width, height=height, seconds=seconds)
+        return path.read_bytes()
+
+
+def make_clip_job(
+    *, project: Project, user: User, prompt: str = "waves rolling in", **fields: Any
+) -> Job:
+    """A completed Animate job and its four clips, each stored as the worker stores one
+    (the mp4, a poster frame, a small preview)."""
+    from studio.generation.services import _store_clip
+
+    fields.setdefault("operation", "animate")
+    fields.setdefault("provider", "legnext")
+    fields.setdefault("status", "completed")
+    fields.setdefault("aspect_ratio", "16:9")
+    job = make_job(project=project, user=user, prompt=prompt, **fields)
+    for index in range(1, 5):
+        _store_clip(job, index, make_mp4())
+    return job
+
+
+def make_rgba_png(*, size: tuple[int, int] = (256, 256)) -> bytes:
+    """A cut-out: a disc on a transparent background."""
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    ImageDraw.Draw(image).ellipse(
+        (size[0] // 6, size[1] // 6, size[0] * 5 // 6, size[1] * 5 // 6), fill=(230, 120, 40, 255)
+    )
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def make_cutout_job(
+    *, project: Project, user: User, prompt: str = "a teapot, background removed", **fields: Any
+) -> Job:
+    """A completed Remove background job and its transparent PNG, stored as the worker
+    stores a single image."""
+    from studio.generation.services import _store_image
+
+    fields.setdefault("operation", "remove_bg")
+    fields.setdefault("provider", "legnext")
+    fields.setdefault("status", "completed")
+    job = make_job(project=project, user=user, prompt=prompt, **fields)
+    _store_image(job, ResultImage.GRID, make_rgba_png())
+    return job

@@ -600,4 +600,49 @@
       composer.scrollIntoView({ behavior: "smooth", block: "start" });
     }, function (error) { showNotice(error.message); });
   });
+  // --- clips: a card's or a tile's clip plays its small preview while pointed at or
+  // focused, and shows its poster again when left. Not for people who asked for less
+  // motion: the lightbox still plays a clip they open.
+  var lessMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+
+  function clipOf(target) {
+    var clip = target && target.closest ? target.closest("[data-clip]") : null;
+    return clip && clip.querySelector("video") ? clip : null;
+  }
+
+  function playClip(clip) {
+    if (lessMotion.matches) return;
+    var video = clip.querySelector("video");
+    clip.classList.add("is-playing");
+    var playing = video.play();
+    // A play() cut short by a pause() (the pointer passed over) is no error.
+    if (playing && playing.catch) playing.catch(function () {});
+  }
+
+  function stopClip(clip) {
+    var video = clip.querySelector("video");
+    clip.classList.remove("is-playing");
+    if (video.paused && video.readyState === 0) return;
+    video.pause();
+    // load() shows the poster again; with preload="none" it fetches nothing until the
+    // next play (which the browser's cache answers).
+    video.load();
+  }
+
+  document.addEventListener("pointerover", function (event) {
+    var clip = clipOf(event.target);
+    if (clip && !clip.contains(event.relatedTarget) && event.pointerType !== "touch") playClip(clip);
+  });
+  document.addEventListener("pointerout", function (event) {
+    var clip = clipOf(event.target);
+    if (clip && !clip.contains(event.relatedTarget) && clip !== document.activeElement) stopClip(clip);
+  });
+  document.addEventListener("focusin", function (event) {
+    var clip = clipOf(event.target);
+    if (clip && clip === event.target && !clip.classList.contains("is-playing")) playClip(clip);
+  });
+  document.addEventListener("focusout", function (event) {
+    var clip = clipOf(event.target);
+    if (clip && clip === event.target && !clip.matches(":hover")) stopClip(clip);
+  });
 })();

@@ -4,7 +4,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from studio.gallery.queries import GALLERY_OPERATIONS, Filters
+from studio.gallery.queries import GALLERY_OPERATIONS, Filters, Kind
 from studio.generation.search import JobFilterForm
 
 TAG_NAME_MAX = 40
@@ -24,6 +24,7 @@ class GalleryFilterForm(JobFilterForm):
     fav = forms.BooleanField(required=False)
     tag = forms.TypedMultipleChoiceField(required=False, coerce=int)
     archived = forms.BooleanField(required=False)
+    kind = forms.ChoiceField(required=False, choices=Kind.choices)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -45,6 +46,7 @@ class GalleryFilterForm(JobFilterForm):
             favourites=bool(data.get("fav")),
             tags=tuple(sorted(set(data.get("tag") or []))),
             archived=bool(data.get("archived")),
+            kind=data.get("kind") or Kind.ALL,
         )
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.db import models
 from django.db.models import Q
 
 from studio.accounts.models import User
@@ -20,6 +21,7 @@ from studio.billing.services import dollars
 from studio.gallery.models import Favourite, ImageTag, Tag
 from studio.generation.menus import ImageMenu, image_menu
 from studio.generation.models import (
+    SINGLE_IMAGE_OPERATIONS,
     Job,
     Operation,
     ResultImage,
@@ -38,8 +40,11 @@ from studio.providers.base import Action
 
 PAGE_SIZE = 48  # divides into rows of 2, 3, 4 and 6
 
-# What `ResultImage.objects.in_gallery()` shows, archived or not: grid tiles and upscales.
-GALLERY_KINDS = Q(index__gte=1) | Q(index=ResultImage.GRID, job__operation=Operation.UPSCALE)
+# What `ResultImage.objects.in_gallery()` shows, archived or not: grid tiles, clips and
+# single images (an upscale, a cut-out…).
+GALLERY_KINDS = Q(index__gte=1) | Q(
+    index=ResultImage.GRID, job__operation__in=SINGLE_IMAGE_OPERATIONS
+)
 
 # The operations whose results land in a gallery, in the order a filter lists them.
 GALLERY_OPERATIONS = [
@@ -51,7 +56,23 @@ GALLERY_OPERATIONS = [
     Operation.INPAINT,
     Operation.OUTPAINT,
     Operation.PAN,
+    Operation.REMIX,
+    Operation.ENHANCE,
+    Operation.RETEXTURE,
+    Operation.EDIT,
+    Operation.REMOVE_BACKGROUND,
+    Operation.ANIMATE,
+    Operation.EXTEND,
+    Operation.VIDEO_UPSCALE,
 ]
+
+
+class Kind(models.TextChoices):
+    """What the gallery's Kind filter picks: everything, the stills or the clips."""
+
+    ALL = "", "All"
+    IMAGES = "images", "Images"
+    VIDEOS = "videos", "Videos"
 
 
 @dataclass(frozen=True)
@@ -64,6 +85,7 @@ class Filters(JobFilters):
     favourites: bool = False
     tags: tuple[int, ...] = ()
     archived: bool = False
+    kind: str = Kind.ALL
 
     @property
     def is_empty(self) -> bool:
@@ -94,6 +116,8 @@ class Filters(JobFilters):
         """The filters as a URL's query ("?q=fox&tag=3"), "" when there are none; the same
         filters always give the same string, so a shared link reproduces the view."""
         pairs = self.query_pairs()
+        if self.kind:
+            pairs.append(("kind", self.kind))
         if self.aspect:
             pairs.append(("aspect", self.aspect))
         if self.date_from:
@@ -119,6 +143,10 @@ def gallery_images(*, project: Project, user: User, filters: Filters) -> ResultI
     else:
         images = images.in_gallery()
     images = images.filter(filters.job_condition("job__"))
+    if filters.kind == Kind.IMAGES:
+        images = images.stills()
+    elif filters.kind == Kind.VIDEOS:
+        images = images.clips()
     if filters.aspect:
         images = images.filter(job__aspect_ratio=filters.aspect)
     if filters.date_from:
@@ -173,9 +201,11 @@ class GalleryItem:
 
     @property
     def label(self) -> str:
-        """ "Image 2 of the grid" or "Upscale": which part of its job this is."""
+        """ "Image 2", "Clip 3" or "Upscale": which part of its job this is."""
         if self.image.index == ResultImage.GRID:
             return self.job.step_label
+        if self.image.is_clip:
+            return f"Clip {self.image.index}"
         return f"Image {self.image.index}"
 
 

@@ -4,7 +4,6 @@ import csv
 import io
 import zipfile
 from collections.abc import Iterable
-from pathlib import PurePosixPath
 from typing import IO
 
 from django.db import IntegrityError, transaction
@@ -17,6 +16,7 @@ from studio.accounts.models import User
 from studio.billing.reports import csv_safe
 from studio.gallery.models import Favourite, ImageTag, Tag
 from studio.gallery.queries import GALLERY_KINDS
+from studio.generation import files
 from studio.generation.models import ResultImage, ResultImageQuerySet
 from studio.projects.models import Project
 
@@ -34,6 +34,7 @@ MANIFEST_COLUMNS = [
     "made_at",
     "width",
     "height",
+    "seconds",  # a clip's length; empty for a still
 ]
 
 
@@ -105,17 +106,18 @@ def images_restore(*, images: Iterable[ResultImage]) -> int:
 
 
 def zip_name(image: ResultImage) -> str:
-    """`<job>-<index>-<prompt-slug>.<ext>`, e.g. `12-3-a-lighthouse-at-dusk.png`."""
+    """`<job>-<index>-<prompt-slug>.<ext>`, e.g. `12-3-a-lighthouse-at-dusk.png`; a clip
+    is its `.mp4`, a cut-out its `.png`."""
     slug = slugify(image.job.prompt)[:SLUG_LENGTH].strip("-") or "image"
-    extension = PurePosixPath(image.file.name or "").suffix.lower() or ".png"
-    return f"{image.job_id}-{image.index}-{slug}{extension}"
+    return f"{image.job_id}-{image.index}-{slug}{image.download_extension}"
 
 
 def zip_write(*, images: Iterable[ResultImage], into: IO[bytes]) -> None:
-    """Write a ZIP of the images' full-resolution files and a `prompts.csv` manifest.
+    """Write a ZIP of the images' full-resolution files (a clip's video) and a
+    `prompts.csv` manifest.
 
-    The images are stored, not deflated (PNG and WebP are compressed already), and copied
-    in chunks, so memory stays small whatever their size.
+    The files are stored, not deflated (PNG, WebP and MP4 are compressed already), and
+    copied in chunks, so memory stays small whatever their size.
     """
     manifest = io.StringIO()
     writer = csv.writer(manifest)
@@ -123,7 +125,7 @@ def zip_write(*, images: Iterable[ResultImage], into: IO[bytes]) -> None:
     with zipfile.ZipFile(into, "w", compression=zipfile.ZIP_STORED) as archive:
         for image in images:
             name = zip_name(image)
-            with image.file.open("rb") as source, archive.open(name, "w") as target:
+            with files.full_file(image) as source, archive.open(name, "w") as target:
                 while chunk := source.read(1024 * 1024):
                     target.write(chunk)
             job = image.job
@@ -143,6 +145,7 @@ def zip_write(*, images: Iterable[ResultImage], into: IO[bytes]) -> None:
                         image.created_at.isoformat(),
                         image.width,
                         image.height,
+                        f"{image.duration:.2f}" if image.duration else "",
                     )
                 ]
             )

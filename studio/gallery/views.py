@@ -109,6 +109,7 @@ def page_context(
         "zip_limit": ZIP_LIMIT,
         "operations": [(op.value, op.label) for op in queries.GALLERY_OPERATIONS],
         "modes": ProcessMode.choices,
+        "kinds": queries.Kind.choices,
     }
 
 

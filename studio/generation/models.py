@@ -3,6 +3,7 @@ import hmac
 import secrets
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import PurePosixPath
 from typing import Any
 
 from django.conf import settings
@@ -319,6 +320,16 @@ class Job(models.Model):
         return [image for image in self.images.all() if image.is_clip]
 
     @property
+    def makes_single_image(self) -> bool:
+        """Whether the result is one image (an upscale, a cut-out…), stored at index 0."""
+        return self.operation in SINGLE_IMAGE_OPERATIONS
+
+    @property
+    def has_alpha(self) -> bool:
+        """A cut-out (remove background): shown on a checkerboard, kept as PNG."""
+        return self.operation == Operation.REMOVE_BACKGROUND
+
+    @property
     def extensions(self) -> int:
         """How many times the clips' first clip has been extended to make these."""
         return int((self.parameters or {}).get("extensions") or 0)
@@ -484,7 +495,22 @@ class ResultImage(models.Model):
     @property
     def has_alpha(self) -> bool:
         """A cut-out (remove background): shown on a checkerboard, kept as PNG."""
-        return self.job.operation == Operation.REMOVE_BACKGROUND
+        return self.job.has_alpha
+
+    @property
+    def download_extension(self) -> str:
+        """What its download is: ".mp4" for a clip, ".png" for a cut-out (its alpha
+        kept), else the stored file's own (".png", ".webp"…)."""
+        if self.is_clip:
+            return ".mp4"
+        if self.has_alpha:
+            return ".png"
+        return PurePosixPath(self.file.name or "").suffix.lower() or ".png"
+
+    @property
+    def download_name(self) -> str:
+        """`<job>-<index>.<ext>`, e.g. `12-3.mp4`: what a download is saved as."""
+        return f"{self.job_id}-{self.index}{self.download_extension}"
 
 
 class WebhookDelivery(models.Model):

@@ -21,6 +21,15 @@ urlpatterns = [
     path(
         "images/<int:image_id>/thumb/", views.result_image, {"variant": "thumb"}, name="image-thumb"
     ),
+    path(
+        "images/<int:image_id>/video/", views.result_video, {"variant": "full"}, name="image-video"
+    ),
+    path(
+        "images/<int:image_id>/video-preview/",
+        views.result_video,
+        {"variant": "preview"},
+        name="image-video-preview",
+    ),
     path("jobs/<int:job_id>/mask/<str:token>.png", views.job_mask, name="mask"),
     path("projects/<int:project_id>/shorten/", views.shorten, name="shorten"),
     # Animate, Retexture, Remove background, Edit: one of the project's images as input.

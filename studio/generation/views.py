@@ -8,20 +8,21 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
 
 from studio.accounts.models import AuthenticatedRequest, Membership, Role
 from studio.billing import live as billing_live
 from studio.billing import services as billing
-from studio.generation import live, prompting, services, tasks
+from studio.generation import files, live, prompting, services, tasks
 from studio.generation.feed import STATE_CHOICES, FeedFilterForm, FeedFilters, operations_used
 from studio.generation.forms import QUALITIES, VERSIONS, BlendForm, DescribeForm, ImagineForm
 from studio.generation.image_work import job_from_image as image_work_job
@@ -641,14 +642,31 @@ def region_editor(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     )
 
 
+def result_for_user(user: Any, image_id: int) -> ResultImage:
+    """A result (still or clip) of a project the user is in, or 404."""
+    image = get_object_or_404(ResultImage.objects.select_related("job"), pk=image_id)
+    project_for_user(user, image.job.project_id)
+    return image
+
+
 @require_GET
 @login_required
 @cache_control(private=True, max_age=31_536_000, immutable=True)
 def result_image(request: AuthenticatedRequest, image_id: int, variant: str) -> FileResponse:
-    image = get_object_or_404(ResultImage.objects.select_related("job"), pk=image_id)
-    project_for_user(request.user, image.job.project_id)
-    field = image.thumbnail if variant == "thumb" else image.file
-    return FileResponse(field.open("rb"))
+    image = result_for_user(request.user, image_id)
+    if variant == "thumb":
+        return FileResponse(image.thumbnail.open("rb"))
+    return files.full_response(image, download="download" in request.GET)
+
+
+@require_safe
+@login_required
+@cache_control(private=True, max_age=31_536_000, immutable=True)
+def result_video(request: AuthenticatedRequest, image_id: int, variant: str) -> HttpResponseBase:
+    """A clip's mp4 or its small preview, with HTTP Range so the browser can seek; 404
+    for a still image."""
+    image = result_for_user(request.user, image_id)
+    return files.video_response(request, image, variant, download="download" in request.GET)
 
 
 @require_GET

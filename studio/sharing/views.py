@@ -26,6 +26,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
 from studio.accounts.models import AuthenticatedRequest, Membership, User
+from studio.generation import files
 from studio.generation.models import ResultImage
 from studio.projects.access import project_for_user
 from studio.projects.models import Project
@@ -41,6 +42,8 @@ VIEWERS_MAY_NOT_SHARE = "Viewers can browse a project but not share it."
 CLOSED_LINKS_SHOWN = 50
 
 IMAGE_SIZES = {"thumb", "small", "full"}
+# A shared clip's videos: its own mp4, and the small one tiles play on hover.
+VIDEO_SIZES = {"video": "full", "video-preview": "preview"}
 CONTENT_TYPES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -305,6 +308,8 @@ class ImageUrls:
     thumb: str
     full: str
     srcset: str  # the three sizes by width, for the browser to pick from
+    video: str = ""  # a clip's mp4 ("" for a still)
+    video_preview: str = ""  # its small preview, for tiles
 
 
 @dataclass(frozen=True)
@@ -330,6 +335,10 @@ def image_urls(share: ShareLink, image: ResultImage) -> ImageUrls:
     if not image.thumbnail_small:
         sizes = sizes[1:]  # stored before small thumbnails existed
     srcset = ", ".join(f"{url(size)} {pixels}w" for size, pixels in sizes)
+    if image.is_clip:
+        return ImageUrls(
+            url("small"), url("thumb"), url("full"), srcset, url("video"), url("video-preview")
+        )
     return ImageUrls(url("small"), url("thumb"), url("full"), srcset)
 
 
@@ -344,8 +353,7 @@ def public_tile(share: ShareLink, image: ResultImage, costs: dict[int, Decimal])
 
 
 def download_name(project: Project, image: ResultImage) -> str:
-    extension = PurePath(image.file.name or "").suffix.lower() or ".png"
-    return f"{slugify(project.name) or 'image'}-{image.pk}{extension}"
+    return f"{slugify(project.name) or 'image'}-{image.pk}{image.download_extension}"
 
 
 # --- the images ---------------------------------------------------------------------------
@@ -365,9 +373,11 @@ def image_file(request: HttpRequest, token: str, image_id: int, size: str) -> Ht
     (`no-cache`), so a revoked link stops showing images at once; the ETag makes asking
     cheap (304)."""
     share = services.share_for_token(token)
-    if size not in IMAGE_SIZES or share is None or not share.is_live:
+    if size not in IMAGE_SIZES | VIDEO_SIZES.keys() or share is None or not share.is_live:
         raise Http404("No such image.")
     image = services.shared_image(share, image_id)
+    if size in VIDEO_SIZES:
+        return shared_video(request, image, VIDEO_SIZES[size])
     field = image_field(image, size)
     # The stored name (it carries the job's id) stays private: the ETag is a digest of it.
     etag = '"{}"'.format(
@@ -378,17 +388,32 @@ def image_file(request: HttpRequest, token: str, image_id: int, size: str) -> Ht
     )
     if not_modified is not None:
         return image_headers(not_modified, etag, image)
+    extension = PurePath(field.name or "").suffix.lower()
     try:
-        handle = field.open("rb")
+        if size == "full" and image.has_alpha:
+            # A cut-out keeps its transparency: PNG, whatever the provider sent.
+            handle, extension = files.full_file(image), ".png"
+        else:
+            handle = field.open("rb")
     except (FileNotFoundError, ValueError) as error:
         raise Http404("The image file is missing.") from error
-    extension = PurePath(field.name or "").suffix.lower()
     response = FileResponse(
         handle,
         content_type=CONTENT_TYPES.get(extension, "application/octet-stream"),
         filename=f"{slugify(share.project.name) or 'image'}-{image.pk}-{size}{extension}",
     )
     return image_headers(response, etag, image)
+
+
+def shared_video(request: HttpRequest, image: ResultImage, variant: str) -> HttpResponseBase:
+    """A shared clip's video, with HTTP Range so it can be sought. Asked for again each
+    time like the link's images (`no-cache`), so a revoked link stops playing at once."""
+    try:
+        response = files.video_response(request, image, variant)
+    except (FileNotFoundError, ValueError) as error:
+        raise Http404("The video file is missing.") from error
+    response["Cache-Control"] = "private, no-cache"
+    return public_headers(response)
 
 
 def image_headers(response: HttpResponseBase, etag: str, image: ResultImage) -> HttpResponseBase:

@@ -49,11 +49,23 @@ def elapsed(moment: datetime | None) -> str:
 
 
 @register.filter
+def clip_length(seconds: float | None) -> str:
+    """A clip's length as a player shows it: "0:05", "1:02"."""
+    if seconds is None:
+        return ""
+    minutes, rest = divmod(max(1, round(seconds)), 60)
+    return f"{minutes}:{rest:02}"
+
+
+@register.filter
 def shape(job: Job) -> str:
     """`ar-N`, N the width/height ratio of what the card shows in tenths (2–40): its share
     of a feed row (the gallery's classes; a class, since the CSP allows no inline styles).
     The stored result's own size where there is one: a pan or zoom changes the shape."""
     grid = job.grid_image if job.makes_images else None
+    if job.makes_clips:
+        # Four clips of one shape, two by two: the card has their shape.
+        grid = next(iter(job.clips), None)
     width, height = (grid.width, grid.height) if grid and grid.height else job.width_height
     if not job.makes_images or not height:
         return "ar-10"
