@@ -9,34 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from studio.billing.models import EntryKind, LedgerEntry
 from studio.generation.models import Job, Operation, Status
-from studio.inputs.models import InputImage
-from studio.inputs.services import input_image_check_upload, input_images_saved
 from studio.media.video import clip_facts
 from tests.conftest import StudioServer, wait_for
-from tests.factories import make_art
 from tests.generation.test_legnext_flow import charged
 from tests.generation.test_operations import finish, follow_up, hx, imagine
-from tests.sandbox.helpers import png_bytes
-
-
-@pytest.fixture
-def legnext_only(acme: Any) -> Any:
-    acme.provider_keys.update(provider="legnext", label="LegNext")
-    return acme
-
-
-@pytest.fixture
-def input_image(project: Any, bob: Any) -> InputImage:
-    """An upload of the project, stored as the composer stores one."""
-    art = make_art(("#1d3557", "#e63946", "#f1faee", "#a8dadc"), size=640)
-    checked = input_image_check_upload(SimpleUploadedFile("art.png", png_bytes(art), "image/png"))
-    with input_images_saved(project=project, user=bob, images=[checked]) as (image,):
-        return image
 
 
 def animate(server: StudioServer, session: Any, project: Any, **fields: str) -> Any:
