@@ -147,15 +147,18 @@
     target.restore();
   }
 
+  // The empty canvas as a checkerboard in the theme's own greys (the frame's colours,
+  // resolved: a canvas cannot read light-dark()).
   var checker = null;
   function checkerboard() {
     if (checker) return checker;
+    var frame = getComputedStyle(byId("canvas-stage-wrap"));
     var tile = document.createElement("canvas");
     tile.width = tile.height = 16;
     var t = tile.getContext("2d");
-    t.fillStyle = "#d9d7d2";
+    t.fillStyle = frame.backgroundColor;
     t.fillRect(0, 0, 16, 16);
-    t.fillStyle = "#bfbcb5";
+    t.fillStyle = frame.borderTopColor;
     t.fillRect(0, 0, 8, 8);
     t.fillRect(8, 8, 8, 8);
     checker = view.createPattern(tile, "repeat");
@@ -174,7 +177,7 @@
     var layerContext = layer.getContext("2d");
     layerContext.clearRect(0, 0, layer.width, layer.height);
     paintAreas(layerContext, k, true);
-    view.globalAlpha = 0.55;
+    view.globalAlpha = 0.45;
     view.drawImage(layer, 0, 0);
     view.globalAlpha = 1;
     // The image's edge, and the brush under the pointer.
