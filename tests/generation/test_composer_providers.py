@@ -65,7 +65,7 @@ def test_with_two_providers_a_picker_says_where_the_next_job_runs(
     # The first key's provider is the default.
     assert re.search(r'value="piapi"[^>]*data-modes="relax fast turbo"[^>]* checked', picker)
     assert re.search(r'value="legnext"[^>]*data-modes="fast turbo"', picker)
-    assert 'data-work="imagine describe blend shorten"' in picker
+    assert 'data-work="imagine describe blend shorten animate retexture remove_bg edit"' in picker
     assert offered_modes(html) == ["relax", "fast", "turbo"]
     # Every form sends the pick along.
     assert html.count('hx-include="#provider-pick"') == 3
