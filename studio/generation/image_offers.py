@@ -100,9 +100,19 @@ class Pricing:
     table: PriceTable
 
     @classmethod
-    def of(cls, project: Project, table: PriceTable | None = None) -> "Pricing":
+    def of(
+        cls,
+        project: Project,
+        table: PriceTable | None = None,
+        providers: Sequence[type[Provider]] | None = None,
+    ) -> "Pricing":
+        """The project's team's; `table` and `providers` where the caller has them (the
+        feed reads them once per team: see live.decorate)."""
         team = project.team
-        return cls(providers_of(team), table if table is not None else price_table(team.pk))
+        return cls(
+            providers if providers is not None else providers_of(team),
+            table if table is not None else price_table(team.pk),
+        )
 
     def prices(
         self, api: type[Provider], *, mode: str, operation: str, parameters: dict[str, Any]
@@ -194,7 +204,9 @@ def job_offers(job: Job) -> dict[int, list[Offer]]:
     ]
     if not images:
         return {}
-    pricing = Pricing.of(job.project, getattr(job, "price_table", None))
+    pricing = Pricing.of(
+        job.project, getattr(job, "price_table", None), getattr(job, "team_providers", None)
+    )
     offers = {image.index: result_offers(image, pricing) for image in images}
     return {index: found for index, found in offers.items() if found}
 

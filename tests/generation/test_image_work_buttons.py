@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from studio.generation.models import Job, ResultImage, Status
 from studio.providers.legnext import NO_EDIT
@@ -256,3 +258,20 @@ def test_a_failed_edit_says_in_full_that_the_plan_lacks_it_and_nothing_was_charg
     assert f'<p class="job-error" role="alert">{NO_EDIT}</p>' in html
     assert "Not charged: the hold was released." in html
     assert NO_EDIT.endswith("or ask LegNext to enable it.")
+
+
+def test_the_feed_reads_the_teams_providers_once_however_many_cards(
+    bob_client: Client, project: Any, bob: Any, legnext: Any
+) -> None:
+    def provider_reads() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            html = bob_client.get(f"/projects/{project.pk}/").content.decode()
+        assert html.count('data-work="animate"') == 4 * Job.objects.count()
+        return sum("providerkey" in query["sql"] for query in queries)
+
+    legnext_grid(project, bob, legnext)
+    one_card = provider_reads()
+    for _ in range(3):
+        legnext_grid(project, bob, legnext)
+
+    assert provider_reads() == one_card
