@@ -90,7 +90,12 @@ def test_the_canvas_editor_sends_the_canvas_the_place_and_a_true_size_mask(
     open_the_editor_from_the_card(page, grid, 2)
 
     page.locator("label:has(input[value='16:9'])").click()
+    canvas, centred = shown_layout(page)
+    # The keyboard places it too: ← on the focused canvas moves it 1 % of the canvas.
+    page.locator("#canvas-stage").focus()
+    page.keyboard.press("ArrowLeft")
     canvas, placed = shown_layout(page)
+    assert placed["x"] == centred["x"] - round(canvas["height"] * 0.01)
     assert canvas["width"] * 9 == canvas["height"] * 16
     assert 500 <= canvas["height"] and canvas["width"] == 1024  # at least 1024 px long
     # The image, at its shape, wholly on the canvas, with room around it.
