@@ -499,7 +499,7 @@
     document.getElementById("drop-preview").src = dropped.preview;
     document.getElementById("drop-name").textContent = files.length > 1 ? files.length + " images" : "the image";
     document.getElementById("drop-status").textContent = "";
-    box.querySelectorAll("[data-drop-as]").forEach(function (button) { button.disabled = false; });
+    box.querySelectorAll("[data-drop-as], [data-drop-work]").forEach(function (button) { button.disabled = false; });
     box.hidden = false;
     box.querySelector("[data-drop-as]").focus();
   }
@@ -520,6 +520,8 @@
     var box = chooser();
     if (!box || box.hidden) return;
     if (event.target.closest("[data-drop-cancel]") || !event.target.closest("#drop-chooser")) { closeChooser(); return; }
+    var work = event.target.closest("[data-drop-work]");
+    if (work) { makeFromDropped(box, work); return; }
     var choice = event.target.closest("[data-drop-as]");
     if (!choice) return;
     var as = choice.dataset.dropAs;
@@ -536,6 +538,28 @@
     document.getElementById("drop-status").textContent = "Uploading…";
     addReferences(as, files).then(function () { closeChooser(); var p = promptField(); if (p) p.focus(); });
   });
+  // Animate, Retexture, Remove background, Edit: the image is stored as one of the
+  // project's uploads first, then named by its id ("input:<id>"), as a result is. Animate
+  // and Retexture open their dialog, Edit its canvas page; Remove background is made.
+  function makeFromDropped(box, button) {
+    var composer = document.getElementById("composer");
+    var operation = button.dataset.dropWork, url = button.dataset.workUrl;
+    box.querySelectorAll("[data-drop-as], [data-drop-work]").forEach(function (each) { each.disabled = true; });
+    document.getElementById("drop-status").textContent = "Uploading…";
+    var body = new FormData();
+    body.append("image", dropped.files[0]);
+    postForImage(composer.dataset.uploadUrl, body).then(function (data) {
+      var source = "input:" + data.id;
+      var query = "?source=" + encodeURIComponent(source);
+      closeChooser();
+      if (operation === "edit") window.location.assign(url + query);
+      else if (operation === "remove_bg") window.htmx.ajax("POST", url, { source: composer, values: { source: source }, swap: "none" });
+      else window.htmx.ajax("GET", url + query, { source: composer, target: "body", swap: "beforeend" });
+    }, function (error) {
+      closeChooser();
+      showNotice(error.message);
+    });
+  }
   document.addEventListener("keydown", function (event) {
     var box = chooser();
     if (event.key === "Escape" && box && !box.hidden) { closeChooser(); var p = promptField(); if (p) p.focus(); }

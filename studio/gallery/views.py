@@ -40,6 +40,8 @@ from studio.gallery.forms import (
     ImageTagForm,
 )
 from studio.gallery.queries import GALLERY_KINDS, Cursor, Filters, GalleryItem
+from studio.generation.image_offers import Pricing, result_offers
+from studio.generation.menus import OFFERED_AS_WORK
 from studio.generation.models import ProcessMode, ResultImage
 from studio.projects.access import project_for_user
 from studio.projects.models import Project
@@ -155,6 +157,13 @@ def image_view(request: AuthenticatedRequest, image_id: int) -> HttpResponse:
         return reverse("gallery:image", args=[pk]) + query if pk else ""
 
     actions = queries.follow_ups_for(image) if membership.can_generate else []
+    # Animate and Edit open their own forms: they show with what else is made from it.
+    actions = [action for action in actions if action.needs not in OFFERED_AS_WORK]
+    work = (
+        result_offers(image, Pricing.of(project, job.price_table))  # type: ignore[attr-defined]
+        if membership.can_generate
+        else []
+    )
 
     context = {
         "project": project,
@@ -172,6 +181,7 @@ def image_view(request: AuthenticatedRequest, image_id: int) -> HttpResponse:
         "seed": queries.seed_of(image),
         "cost": queries.cost_of(job),
         "actions": actions,
+        "work": work,
         "menu": queries.image_menu_for(image, actions),
         "tag_names": queries.project_tags(project),
         "standalone": not is_partial(request),

@@ -16,6 +16,7 @@ from studio.generation.models import Job, JobQuerySet
 from studio.generation.search import Cursor
 from studio.generation.tree import family_of
 from studio.projects.models import Project
+from studio.providers import Provider
 from studio.realtime.groups import project_group, push_html
 
 
@@ -23,6 +24,12 @@ def queue_positions(team_id: int) -> dict[int, int]:
     from studio.generation.queue import queue_positions as positions
 
     return positions(team_id)
+
+
+def team_providers(project: Project) -> list[type[Provider]]:
+    from studio.generation.services import providers_of
+
+    return providers_of(project.team)
 
 
 PAGE = "generation/project.html"
@@ -42,11 +49,13 @@ def _with_display_relations(jobs: JobQuerySet) -> JobQuerySet:
 
 
 def decorate(jobs: list[Job]) -> list[Job]:
-    """Give cards what they show beside the job itself: place in the team's queue and
-    what each follow-up costs (one query per team, not per card)."""
+    """Give cards what they show beside the job itself: place in the team's queue, what
+    each follow-up costs and the team's providers (what can be made from an image, and
+    where: see image_offers), one query per team, not per card."""
     teams = {job.project.team_id for job in jobs}
     positions: dict[int, int] = {}
     prices: dict[int, PriceTable] = {}
+    providers: dict[int, list[type[Provider]]] = {}
     typical: dict[int, dict[tuple[str, str], int]] = {}
     for team_id in teams:
         mine = [job for job in jobs if job.project.team_id == team_id]
@@ -55,9 +64,13 @@ def decorate(jobs: list[Job]) -> list[Job]:
         if any(job.is_active for job in mine):
             typical[team_id] = typical_seconds(team_id)
         prices[team_id] = price_table(team_id)
+        if any(job.status == "completed" and job.makes_images for job in mine):
+            providers[team_id] = team_providers(mine[0].project)
     for job in jobs:
         job.queue_position = positions.get(job.pk)  # type: ignore[attr-defined]
         job.price_table = prices[job.project.team_id]  # type: ignore[attr-defined]
+        if job.project.team_id in providers:
+            job.team_providers = providers[job.project.team_id]  # type: ignore[attr-defined]
         usual = typical.get(job.project.team_id, {})
         job.typical_seconds = usual.get((job.operation, job.process_mode))  # type: ignore[attr-defined]
     return jobs

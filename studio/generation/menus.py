@@ -8,7 +8,7 @@ buttons. What is offered comes from the job's provider (`Job.actions`); this mod
 only arranges it.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,10 @@ TAKES_PROMPT = {"variation", "pan", "outpaint", "inpaint", "remix"}
 # more than these gets a menu of its own.
 QUICK_GROUPS = {"upscale", "vary"}
 QUICK_BUTTONS_PER_IMAGE = 2
+# Follow-ups that open a form of their own first (Animate's dialog, Edit's canvas): they
+# show as the image's offers (`studio.generation.image_offers`), with the image work
+# other providers do, not as buttons that act at once.
+OFFERED_AS_WORK = {"animate", "canvas"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class ImageMenu:
     number: int
     image: Any  # ResultImage | None (None while the results are being stored)
     groups: list[Group]
+    # What can be made from the image: Animate, Retexture… (image_offers.Offer).
+    work: list[Any] = field(default_factory=list)
 
     @property
     def takes_prompt(self) -> bool:
@@ -88,10 +94,17 @@ class FollowUps:
     images: list[ImageMenu] = field(default_factory=list)
     # What acts on the whole result, shown beside the image picker (reroll).
     whole: list[Action] = field(default_factory=list)
+    # What can be made from a single image (an upscale, a cut-out): image_offers.Offer.
+    work: list[Any] = field(default_factory=list)
 
     @property
     def per_image(self) -> bool:
         return bool(self.images)
+
+    @property
+    def shown(self) -> bool:
+        """Whether there is anything to show at all."""
+        return bool(self.actions or self.images or self.work)
 
     @property
     def unavailable(self) -> str:
@@ -135,28 +148,45 @@ def image_groups(actions: Sequence[Action]) -> list[Group]:
     return groups
 
 
-def follow_ups(actions: list[Action], image: Callable[[int], Any]) -> FollowUps:
-    """The follow-ups of a result laid out: `image(n)` is the grid's stored image n."""
+def follow_ups(
+    actions: list[Action],
+    image: Callable[[int], Any],
+    work: Mapping[int, list[Any]] | None = None,
+) -> FollowUps:
+    """The follow-ups of a result laid out: `image(n)` is the grid's stored image n;
+    `work` what can be made from each image, by its index (0: a single image). A grid
+    whose images offer work gets a menu per image, like one whose images offer more than
+    U and V."""
+    work = work or {}
+    actions = [action for action in actions if action.needs not in OFFERED_AS_WORK]
     by_image: dict[int, list[Action]] = {}
     for action in actions:
         if action.image is not None:
             by_image.setdefault(action.image, []).append(action)
-    if not any(needs_menu(each) for each in by_image.values()):
-        return FollowUps(actions)
+    numbers = sorted(set(by_image) | {number for number in work if number >= 1})
+    image_work = any(work.get(number) for number in numbers)
+    if not image_work and not any(needs_menu(each) for each in by_image.values()):
+        return FollowUps(actions, work=work.get(0, []))
     return FollowUps(
         actions,
         images=[
-            ImageMenu(number, image(number), image_groups(by_image[number]))
-            for number in sorted(by_image)
+            ImageMenu(
+                number,
+                image(number),
+                image_groups(by_image.get(number, [])),
+                work.get(number, []),
+            )
+            for number in numbers
         ],
         whole=[action for action in actions if action.image is None],
+        work=work.get(0, []),
     )
 
 
 def image_menu(actions: list[Action], number: int, image: Any) -> ImageMenu | None:
     """One image's menu (the lightbox shows one image); None when it offers only quick
-    buttons."""
-    mine = [action for action in actions if action.image == number]
+    buttons. What can be made from the image the lightbox shows on its own."""
+    mine = [a for a in actions if a.image == number and a.needs not in OFFERED_AS_WORK]
     return ImageMenu(number, image, image_groups(mine)) if needs_menu(mine) else None
 
 

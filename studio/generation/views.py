@@ -15,14 +15,19 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST, require_safe
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
 
 from studio.accounts.models import AuthenticatedRequest, Membership, Role
 from studio.billing import live as billing_live
 from studio.billing import services as billing
-from studio.generation import files, live, prompting, services, tasks
+from studio.generation import files, image_offers, live, prompting, services, tasks
 from studio.generation.feed import STATE_CHOICES, FeedFilterForm, FeedFilters, operations_used
 from studio.generation.forms import QUALITIES, VERSIONS, BlendForm, DescribeForm, ImagineForm
 from studio.generation.image_work import job_from_image as image_work_job
@@ -153,6 +158,7 @@ def composer_context(
             blend_choices=ResultImage.objects.filter(
                 job__project=project, index=ResultImage.GRID
             ).order_by("-created_at")[:BLEND_CHOICES],
+            upload_work=image_offers.upload_offers(project, image_offers.Pricing.of(project)),
         )
     context.update(extra)
     context["meters"] = billing_live.meters_html(team=project.team, user=membership.user)
@@ -740,19 +746,112 @@ def webhook(request: HttpRequest, provider: str, job_id: int, token: str = "") -
     return JsonResponse({"status": "ok"})
 
 
-@require_POST
+IMAGE_WORK_PAGE = "generation/image_work.html"
+CANVAS_PAGE = "generation/canvas.html"
+# Where a form of the image work shows a refusal: in place, in its dialog or page.
+WORK_REFUSAL = "work-refusal"
+END_FRAME_CHOICES = 12
+# The canvas editor's preset shapes, beside "image + margin".
+CANVAS_SHAPES = ("1:1", "4:3", "3:4", "16:9", "9:16")
+
+
+@require_http_methods(["GET", "POST"])
 @login_required
 def image_work(request: AuthenticatedRequest, project_id: int, operation: str) -> HttpResponse:
     """Animate, Retexture, Remove background or Edit one of the project's images (a
-    result or an upload): the job's card, or the sentence why not (nothing is made)."""
-    project, _ = project_for_generating(request.user, project_id)
+    result or an upload). GET: the form that asks what to make (Animate's and
+    Retexture's dialog, Edit's canvas page). POST: the job's card, or the sentence why
+    not (nothing is made), in the form's own place when it asks there."""
+    project, membership = project_for_generating(request.user, project_id)
+    if request.method == "GET":
+        return image_work_form(request, project, membership, operation)
     try:
         job = image_work_job(
             project=project, user=request.user, operation=operation, fields=request.POST
         )
     except (services.FollowUpRefused, billing.BudgetExceeded, InputImageError) as refused:
+        if request.htmx and request.htmx.target == WORK_REFUSAL:
+            context = {"message": str(refused)}
+            return render(request, f"{IMAGE_WORK_PAGE}#refusal", context, status=422)
         return refusal(request, str(refused))
     if request.POST.get("open"):
         # From the canvas editor: go and watch the new job.
         return HttpResponseClientRedirect(reverse("generation:job", args=[job.pk]))
     return created(request, job)
+
+
+def image_work_form(
+    request: AuthenticatedRequest, project: Project, membership: Membership, operation: str
+) -> HttpResponse:
+    """What to make from the image `?source=` names, asked before anything is made: 404
+    for an image not of this project, or work no provider of the team offers for it."""
+    source = request.GET.get("source", "")
+    try:
+        offer = image_offers.offered(project, source, operation)
+    except services.FollowUpRefused as refused:
+        raise Http404(str(refused)) from None
+    if offer is None:
+        raise Http404("That is not made from this image here.")
+    image = image_work_source(project, source)
+    context: dict[str, Any] = {
+        "project": project,
+        "membership": membership,
+        "offer": offer,
+        "image": image,
+    }
+    if operation == Operation.EDIT:
+        return render(request, CANVAS_PAGE, {**context, "shapes": CANVAS_SHAPES})
+    if operation == Operation.ANIMATE:
+        context["end_frames"] = (
+            ResultImage.objects.filter(job__project=project)
+            .in_gallery()
+            .stills()
+            .exclude(pk=image.result_id or 0)
+            .order_by("-created_at", "-id")[:END_FRAME_CHOICES]
+        )
+        return render(request, f"{IMAGE_WORK_PAGE}#animate-dialog", context)
+    if operation == Operation.RETEXTURE:
+        return render(request, f"{IMAGE_WORK_PAGE}#retexture-dialog", context)
+    raise Http404("Remove background needs no form: it is one click.")
+
+
+@dataclass(frozen=True)
+class WorkSource:
+    """The image a form of the image work shows: its links and its pixel size."""
+
+    name: str  # "result:<id>" or "input:<id>"
+    full: str
+    thumb: str
+    width: int
+    height: int
+    result_id: int | None
+    back: str  # where Cancel goes: its job, or the project
+
+    @property
+    def ratio(self) -> str:
+        return f"{self.width}:{self.height}"
+
+
+def image_work_source(project: Project, name: str) -> WorkSource:
+    kind, _, number = name.partition(":")
+    if kind == "result":
+        result = get_object_or_404(ResultImage, pk=int(number), job__project=project)
+        return WorkSource(
+            name,
+            reverse("generation:image", args=[result.pk]),
+            reverse("generation:image-thumb", args=[result.pk]),
+            result.width,
+            result.height,
+            result.pk,
+            reverse("generation:job", args=[result.job_id]),
+        )
+    upload = get_object_or_404(InputImage, pk=int(number), project=project)
+    return WorkSource(
+        name,
+        upload.image_path(),
+        upload.thumbnail_path(),
+        upload.width,
+        upload.height,
+        None,
+        reverse("generation:project", args=[project.pk]),
+    )

@@ -4,7 +4,7 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from studio.generation import menus
+from studio.generation import image_offers, menus
 from studio.generation.models import Job
 
 register = template.Library()
@@ -22,8 +22,9 @@ def ago(moment: datetime | None) -> str:
 
 @register.simple_tag
 def follow_ups(job: Job) -> menus.FollowUps:
-    """The job's follow-ups as its card lays them out (see `studio.generation.menus`)."""
-    return menus.follow_ups(job.actions, job.quadrant_image)
+    """The job's follow-ups as its card lays them out (see `studio.generation.menus`),
+    with what can be made from each of its images (`studio.generation.image_offers`)."""
+    return menus.follow_ups(job.actions, job.quadrant_image, image_offers.job_offers(job))
 
 
 @register.filter
