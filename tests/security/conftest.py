@@ -42,5 +42,6 @@ def acme_things(project: Any, alice: Any, bob: Any, vera: Any, acme: Any) -> dic
         "share_id": 1,
         "tag_id": 1,
         "input_id": input_image.pk,
+        "operation": "animate",
     }
     return values
