@@ -71,25 +71,34 @@ class CanvasEdit:
         }
 
 
-def mask_of(drawn: str, *, size: tuple[int, int]) -> str:
-    """The painted mask as base64 PNG, checked: a PNG of the canvas's size with some white."""
-    if not drawn:
-        raise CanvasRefused("Paint the areas to repaint first.")
+def read_mask(drawn: str) -> tuple[str, tuple[int, int], bool]:
+    """A mask drawn in the browser (a PNG, as a data URL or base64): its base64, its size
+    and whether anything is painted (white = repaint). ValueError if it is no PNG."""
     encoded = drawn.split(",", 1)[1] if drawn.startswith("data:") else drawn
     try:
         raw = base64.b64decode(encoded, validate=True)
         with Image.open(io.BytesIO(raw)) as image:
             if image.format != "PNG":
-                raise ValueError
-            image_size = image.size
+                raise ValueError("not a PNG")
             brightest = image.convert("L").getextrema()[1]
-    except (ValueError, OSError):
+            return encoded, image.size, isinstance(brightest, (int, float)) and brightest >= 128
+    except OSError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def mask_of(drawn: str, *, size: tuple[int, int]) -> str:
+    """The painted mask as base64 PNG, checked: a PNG of the canvas's size with some white."""
+    if not drawn:
+        raise CanvasRefused("Paint the areas to repaint first.")
+    try:
+        encoded, mask_size, painted = read_mask(drawn)
+    except ValueError:
         raise CanvasRefused("The painted areas could not be read; paint them again.") from None
-    if image_size != size:
+    if mask_size != size:
         raise CanvasRefused(
-            f"The painted areas are {image_size[0]}×{image_size[1]} px but the canvas is "
+            f"The painted areas are {mask_size[0]}×{mask_size[1]} px but the canvas is "
             f"{size[0]}×{size[1]} px; paint them again."
         )
-    if not isinstance(brightest, (int, float)) or brightest < 128:
+    if not painted:
         raise CanvasRefused("Nothing is painted: paint over the parts to repaint.")
     return encoded

@@ -6,7 +6,6 @@ poller and deadline sweeper all call it; it moves forward only, with a condition
 UPDATE, and only the call that wins schedules side effects.
 """
 
-import base64
 import io
 import logging
 import math
@@ -30,7 +29,7 @@ from studio.accounts.models import ProviderKey, Team, User
 from studio.billing import services as billing
 from studio.gallery.live import push_new_tiles
 from studio.generation import live, tasks
-from studio.generation.canvas import CanvasEdit
+from studio.generation.canvas import CanvasEdit, read_mask
 from studio.generation.models import (
     FINISHED_STATUSES,
     PROVIDER_STATUS,
@@ -242,16 +241,9 @@ def _checked_mask(parent: Job, mask: str, *, image_number: int | None = None) ->
     """The mask as the provider wants it (base64 PNG, white = repaint, the image's size)."""
     if not mask:
         raise FollowUpRefused("Draw the region to repaint first.")
-    encoded = mask.split(",", 1)[1] if mask.startswith("data:") else mask
     try:
-        raw = base64.b64decode(encoded, validate=True)
-        with Image.open(io.BytesIO(raw)) as drawn:
-            if drawn.format != "PNG":
-                raise ValueError
-            size = drawn.size
-            brightest = drawn.convert("L").getextrema()[1]
-            has_white = isinstance(brightest, (int, float)) and brightest >= 128
-    except (ValueError, OSError):
+        encoded, size, has_white = read_mask(mask)
+    except ValueError:
         raise FollowUpRefused("The region could not be read; draw it again.") from None
     image = parent.grid_image if image_number is None else parent.quadrant_image(image_number)
     if image is None:
