@@ -167,17 +167,11 @@ def job_follow_up(
         raise FollowUpRefused(action.unavailable)
     parameters: dict[str, Any] = dict(action.parameters)
     parameters["step"] = action.step
-    prompt = prompt.strip()
-    if len(prompt) > settings.PROMPT_MAX_LENGTH:
-        raise FollowUpRefused(
-            f"The prompt is {len(prompt)} characters long; the limit is "
-            f"{settings.PROMPT_MAX_LENGTH}."
-        )
-    if flag := MODE_FLAG.search(prompt):
-        raise FollowUpRefused(
-            f"Leave {flag[1].lower()} out of the prompt: a follow-up runs in its parent's mode "
-            f"({ProcessMode(parent.process_mode).label}), which is what it is charged for."
-        )
+    prompt = _checked_prompt(
+        prompt,
+        why_no_mode=f"a follow-up runs in its parent's mode "
+        f"({ProcessMode(parent.process_mode).label}), which is what it is charged for",
+    )
     if action.needs == "prompt" and not prompt:
         raise FollowUpRefused(f"{action.label} needs a prompt: write what the image should become.")
     if prompt:
@@ -220,6 +214,20 @@ def job_follow_up(
 # A speed flag in a follow-up's prompt would run it (and have the provider charge it) in
 # another mode than the one Studio holds money for. Phones type "—" for "--".
 MODE_FLAG = re.compile(r"(?:^|\s)((?:--|\u2014|\u2013)(?:relax|fast|turbo))\b", re.IGNORECASE)
+
+
+def _checked_prompt(prompt: str, *, why_no_mode: str) -> str:
+    """A prompt typed for a follow-up or image work: within the limit, and without a
+    speed flag (the job's mode is chosen, and held for, elsewhere: `why_no_mode`)."""
+    prompt = prompt.strip()
+    if len(prompt) > settings.PROMPT_MAX_LENGTH:
+        raise FollowUpRefused(
+            f"The prompt is {len(prompt)} characters long; the limit is "
+            f"{settings.PROMPT_MAX_LENGTH}."
+        )
+    if flag := MODE_FLAG.search(prompt):
+        raise FollowUpRefused(f"Leave {flag[1].lower()} out of the prompt: {why_no_mode}.")
+    return prompt
 
 
 def _checked_zoom(zoom: str) -> str:
@@ -273,16 +281,7 @@ def job_from_image(
 ) -> Job:
     """New work from one of the project's images, sent to the provider as its public
     link: animate it, retexture it, cut its background out, or edit it on a canvas."""
-    prompt = prompt.strip()
-    if len(prompt) > settings.PROMPT_MAX_LENGTH:
-        raise FollowUpRefused(
-            f"The prompt is {len(prompt)} characters long; the limit is "
-            f"{settings.PROMPT_MAX_LENGTH}."
-        )
-    if flag := MODE_FLAG.search(prompt):
-        raise FollowUpRefused(
-            f"Leave {flag[1].lower()} out of the prompt: choose the mode instead."
-        )
+    prompt = _checked_prompt(prompt, why_no_mode="choose the mode instead")
     label = Operation(operation).label
     if operation in (Operation.RETEXTURE, Operation.EDIT) and not prompt:
         raise FollowUpRefused(f"{label} needs a prompt: write what the image should become.")
