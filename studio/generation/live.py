@@ -43,7 +43,7 @@ TYPICAL_MINIMUM = 3
 
 
 def _with_display_relations(jobs: JobQuerySet) -> JobQuerySet:
-    return jobs.select_related("created_by", "parent", "project").prefetch_related(
+    return jobs.select_related("created_by", "parent", "project__team").prefetch_related(
         "images", "inputs"
     )
 

@@ -157,9 +157,13 @@ def _seed_for(task_type: str, task_input: dict[str, Any], origin: Task | None) -
     return art.derived_seed(task_type, origin.seed, _canonical(task_input), earlier)
 
 
+# What changes the price or names the origin (a random task id: its seed stands for
+# it), not the picture: kept out of a follow-up's seed, so that every run draws the same.
+NOT_DRAWN = {"process_mode", "origin_task_id"}
+
+
 def _canonical(task_input: dict[str, Any]) -> str:
-    # The process mode changes the price, not the picture.
-    asked = {name: value for name, value in task_input.items() if name != "process_mode"}
+    asked = {name: value for name, value in task_input.items() if name not in NOT_DRAWN}
     return json.dumps(asked, sort_keys=True)
 
 
