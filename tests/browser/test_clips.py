@@ -10,6 +10,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from studio.generation.models import Job
 from tests.browser.conftest import screenshot, wait_until
+from tests.browser.test_feed_cards import open_feed
 from tests.browser.test_generate import log_in
 from tests.conftest import StudioServer
 from tests.factories import make_clip_job, make_cutout_job
@@ -41,9 +42,7 @@ def test_a_clip_plays_on_hover_and_in_the_lightbox(
 ) -> None:
     clips, _ = setup(project, bob)
     first, second = clips.clips[:2]
-    log_in(page, server, "bob")
-    page.goto(f"{server.url}/projects/{project.pk}/")
-    expect(page.locator(".project.ws-open")).to_be_attached()  # resynced: cards stay put
+    open_feed(page, server, project)  # the socket's snapshot in: cards stay put
     card = page.locator(f"#job-{clips.pk}")
     cell = card.locator(".clip-1")
     video = cell.locator("video")
@@ -95,9 +94,7 @@ def test_with_less_motion_a_hover_plays_nothing_but_the_lightbox_does(
     clips, _ = setup(project, bob)
     first = clips.clips[0]
     page.emulate_media(reduced_motion="reduce")
-    log_in(page, server, "bob")
-    page.goto(f"{server.url}/projects/{project.pk}/")
-    expect(page.locator(".project.ws-open")).to_be_attached()  # resynced: cards stay put
+    open_feed(page, server, project)  # the socket's snapshot in: cards stay put
     cell = page.locator(f"#job-{clips.pk} .clip-1")
 
     cell.hover()
@@ -113,9 +110,7 @@ def test_a_cutout_shows_on_its_checkerboard(
 ) -> None:
     _, cutout = setup(project, bob)
     image = cutout.images.get()
-    log_in(page, server, "bob")
-    page.goto(f"{server.url}/projects/{project.pk}/")
-    expect(page.locator(".project.ws-open")).to_be_attached()  # resynced: cards stay put
+    open_feed(page, server, project)  # the socket's snapshot in: cards stay put
     card_image = page.locator(f"#job-{cutout.pk} img.job-image")
     expect(card_image).to_have_class("job-image checker")
     card_image.scroll_into_view_if_needed()
