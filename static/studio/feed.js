@@ -100,6 +100,7 @@
   var plainIcon = null;
   var statuses = null; // card id -> status, as last seen
   var endedWhileHidden = 0;
+  var seenEnding = {}; // card ids counted since the tab was hidden: each job once
   var NOTIFY_KEY = "studio.notify";
 
   function page() { return document.querySelector(".project[data-user]"); }
@@ -134,7 +135,9 @@
   }
 
   function ended(card, status) {
-    if (!document.hidden) return;
+    // A card seen ending twice (its copy replaced and shown again) is still one job.
+    if (!document.hidden || seenEnding[card.id]) return;
+    seenEnding[card.id] = true;
     endedWhileHidden += 1;
     var viewer = page();
     if (!notifying() || !viewer || card.dataset.owner !== viewer.dataset.user) return;
@@ -169,6 +172,7 @@
   document.addEventListener("visibilitychange", function () {
     if (document.hidden) return;
     endedWhileHidden = 0;
+    seenEnding = {};
     look();
   });
 
