@@ -155,6 +155,12 @@ INPUT_IMAGE_MAX_BYTES = env_int("INPUT_IMAGE_MAX_BYTES", 25 * 1024 * 1024)
 INPUT_IMAGE_MIN_SIDE = 256
 INPUT_IMAGE_MAX_SIDE = 4096
 INPUT_FETCH_TIMEOUT_SECONDS = env_float("INPUT_FETCH_TIMEOUT_SECONDS", 15.0)
+# Host names pinned to an address and exempt from the public-address check, as
+# `name=address,…`: for tests and local trials only (a webhook receiver or an image
+# server on this machine under a made-up name). Never set it in production.
+FETCH_PINNED_HOSTS = dict(
+    item.split("=", 1) for item in env_list("FETCH_PINNED_HOSTS", []) if "=" in item
+)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- Django ------------------------------------------------------------------------
@@ -180,6 +186,7 @@ INSTALLED_APPS = [
     "studio.security",
     "studio.gallery",
     "studio.sharing",
+    "studio.api",
     "studio.sandbox",
     "studio.realtime",
 ]
@@ -359,6 +366,10 @@ STORAGES = {
 # Form fields (a Vary Region mask is the largest) and whole requests (uploads included).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 REQUEST_MAX_BYTES = INPUT_IMAGE_MAX_BYTES * 5 + 1024 * 1024  # a blend of five images
+# Studio's own API (studio/api): a request body's limit (a Vary Region mask is the
+# largest thing sent), and how long the links to results in a task object work.
+API_REQUEST_MAX_BYTES = env_int("API_REQUEST_MAX_BYTES", 8 * 1024 * 1024)
+API_FILE_URL_SECONDS = env_int("API_FILE_URL_SECONDS", 7 * 24 * 3600)
 
 SECURE_CSP = {
     "default-src": [CSP.SELF],

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("studio.billing.urls")),
     path("", include("studio.gallery.urls")),
     path("", include("studio.sharing.urls")),
+    path("", include("studio.api.urls")),
     path("admin/", admin.site.urls),
 ]
 

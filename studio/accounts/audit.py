@@ -41,6 +41,10 @@ ACTION_PHRASES: dict[str, str] = {
     "share.revoked": "revoked the share link for {target}",
     "hold.charged": "charged the hold of {target}, whose outcome was unknown",
     "hold.released": "released the hold of {target}, whose outcome was unknown",
+    "token.created": "created the API token {target}",
+    "token.revoked": "revoked the API token {target}",
+    "token.new_address": "used the API token {target} from a new address",
+    "token.limits_changed": "changed the limits of the API token {target}",
 }
 
 # The audit page's "what" filter: a prefix matches every action that starts with it.
@@ -54,6 +58,7 @@ ACTION_GROUPS: list[tuple[str, str]] = [
     ("limits", "Turbo and concurrency"),
     ("share", "Share links"),
     ("hold", "Unknown outcomes settled"),
+    ("token", "API tokens"),
 ]
 
 # Field names in `changes` as people read them.
@@ -78,6 +83,10 @@ FIELD_LABELS: dict[str, str] = {
     "concurrency_limit": "Jobs at once",
     "username": "Username",
     "email": "Email",
+    "address": "Address",
+    "project": "Project",
+    "requests_per_minute": "Requests a minute",
+    "max_running": "Jobs at once (token)",
     "hold": "Hold",
 }
 

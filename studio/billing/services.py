@@ -198,6 +198,35 @@ def job_outlook(
     return Outlook(warning=low[0].warning() if low else "")
 
 
+@dataclass(frozen=True)
+class Standing:
+    """A member's month in money: spent, held, and what is left for them to spend under
+    the tightest of their and the team's whole budgets (zero without a team budget)."""
+
+    spent: Decimal
+    held: Decimal
+    left: Decimal
+    total: Decimal
+
+
+def member_standing(*, membership: Membership) -> Standing:
+    """What `membership` has spent and may still spend this month (all modes)."""
+    team, user = membership.team, membership.user
+    month = month_of(timezone.now())
+    whole = Usage.objects.filter(team=team, user=None, month=month).first() or Usage()
+    member = Usage.objects.filter(team=team, user=user, month=month).first() or Usage()
+    limits = [limit for limit in _limits(team, user, "", member, whole) if not limit.mode]
+    if not Budget.objects.filter(team=team, user__isnull=True, mode="").exists() or not limits:
+        return Standing(spent=member.spent(), held=member.held(), left=ZERO, total=ZERO)
+    tightest = min(limits, key=lambda limit: limit.left)
+    return Standing(
+        spent=member.spent(),
+        held=member.held(),
+        left=tightest.left,
+        total=tightest.amount,
+    )
+
+
 def job_hold(*, job: "Job") -> Decimal:
     """Hold the job's price against every budget that applies, or raise BudgetExceeded.
     Must run inside the transaction that creates the job.

@@ -386,6 +386,19 @@ class Job(models.Model):
         return [str(word) for word in (self.output or {}).get("prompts") or [] if str(word).strip()]
 
     @property
+    def result_urls(self) -> list[tuple[int, str]]:
+        """What the provider made, to copy into Studio's storage, as (index, upstream
+        URL): a video job's clips from 1; else the whole image (the grid) as index 0 and
+        a grid's four images from 1."""
+        output = self.output or {}
+        if self.makes_clips:
+            wanted = list(enumerate(output.get("video_urls") or [], start=1))
+        else:
+            wanted = [(ResultImage.GRID, output.get("image_url", ""))]
+            wanted += [(i, url) for i, url in enumerate(output.get("quadrant_urls", []), start=1)]
+        return [(index, url) for index, url in wanted if url]
+
+    @property
     def quadrant_images(self) -> list["ResultImage"]:
         return [image for image in self.images.all() if image.index != ResultImage.GRID]
 

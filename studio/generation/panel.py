@@ -14,6 +14,9 @@ from django.conf import settings
 from studio.generation import prompting
 from studio.generation.forms import ASPECT_RATIOS
 from studio.generation.models import ProcessMode
+from studio.inputs.models import InputImage
+from studio.inputs.references import references_check
+from studio.projects.models import Project
 
 ADVANCED = (
     "version",
@@ -119,3 +122,15 @@ class Panel:
         if self.aspect_ratio not in dict(choices):
             choices.append((self.aspect_ratio, f"{self.aspect_ratio} (from prompt)"))
         return choices
+
+
+def refuse_unsafe_links(panel: Panel, project: Project, *, resolve_names: bool) -> list[InputImage]:
+    """Check the links the provider would fetch (image prompts, --sref, --cref) once the
+    panel is otherwise valid; each refused link becomes a panel error. Returns the
+    project's input images the links point to."""
+    if not panel.is_valid:
+        return []
+    links = prompting.reference_links(panel.parameters)
+    check = references_check(project=project, links=links, resolve_names=resolve_names)
+    panel.errors.extend(check.problems)
+    return check.inputs

@@ -945,12 +945,7 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
     job = Job.objects.select_related("project__team", "provider_key").get(pk=job_id)
     if job.status != Status.COMPLETED:
         return
-    output = job.output or {}
-    if job.makes_clips:
-        wanted = list(enumerate(output.get("video_urls") or [], start=1))
-    else:
-        wanted = [(ResultImage.GRID, output.get("image_url", ""))]
-        wanted += [(i, url) for i, url in enumerate(output.get("quadrant_urls", []), start=1)]
+    wanted = job.result_urls
     stored = set(job.images.values_list("index", flat=True))
     try:
         client = provider_client(job)

@@ -32,7 +32,7 @@ from studio.generation.feed import STATE_CHOICES, FeedFilterForm, FeedFilters, o
 from studio.generation.forms import QUALITIES, VERSIONS, BlendForm, DescribeForm, ImagineForm
 from studio.generation.image_work import job_from_image as image_work_job
 from studio.generation.models import Job, Operation, ProcessMode, ResultImage, WebhookDelivery
-from studio.generation.panel import Panel
+from studio.generation.panel import Panel, refuse_unsafe_links
 from studio.generation.search import Cursor, team_members
 from studio.generation.tree import family_of
 from studio.inputs.errors import InputImageError
@@ -344,18 +344,6 @@ def prompt_preview(request: AuthenticatedRequest, project_id: int) -> HttpRespon
     refuse_unsafe_links(panel, project, resolve_names=False)
     context = composer_context(project, membership, panel=panel, provider=provider)
     return render(request, f"{PAGE}#prompt-controls", context)
-
-
-def refuse_unsafe_links(panel: Panel, project: Project, *, resolve_names: bool) -> list[InputImage]:
-    """Check the links the provider would fetch (image prompts, --sref, --cref) once the
-    panel is otherwise valid; each refused link becomes a panel error. Returns the
-    project's input images the links point to."""
-    if not panel.is_valid:
-        return []
-    links = prompting.reference_links(panel.parameters)
-    check = references_check(project=project, links=links, resolve_names=resolve_names)
-    panel.errors.extend(check.problems)
-    return check.inputs
 
 
 @require_POST

@@ -126,7 +126,10 @@ def fetch_image(url: str) -> FetchedImage:
 
 
 def resolve(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to. Tests replace this: they cannot use DNS."""
+    """Every address `host` resolves to. Tests replace this: they cannot use DNS (or pin
+    a made-up name to a local address with FETCH_PINNED_HOSTS)."""
+    if host in settings.FETCH_PINNED_HOSTS:
+        return [settings.FETCH_PINNED_HOSTS[host]]
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
@@ -137,6 +140,8 @@ def address_is_allowed(host: str, address: str) -> bool:
     Only public addresses are. `host` is here so that a test can admit one made-up host
     name (served on 127.0.0.1) while every other name and address gets the real check.
     """
+    if settings.FETCH_PINNED_HOSTS.get(host) == address:
+        return True
     return is_public_address(address)
 
 

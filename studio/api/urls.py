@@ -1,0 +1,12 @@
+from django.urls import path
+
+from studio.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("api/v1/task", views.task_create, name="task-create"),
+    path("api/v1/task/<str:task_id>", views.task_detail, name="task"),
+    path("account/info", views.account_info, name="account-info"),
+    path("api/files/<str:signed>/", views.result_file, name="file"),
+]
