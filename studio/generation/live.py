@@ -43,9 +43,10 @@ TYPICAL_MINIMUM = 3
 
 
 def _with_display_relations(jobs: JobQuerySet) -> JobQuerySet:
-    return jobs.select_related("created_by", "parent", "project__team").prefetch_related(
-        "images", "inputs"
-    )
+    # A job sent through Studio's API shows its token's name (studio.api).
+    return jobs.select_related(
+        "created_by", "parent", "project__team", "api_task__token"
+    ).prefetch_related("images", "inputs")
 
 
 def decorate(jobs: list[Job]) -> list[Job]:

@@ -4,7 +4,7 @@ does not starve the others. A job without news for JOB_SLOT_TIMEOUT_SECONDS give
 slot up (see `JobQuerySet.holding_a_slot`), so a stuck job never blocks the queue."""
 
 import datetime
-from collections import deque
+from collections import Counter, deque
 from functools import partial
 
 from django.db import transaction
@@ -15,7 +15,7 @@ from django_tasks_db.models import DBTaskResult
 
 from studio.accounts.models import Team
 from studio.generation import live, tasks
-from studio.generation.models import Job, Status
+from studio.generation.models import Job, JobQuerySet, Status
 
 # A dispatched job still unsent after this long lost its send task (a crashed worker).
 RESEND_AFTER = datetime.timedelta(minutes=2)
@@ -61,9 +61,9 @@ def team_dispatch(*, team_id: int) -> list[int]:
     with transaction.atomic():
         # One dispatcher per team at a time: the team row is the lock.
         team = Team.objects.select_for_update().get(pk=team_id)
-        busy = Job.objects.filter(project__team=team).holding_a_slot().count()
-        free = team.concurrency_limit - busy
-        picked = [job.pk for job in fair_order(team)[: max(free, 0)]]
+        holding = Job.objects.filter(project__team=team).holding_a_slot()
+        free = team.concurrency_limit - holding.count()
+        picked = _within_token_limits(fair_order(team), holding, free)
         if picked:
             now = timezone.now()
             Job.objects.filter(pk__in=picked, dispatched_at__isnull=True).update(
@@ -72,6 +72,37 @@ def team_dispatch(*, team_id: int) -> list[int]:
             for job_id in picked:
                 tasks.send_job.enqueue(job_id)
         transaction.on_commit(partial(live.push_queue, team_id))
+    return picked
+
+
+def _within_token_limits(order: list[Job], holding: JobQuerySet, free: int) -> list[int]:
+    """The next `free` jobs of `order`, passing over a job sent through an API token that
+    already has its own limit of jobs at the provider (studio.api: a token's jobs at
+    once count inside the team's limit)."""
+    capped = Job.objects.filter(api_task__token__max_running__isnull=False)
+    limits = dict(
+        capped.filter(pk__in=[job.pk for job in order]).values_list("pk", "api_task__token")
+    )
+    if not limits:
+        return [job.pk for job in order[: max(free, 0)]]
+    caps = dict(
+        capped.filter(pk__in=list(limits)).values_list(
+            "api_task__token", "api_task__token__max_running"
+        )
+    )
+    running = Counter(
+        capped.filter(pk__in=holding.values("pk")).values_list("api_task__token", flat=True)
+    )
+    picked: list[int] = []
+    for job in order:
+        if len(picked) >= free:
+            break
+        token = limits.get(job.pk)
+        if token is not None:
+            if running[token] >= (caps[token] or 0):
+                continue
+            running[token] += 1
+        picked.append(job.pk)
     return picked
 
 
