@@ -80,14 +80,34 @@ def piapi_action_name(action: Action, *, on_grid: bool) -> str:
     return ""
 
 
-def offered_actions(job: Job) -> dict[str, Action]:
-    """The result's follow-ups PiAPI's protocol can ask for, by PiAPI's name (the first
-    action of a name wins: on a grid, the subtle upscale before the creative one)."""
-    offered: dict[str, Action] = {}
+def offered_actions(job: Job) -> dict[str, tuple[Job, Action]]:
+    """The result's follow-ups PiAPI's protocol can ask for, by PiAPI's name, with the job
+    that performs each (the first action of a name wins: on a grid, the subtle upscale
+    before the creative one).
+
+    Where an upscale offers nothing itself (LegNext's: its grid's images are varied,
+    panned, zoomed and repainted directly), it offers what the grid offers for the image
+    it was made from, so that PiAPI's "upscale, then vary the upscale" works there too."""
+    offered: dict[str, tuple[Job, Action]] = {}
     for action in job.actions:
         name = piapi_action_name(action, on_grid=job.has_grid)
         if name and not action.unavailable:
-            offered.setdefault(name, action)
+            offered.setdefault(name, (job, action))
+    image = (job.parameters or {}).get("image")
+    grid = job.parent
+    if offered or job.operation != Operation.UPSCALE or grid is None or not image:
+        return offered
+    for action in grid.actions:
+        if action.image != image or action.unavailable:
+            continue
+        if action.operation in (Operation.VARIATION, Operation.PAN, Operation.OUTPAINT):
+            name = piapi_action_name(action, on_grid=False)
+        elif action.operation == Operation.INPAINT:
+            name = "inpaint"
+        else:
+            continue
+        if name:
+            offered.setdefault(name, (grid, action))
     return offered
 
 

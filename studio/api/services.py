@@ -17,6 +17,7 @@ from studio.api import protocol
 from studio.api.models import ApiTask, ApiToken, ApiTokenAddress, new_token, token_hash
 from studio.billing.services import BudgetExceeded
 from studio.generation import services as generation
+from studio.generation.canvas import scaled_mask
 from studio.generation.models import Job, ProcessMode, Status
 from studio.generation.panel import Panel, refuse_unsafe_links
 from studio.generation.services import FollowUpRefused, NoProviderKey
@@ -421,7 +422,7 @@ def _follow_up(token: ApiToken, task_type: str, fields: Mapping[str, Any]) -> _M
     offered = protocol.offered_actions(parent)
     wanted = protocol.requested_action_name(task_type, fields)
     zoom = ""
-    action = offered.get(wanted)
+    acting, action = offered.get(wanted) or (parent, None)
     if action is None and task_type == "outpaint":
         # A zoom other than 1.5× or 2×, where the result takes a custom zoom.
         custom = [a for a in parent.actions if a.operation == "outpaint" and a.needs == "zoom"]
@@ -435,13 +436,28 @@ def _follow_up(token: ApiToken, task_type: str, fields: Mapping[str, Any]) -> _M
         )
     prompt = _text(fields, "prompt")
     mask = _text(fields, "mask", limit=50_000_000)
+    if mask and acting is not parent:
+        mask = _mask_for(acting, action, mask)
+    name = action.name
 
     def create(_saved: list[InputImage]) -> Job:
         return generation.job_follow_up(
-            parent=parent, user=user, action_name=action.name, prompt=prompt, mask=mask, zoom=zoom
+            parent=acting, user=user, action_name=name, prompt=prompt, mask=mask, zoom=zoom
         )
 
     return _Making(images=[], create=create)
+
+
+def _mask_for(grid: Job, action: Any, mask: str) -> str:
+    """A mask drawn on an upscale, for the grid image the upscale was made from (where
+    the region is repainted): scaled to that image's size."""
+    image = grid.quadrant_image(action.image) if action.image else None
+    if image is None:
+        return mask
+    try:
+        return scaled_mask(mask, (image.width, image.height))
+    except ValueError:
+        raise ApiRefusal("input.mask is not a base64 PNG.", status=400) from None
 
 
 def api_task_cancel(*, api_task: ApiTask, membership: Membership) -> None:

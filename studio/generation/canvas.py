@@ -86,6 +86,19 @@ def read_mask(drawn: str) -> tuple[str, tuple[int, int], bool]:
         raise ValueError(str(exc)) from None
 
 
+def scaled_mask(drawn: str, size: tuple[int, int]) -> str:
+    """A mask (base64 PNG or data URL) at `size`, as base64 PNG: white stays white, with
+    no grey edges. ValueError if it is no PNG."""
+    encoded, mask_size, _painted = read_mask(drawn)
+    if mask_size == size:
+        return encoded
+    with Image.open(io.BytesIO(base64.b64decode(encoded))) as image:
+        resized = image.convert("L").resize(size, Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    resized.save(buffer, "PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
 def mask_of(drawn: str, *, size: tuple[int, int]) -> str:
     """The painted mask as base64 PNG, checked: a PNG of the canvas's size with some white."""
     if not drawn:

@@ -2,6 +2,7 @@
 protocol: imagine → upscale → variation → describe → cancel. What it gets is PiAPI's
 shapes; what Studio does is what the UI does (budgets, queue, feed, ledger)."""
 
+import base64
 import io
 from typing import Any
 
@@ -114,3 +115,51 @@ def test_a_follow_up_the_result_does_not_offer_is_refused_with_what_it_offers(
     assert refused.value.status == 400
     assert "upscale1" in refused.value.message  # says what it does offer
     assert Job.objects.count() == 1  # nothing half-made
+
+
+def test_on_a_legnext_key_the_client_still_speaks_piapi(
+    client: PiAPI, acme: Any, project: Any
+) -> None:
+    acme.provider_keys.update(provider="legnext", label="LegNext")
+
+    grid = client.wait(client.create("imagine", prompt="a glass greenhouse")["task_id"])
+
+    assert grid["status"] == "completed", grid["error"]
+    assert {"upscale1", "upscale2", "variation3"} <= set(grid["output"]["actions"])
+    assert len(grid["output"]["temporary_image_urls"]) == 4
+    upscale = client.wait(
+        client.create("upscale", origin_task_id=grid["task_id"], index="2")["task_id"]
+    )
+    assert upscale["status"] == "completed", upscale["error"]
+    downloaded(upscale["output"]["image_url"])
+    single = downloaded(upscale["output"]["image_url"])
+    assert {"high_variation", "low_variation", "pan_left", "outpaint_2x", "inpaint"} <= set(
+        upscale["output"]["actions"]
+    )
+
+    strong = client.create("variation", origin_task_id=upscale["task_id"], index="high_variation")
+    region = client.create(
+        "inpaint",
+        origin_task_id=upscale["task_id"],
+        mask=mask_png(single.size),
+        prompt="a greenhouse full of orchids",
+    )
+
+    for task in (strong, region):
+        ended = client.wait(task["task_id"])
+        assert ended["status"] == "completed", ended["error"]
+        assert len(ended["output"]["temporary_image_urls"]) == 4
+    jobs = list(Job.objects.filter(project=project).order_by("pk"))
+    assert [job.provider for job in jobs] == ["legnext"] * 4
+    # LegNext varies and repaints the grid's image the upscale was made from.
+    assert [job.parent_id for job in jobs[2:]] == [jobs[0].pk, jobs[0].pk]
+    assert [job.parameters["image"] for job in jobs[1:]] == [2, 2, 2]
+
+
+def mask_png(size: tuple[int, int]) -> str:
+    """A mask as a client draws one on the image it has: white = repaint."""
+    mask = Image.new("L", size, 0)
+    mask.paste(255, (0, 0, size[0] // 2, size[1] // 2))
+    buffer = io.BytesIO()
+    mask.save(buffer, "PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
