@@ -404,6 +404,29 @@
     if (menu && !menu.contains(event.target)) menu.open = false;
   });
 
+  // A reading of the panel that failed (a busy server, a dropped connection) is asked
+  // again, a few times, so that the price and the "Sends" line never stay behind what
+  // the member chose.
+  var previewRetries = 0;
+  function previewFailed(event) {
+    var elt = event.detail && event.detail.elt;
+    if (!elt || !(elt.id === "prompt-controls" || elt.id === "id_prompt")) return;
+    if (previewRetries >= 3) return;
+    previewRetries += 1;
+    setTimeout(function () {
+      var controls = document.getElementById("prompt-controls");
+      if (controls && window.htmx) window.htmx.trigger(controls, "change");
+    }, 600 * previewRetries);
+  }
+  document.addEventListener("htmx:responseError", previewFailed);
+  document.addEventListener("htmx:sendError", previewFailed);
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (elt && (elt.id === "prompt-controls" || elt.id === "id_prompt") && event.detail.successful) {
+      previewRetries = 0;
+    }
+  });
+
   // The folded "Sends" line stays as the member left it across readings of the panel.
   var sendsOpen = false;
   document.addEventListener("toggle", function (event) {

@@ -333,3 +333,31 @@ def test_a_reading_overtaken_by_newer_typing_leaves_the_console_clean(
     page.fill("#id_prompt", "a harbour at dawn, fog over the water")
     expect(page.locator("#final-prompt")).to_contain_text("fog over the water")
     assert held, "the first reading was held, so the second one overtook it"
+
+
+def test_a_reading_of_the_panel_that_failed_is_asked_again(
+    server: StudioServer, browser: Any, project: Any, bob: Any
+) -> None:
+    # Its own page: the failure it makes on purpose is logged in the console.
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(45_000)
+    log_in(page, server, "bob")
+    page.wait_for_url(f"**/projects/{project.pk}/")
+    page.fill("textarea[name=prompt]", "a tin robot reading")
+    expect(page.locator("#final-prompt")).to_contain_text("a tin robot reading")
+    failures: list[str] = []
+
+    def drop_the_first(route: Any) -> None:
+        if not failures:
+            failures.append(route.request.url)
+            route.fulfill(status=503, body="busy")
+        else:
+            route.continue_()
+
+    page.route("**/prompt/", drop_the_first)
+    page.select_option("#prompt-form select[name=mode]", "relax")
+
+    expect(page.locator("#final-prompt .sends-meta")).to_contain_text("relax")
+    assert len(failures) == 1  # the change's reading failed; the one asked again landed
+    context.close()
