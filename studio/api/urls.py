@@ -10,3 +10,9 @@ urlpatterns = [
     path("account/info", views.account_info, name="account-info"),
     path("api/files/<str:signed>/", views.result_file, name="file"),
 ]
+
+# The API's OpenAPI description, for anyone (appended here so as not to touch the lines
+# above, owned with views.py).
+from studio.api import docs  # noqa: E402
+
+urlpatterns.append(path("api/openapi.json", docs.openapi, name="openapi"))
