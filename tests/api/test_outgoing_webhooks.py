@@ -55,6 +55,11 @@ class Receiver:
     answers: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
     posts: list[Post] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Cleared: every answer waits until it is set again (a receiver that hangs).
+    open: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.open.set()
 
     @property
     def url(self) -> str:
@@ -90,6 +95,7 @@ def receiver() -> Iterator[Receiver]:
                 hook.posts.append(
                     Post(self.path, {k.lower(): v for k, v in self.headers.items()}, body, status)
                 )
+            hook.open.wait(timeout=30)
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -451,3 +457,31 @@ def test_a_name_that_resolves_inside_the_network_at_send_time_is_never_reached(
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.error.startswith("The endpoint points to a private address")
     assert "private network" in delivery.error
+
+
+def test_a_post_reads_only_the_start_of_the_answer(receiver: Receiver, pinned: None) -> None:
+    receiver.answer(500, body=b"x" * 1_000_000)
+
+    answer = fetch.post_json(receiver.url, b"{}", headers={}, timeout=5)
+
+    assert answer.status == 500
+    assert len(answer.body) == fetch.POST_ANSWER_MAX_BYTES
+
+
+def test_a_receiver_that_does_not_answer_in_time_is_a_failed_attempt(
+    token: NewToken, receiver: Receiver, pinned: None, settings: Any
+) -> None:
+    settings.API_WEBHOOK_TIMEOUT_SECONDS = 0.5
+    receiver.open.clear()
+    api_task = api_task_for(token, receiver.url)
+    webhooks.webhook_record(job_id=api_task.job_id)
+
+    try:
+        webhooks.webhooks_deliver(api_task_id=api_task.pk)
+    finally:
+        receiver.open.set()
+
+    delivery = OutgoingWebhook.objects.get()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
+    assert delivery.error == "The link did not answer within 0.5 seconds."
+    assert delivery.sending_until is None
