@@ -370,6 +370,17 @@ REQUEST_MAX_BYTES = INPUT_IMAGE_MAX_BYTES * 5 + 1024 * 1024  # a blend of five i
 # largest thing sent), and how long the links to results in a task object work.
 API_REQUEST_MAX_BYTES = env_int("API_REQUEST_MAX_BYTES", 8 * 1024 * 1024)
 API_FILE_URL_SECONDS = env_int("API_FILE_URL_SECONDS", 7 * 24 * 3600)
+# Webhooks to API callers (config.webhook_config): a delivery not answered 2xx is sent
+# again after BACKOFF × 4^(attempts − 1) (5 s, 20 s, 80 s, …), API_WEBHOOK_ATTEMPTS times
+# in all; each POST may take API_WEBHOOK_TIMEOUT_SECONDS.
+API_WEBHOOK_BACKOFF_SECONDS = env_float("API_WEBHOOK_BACKOFF_SECONDS", 5.0)
+API_WEBHOOK_ATTEMPTS = env_int("API_WEBHOOK_ATTEMPTS", 6)
+API_WEBHOOK_TIMEOUT_SECONDS = env_float("API_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+if API_WEBHOOK_ATTEMPTS < 1 or API_WEBHOOK_BACKOFF_SECONDS < 0 or API_WEBHOOK_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "API_WEBHOOK_ATTEMPTS must be at least 1, API_WEBHOOK_BACKOFF_SECONDS at least 0 and "
+        "API_WEBHOOK_TIMEOUT_SECONDS more than 0."
+    )
 
 SECURE_CSP = {
     "default-src": [CSP.SELF],

@@ -141,6 +141,9 @@ class ApiTask(models.Model):
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Sending"
     DELIVERED = "delivered", "Delivered"
+    # Never sent (again): a newer state of the task went out first, and a receiver must
+    # not see the task move backwards.
+    SUPERSEDED = "superseded", "Skipped: a newer state went first"
     FAILED = "failed", "Gave up"
 
 
@@ -158,6 +161,9 @@ class OutgoingWebhook(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    # Set while a worker sends it: the task's other deliveries wait, so that they reach
+    # the caller in order. A lease, so that a worker that died frees it by itself.
+    sending_until = models.DateTimeField(null=True, blank=True)
     response_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -3,10 +3,13 @@ project's group whenever a job changes. A fragment whose target is not on a page
 (a tree row on the project page, say) is ignored there by htmx."""
 
 from dataclasses import dataclass
+from functools import partial
 from statistics import median
 
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils.html import format_html
+from django.utils.module_loading import import_string
 
 from studio.accounts.models import User
 from studio.billing import live as billing_live
@@ -159,7 +162,23 @@ def job_card_upsert_html(job: Job) -> str:
     return html
 
 
+# Studio's own API (studio/api) POSTs each change of a task to the caller's webhook
+# endpoint. push_job is where every change of a job passes once it is committed (each
+# move of job_advance, progress included, the results stored, a send refused for now, a
+# cancel the provider refused), so the hook is here, once, rather than at each of those
+# places. Imports flow api → generation, so the api's task is named by its path (as
+# django.tasks stores it anyway), and enqueued only for a job whose API task has a webhook
+# endpoint: one indexed query on the reverse relation the api app declares.
+API_JOB_CHANGED_TASK = "studio.api.tasks.job_changed"
+
+
+def tell_api_caller(job_id: int) -> None:
+    if Job.objects.filter(pk=job_id, api_task__webhook_endpoint__gt="").exists():
+        import_string(API_JOB_CHANGED_TASK).enqueue(job_id)
+
+
 def push_job(job_id: int, *, created: bool = False) -> None:
+    transaction.on_commit(partial(tell_api_caller, job_id))
     job = _with_display_relations(Job.objects.filter(pk=job_id)).first()
     if job is None:
         return

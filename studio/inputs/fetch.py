@@ -12,6 +12,9 @@ public name whose DNS answer points at any of those. So:
 - redirects are followed by hand, at most MAX_REDIRECTS, each one vetted again;
 - the whole fetch, redirects included, has one time limit, and the body one byte limit.
 
+Studio's webhooks to API callers (`post_json`) go out the same way, to the address
+vetted at that moment, but follow no redirect at all: a POST is not repeated elsewhere.
+
 This module is not for talking to the provider: that is studio/providers/.
 """
 
@@ -21,7 +24,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
@@ -38,6 +41,10 @@ REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 DEFAULT_PORTS = {"http": 80, "https": 443}
 CHUNK_BYTES = 64 * 1024
 USER_AGENT = "Studio-image-fetcher/1.0"
+IMAGE_REQUEST_HEADERS = {"User-Agent": USER_AGENT, "Accept": "image/*"}
+POST_USER_AGENT = "Studio-webhooks/1.0"
+# What Studio reads of the answer to a POST: enough to say why it was refused.
+POST_ANSWER_MAX_BYTES = 4 * 1024
 
 PRIVATE_ADDRESS = (
     "That address points inside a private network; Studio only fetches public http(s) URLs."
@@ -76,6 +83,12 @@ class FetchedImage:
     data: bytes
     final_url: str  # after redirects
     content_type: str  # as the server declared it; validation looks at the bytes
+
+
+@dataclass(frozen=True)
+class PostAnswer:
+    status: int
+    body: bytes  # its first POST_ANSWER_MAX_BYTES at most
 
 
 @dataclass(frozen=True)
@@ -123,6 +136,50 @@ def fetch_image(url: str) -> FetchedImage:
                 content_type=content_type.split(";")[0].strip().lower(),
             )
     raise InputImageError(f"The link redirected more than {MAX_REDIRECTS} times.")
+
+
+def post_json(url: str, body: bytes, *, headers: Mapping[str, str], timeout: float) -> PostAnswer:
+    """POST a JSON `body` to a link someone gave, by the rules `fetch_image` follows (only
+    http(s), every address the host resolves to public, the connection made to the
+    vetted address, TLS checked against the host name, one time limit for the whole
+    exchange), and answer its status and the start of its body.
+
+    A redirect is answered as it came, never followed. Raises `UnsafeLink` for a link
+    Studio will not reach, else `InputImageError` saying why no answer came.
+    """
+    deadline = time.monotonic() + timeout
+    destination = vet_url(url.strip())
+    request_headers = {
+        "User-Agent": POST_USER_AGENT,
+        "Content-Type": "application/json",
+        "Connection": "close",
+        **headers,
+    }
+    with _exchange(
+        destination,
+        deadline=deadline,
+        timeout=timeout,
+        method="POST",
+        headers=request_headers,
+        body=body,
+    ) as response:
+        return PostAnswer(status=response.status, body=_read_start(response))
+
+
+def _read_start(response: http.client.HTTPResponse) -> bytes:
+    """The first POST_ANSWER_MAX_BYTES of the body; the rest is never read (the
+    connection is closed)."""
+    chunks: list[bytes] = []
+    received = 0
+    try:
+        while received < POST_ANSWER_MAX_BYTES and (
+            chunk := response.read1(POST_ANSWER_MAX_BYTES - received)
+        ):
+            received += len(chunk)
+            chunks.append(chunk)
+    except (OSError, http.client.HTTPException):
+        pass  # the status is the answer; a body cut short only shortens the reason
+    return b"".join(chunks)
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -351,9 +408,16 @@ class _VettedConnection(http.client.HTTPConnection):
 
 @contextmanager
 def _exchange(
-    destination: _Destination, *, deadline: float, timeout: float
+    destination: _Destination,
+    *,
+    deadline: float,
+    timeout: float,
+    method: str = "GET",
+    headers: Mapping[str, str] = IMAGE_REQUEST_HEADERS,
+    body: bytes = b"",
 ) -> Iterator[http.client.HTTPResponse]:
-    """Send a GET to the vetted address and yield the response (status and headers read)."""
+    """Send a request (a GET for an image, unless told otherwise) to the vetted address
+    and yield the response (status and headers read)."""
     timed_out = _timed_out(timeout)
     sock = _connect(destination, deadline=deadline, timed_out=timed_out)
     watchdog = _Watchdog(sock, deadline - time.monotonic())
@@ -366,13 +430,15 @@ def _exchange(
                 watchdog.sock = sock
             connection.sock = sock
             connection.putrequest(
-                "GET", destination.target, skip_host=True, skip_accept_encoding=True
+                method, destination.target, skip_host=True, skip_accept_encoding=True
             )
             connection.putheader("Host", destination.host_header)
-            connection.putheader("User-Agent", USER_AGENT)
-            connection.putheader("Accept", "image/*")
+            for name, value in headers.items():
+                connection.putheader(name, value)
             connection.putheader("Accept-Encoding", "identity")
-            connection.endheaders()
+            if method != "GET":
+                connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body if body else None)
             response = connection.getresponse()
         except (OSError, http.client.HTTPException):
             if watchdog.fired or time.monotonic() >= deadline:

@@ -354,3 +354,34 @@ def test_a_link_check_passes_a_public_host(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(fetch, "resolve", lambda host, port: ["93.184.216.34"])
 
     check_public_link("https://cdn.example/a.png")
+
+
+# --- POST (Studio's webhooks to API callers) ------------------------------------------
+
+
+def test_a_post_goes_over_tls_checked_against_the_links_name(
+    secure_images_site: Site, trust_test_ca: None
+) -> None:
+    answer = fetch.post_json(f"{secure_images_site.url}/hook", b"{}", headers={}, timeout=5)
+
+    assert answer.status == 501  # the image site takes no POST: its answer, as it came
+
+
+def test_a_post_refuses_a_certificate_for_another_name(
+    impostor_site: Site, trust_test_ca: None
+) -> None:
+    with pytest.raises(InputImageError, match="could not be verified"):
+        fetch.post_json(f"{impostor_site.url}/hook", b"{}", headers={}, timeout=5)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/hook", "http://[::1]/hook", "ftp://a.test/"])
+def test_a_post_to_a_link_studio_does_not_reach_is_refused_before_connecting(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def connect(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("connected")
+
+    monkeypatch.setattr(fetch.socket, "create_connection", connect)
+
+    with pytest.raises(UnsafeLink):
+        fetch.post_json(url, b"{}", headers={}, timeout=5)

@@ -8,7 +8,8 @@ from studio.security.encryption import reencrypt_all
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every stored provider key with the first key in STUDIO_ENCRYPTION_KEY. "
+        "Re-encrypt every stored provider key and API webhook secret with the first key in "
+        "STUDIO_ENCRYPTION_KEY. "
         "Put the new key first and the old one after it, run this, then drop the old one."
     )
 
@@ -19,7 +20,10 @@ class Command(BaseCommand):
                 "STUDIO_ENCRYPTION_KEY=new,old so that the old secrets can still be read."
             )
         try:
-            count = reencrypt_all()
+            done = reencrypt_all()
         except Exception as problem:
             raise CommandError(f"Nothing was changed: {problem}") from None
-        self.stdout.write(f"Re-encrypted {count} provider key(s) with the first key.")
+        self.stdout.write(
+            f"Re-encrypted {done.provider_keys} provider key(s) and {done.webhook_secrets} "
+            "API webhook secret(s) with the first key."
+        )
