@@ -296,7 +296,7 @@ def api_task_create(
                 job=job,
                 token=token,
                 task_type=task_type,
-                request_input=_without_mask(echo),
+                request_input=_normalised(task_type, _without_mask(echo), job),
                 service_mode=str(config.get("service_mode") or ""),
                 webhook_endpoint=endpoint,
                 webhook_secret=encrypt(secret) if secret else "",
@@ -307,6 +307,18 @@ def api_task_create(
         raise ApiRefusal(str(refused) or "No provider key can run this task.", status=400) from None
     api_task.job = job
     return api_task
+
+
+def _normalised(task_type: str, fields: dict[str, Any], job: Job) -> dict[str, Any]:
+    """The `input` as PiAPI echoes it: `index` a string, the mode and ratio that apply."""
+    if "index" in fields:
+        fields["index"] = str(fields["index"])
+    if task_type in protocol.NEW_WORK:
+        fields["process_mode"] = job.process_mode
+    if task_type == "imagine":
+        fields.setdefault("aspect_ratio", job.aspect_ratio)
+        fields.setdefault("skip_prompt_check", False)
+    return fields
 
 
 def _without_mask(fields: dict[str, Any]) -> dict[str, Any]:

@@ -7,10 +7,11 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET
 
 from studio.accounts.models import Membership
 from studio.api import protocol, services
@@ -34,29 +35,53 @@ def api_answer(
     return response
 
 
-def api_endpoint(view: ApiView) -> Callable[..., HttpResponse]:
-    """The token checked (and counted against its rate limit) before the view runs; an
-    `ApiRefusal` anywhere becomes PiAPI's error envelope with its status."""
+def api_endpoint(*methods: str) -> Callable[[ApiView], Callable[..., HttpResponse]]:
+    """The method and the body's size checked, then the token (counted against its rate
+    limit), before the view runs; an `ApiRefusal` anywhere becomes PiAPI's error envelope
+    with its status."""
 
-    @csrf_exempt
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            if len(request.body) > settings.API_REQUEST_MAX_BYTES:
-                raise ApiRefusal(
-                    f"The request is {len(request.body):,} bytes; the API takes at most "
-                    f"{settings.API_REQUEST_MAX_BYTES:,}.",
-                    status=413,
+    def decorate(view: ApiView) -> Callable[..., HttpResponse]:
+        @csrf_exempt
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                if request.method not in methods:
+                    raise ApiRefusal(
+                        f"{request.method} is not allowed here; use {' or '.join(methods)}.",
+                        status=405,
+                    )
+                _check_size(request)
+                token, membership = services.token_authenticate(
+                    secret=request.headers.get("x-api-key", ""), address=client_address(request)
                 )
-            token, membership = services.token_authenticate(
-                secret=request.headers.get("x-api-key", ""), address=client_address(request)
-            )
-            return api_answer(200, view(request, token, membership, *args, **kwargs))
-        except ApiRefusal as refused:
-            body = protocol.error_envelope(refused.status, str(refused))
-            return api_answer(refused.status, body, retry_after=refused.retry_after)
+                return api_answer(200, view(request, token, membership, *args, **kwargs))
+            except ApiRefusal as refused:
+                body = protocol.error_envelope(refused.status, str(refused))
+                response = api_answer(refused.status, body, retry_after=refused.retry_after)
+                if refused.status == 405:
+                    response["Allow"] = ", ".join(methods)
+                return response
 
-    return wrapped
+        return wrapped
+
+    return decorate
+
+
+def _check_size(request: HttpRequest) -> None:
+    """From the declared length first, so that nothing over the limit is read."""
+    limit = settings.API_REQUEST_MAX_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    try:
+        size = declared if declared > limit else len(request.body)
+    except RequestDataTooBig:
+        size = declared
+    if size > limit:
+        raise ApiRefusal(
+            f"The request is {size:,} bytes; the API takes at most {limit:,}.", status=413
+        )
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
@@ -69,8 +94,7 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
     return body
 
 
-@require_http_methods(["POST"])
-@api_endpoint
+@api_endpoint("POST")
 def task_create(request: HttpRequest, token: ApiToken, membership: Membership) -> dict[str, Any]:
     body = _json_body(request)
     model = str(body.get("model") or protocol.MODEL).strip().lower()
@@ -90,8 +114,7 @@ def task_create(request: HttpRequest, token: ApiToken, membership: Membership) -
     return protocol.envelope(protocol.task_object(api_task))
 
 
-@require_http_methods(["GET", "DELETE"])
-@api_endpoint
+@api_endpoint("GET", "DELETE")
 def task_detail(
     request: HttpRequest, token: ApiToken, membership: Membership, task_id: str
 ) -> dict[str, Any]:
@@ -102,8 +125,7 @@ def task_detail(
     return protocol.envelope(protocol.task_object(api_task))
 
 
-@require_GET
-@api_endpoint
+@api_endpoint("GET")
 def account_info(request: HttpRequest, token: ApiToken, membership: Membership) -> dict[str, Any]:
     """The token's member's month, as PiAPI's account: points are dollars × 1,000,000."""
     standing = member_standing(membership=membership)

@@ -8,7 +8,7 @@ from django_htmx.http import reswap, retarget
 
 # Paths whose callers are programs (the sandbox's API clients, the provider's webhooks,
 # the provider fetching input images): they get refusals as JSON.
-API_PATH_PREFIXES = ("/sandbox/", "/webhooks/", "/inputs/")
+API_PATH_PREFIXES = ("/sandbox/", "/webhooks/", "/inputs/", "/api/", "/account/info")
 
 
 def megabytes(size: int) -> str:
