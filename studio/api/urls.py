@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studio.api import views
+from studio.api import pages, views
 
 app_name = "api"
 
@@ -9,4 +9,23 @@ urlpatterns = [
     path("api/v1/task/<str:task_id>", views.task_detail, name="task"),
     path("account/info", views.account_info, name="account-info"),
     path("api/files/<str:signed>/", views.result_file, name="file"),
+]
+
+# The pages people use for the API (studio/api/pages.py).
+urlpatterns += [
+    path("api/", pages.docs, name="docs"),
+    path("account/tokens/new/", pages.token_create, name="token-create"),
+    path("account/tokens/<int:token_id>/", pages.token_page, name="token"),
+    path("account/tokens/<int:token_id>/revoke/", pages.token_revoke, name="token-revoke"),
+    path("teams/<int:team_id>/api-tokens/", pages.team_tokens, name="team-tokens"),
+    path(
+        "teams/<int:team_id>/api-tokens/<int:token_id>/revoke/",
+        pages.team_token_revoke,
+        name="team-token-revoke",
+    ),
+    path(
+        "teams/<int:team_id>/api-tokens/<int:token_id>/limits/",
+        pages.team_token_limits,
+        name="team-token-limits",
+    ),
 ]
