@@ -61,6 +61,7 @@ from studio.accounts.models import (
     Team,
     User,
 )
+from studio.api.account import account_tokens_context
 from studio.billing.forms import TeamLimitsForm
 from studio.realtime.groups import (
     RECONNECT,
@@ -794,11 +795,14 @@ def account_context(
     *,
     profile_form: ProfileForm | None = None,
     theme_form: ThemeForm | None = None,
+    tokens: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "profile_form": profile_form or ProfileForm.for_user(user),
         "theme_form": theme_form or ThemeForm(initial={"theme": user.theme}),
         "teams": Membership.objects.filter(user=user).select_related("team").order_by("team__name"),
+        # The API tokens section (studio/api): one's own tokens and the form for a new one.
+        **(tokens or account_tokens_context(user)),
     }
 
 

@@ -5,6 +5,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from studio.api.services import token_create
 from studio.billing.models import Price
 from studio.generation.models import ResultImage, Status
 from studio.inputs.services import input_image_upload
@@ -28,6 +29,7 @@ def acme_things(project: Any, alice: Any, bob: Any, vera: Any, acme: Any) -> dic
     key = acme.provider_keys.first()
     uploaded = SimpleUploadedFile("ref.png", make_png(), content_type="image/png")
     input_image = input_image_upload(project=project, user=bob, uploaded_file=uploaded)
+    token = token_create(user=bob, project=project, name="render farm").token
     values: dict[str, Any] = {
         "project_id": project.pk,
         "job_id": job.pk,
@@ -43,5 +45,8 @@ def acme_things(project: Any, alice: Any, bob: Any, vera: Any, acme: Any) -> dic
         "tag_id": 1,
         "input_id": input_image.pk,
         "operation": "animate",
+        "token_id": token.pk,
+        "task_id": "00000000-0000-0000-0000-000000000000",
+        "signed": "not-signed",
     }
     return values

@@ -31,6 +31,15 @@ PUBLIC = {
     "accounts:account-theme",
     "accounts:password-change",
     "accounts:password-change-done",
+    # One's own API tokens: made in a project of one's own teams (tests/api/test_token_pages.py).
+    "api:token-create",
+    # The API's docs: for anyone logged in, and about no team's things.
+    "api:docs",
+    # The API itself: a personal access token in x-api-key, no session (tests/api).
+    "api:task-create",
+    "api:task",
+    "api:account-info",
+    "api:file",  # a result behind a signed, expiring link (tests/api)
     "sharing:public",  # public share links: their token, live or not (tests/sharing)
     "sharing:public-image",
     "sharing:image",
