@@ -40,6 +40,7 @@ PUBLIC = {
     "api:task",
     "api:account-info",
     "api:file",  # a result behind a signed, expiring link (tests/api)
+    "api:openapi",  # the API's description: documentation, no team's things (tests/api)
     "sharing:public",  # public share links: their token, live or not (tests/sharing)
     "sharing:public-image",
     "sharing:image",
