@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -241,6 +242,11 @@ def _webhook(config: Mapping[str, Any]) -> tuple[str, str]:
         return "", ""
     if len(endpoint) > 2048 or len(secret) > 512:
         raise ApiRefusal("The webhook endpoint or secret is too long.", status=400)
+    if not settings.DEBUG and not endpoint.lower().startswith("https://"):
+        raise ApiRefusal(
+            "The webhook endpoint must use https: Studio sends your secret with every post.",
+            status=400,
+        )
     try:
         check_public_link(endpoint, resolve_names=False)
     except UnsafeLink as unsafe:

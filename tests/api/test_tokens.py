@@ -201,7 +201,7 @@ def test_a_webhook_endpoint_inside_a_private_network_is_refused(
             {
                 "task_type": "imagine",
                 "input": {"prompt": "a lantern"},
-                "config": {"webhook_config": {"endpoint": "http://10.0.0.7/hook", "secret": "s"}},
+                "config": {"webhook_config": {"endpoint": "https://10.0.0.7/hook", "secret": "s"}},
             }
         ),
         content_type="application/json",
@@ -269,3 +269,27 @@ def test_the_project_page_marks_a_job_sent_through_a_token(
 
     assert "API · render farm" in page
     assert ApiTask.objects.count() == 1
+
+
+def test_in_production_a_webhook_endpoint_must_use_https(
+    client: Client, bobs_token: Any, settings: Any
+) -> None:
+    settings.DEBUG = False
+    body = {
+        "task_type": "imagine",
+        "input": {"prompt": "a lantern"},
+        "config": {"webhook_config": {"endpoint": "http://hooks.example.com/x", "secret": "s"}},
+    }
+
+    response = client.post(
+        "/api/v1/task",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"x-api-key": bobs_token.secret},
+    )
+
+    assert response.status_code == 400
+    assert refusal(response) == (
+        "The webhook endpoint must use https: Studio sends your secret with every post."
+    )
+    assert not Job.objects.exists()
