@@ -1,0 +1,152 @@
+"""How a finished grid's images are kept: all five downloaded together, each stored once;
+one that fails does not lose the others and is tried again; the card shows the grid
+before its quadrants are kept; small images get thumbnails without being enlarged or
+encoded twice."""
+
+import io
+import threading
+from typing import Any
+from unittest import mock
+
+import pytest
+from django_tasks_db.models import DBTaskResult
+from PIL import Image
+
+from studio.generation import live, services
+from studio.generation.models import ResultImage, Status
+from studio.providers.base import ProviderError
+from studio.providers.piapi import PiAPI
+from tests.factories import make_job, make_png
+
+pytestmark = pytest.mark.django_db
+
+GRID_URL = "https://cdn.example/grid.png"
+QUADRANT_URLS = [f"https://cdn.example/{n}.png" for n in range(1, 5)]
+COLOURS = {GRID_URL: "#264653"} | dict(
+    zip(QUADRANT_URLS, ["#2a9d8f", "#e9c46a", "#f4a261", "#e76f51"], strict=True)
+)
+
+
+def completed_grid(project: Any, bob: Any) -> Any:
+    return make_job(
+        project=project,
+        user=bob,
+        status=Status.COMPLETED,
+        output={"image_url": GRID_URL, "quadrant_urls": QUADRANT_URLS, "actions": ["upscale1"]},
+    )
+
+
+def served(failing: frozenset[str] = frozenset()) -> tuple[Any, list[str], set[str]]:
+    """A stand-in for the provider's CDN: each URL's own colour; `failing` URLs answer
+    503. Returns the download side effect, the URLs fetched, and the threads that did."""
+    fetched: list[str] = []
+    threads: set[str] = set()
+
+    def download(client: Any, url: str, **kwargs: Any) -> bytes:
+        fetched.append(url)
+        threads.add(threading.current_thread().name)
+        if url in failing:
+            raise ProviderError("Downloading a result failed with HTTP 503", retryable=True)
+        return make_png(size=(128, 128), color=COLOURS[url])
+
+    return download, fetched, threads
+
+
+def colour_of(image: ResultImage) -> tuple[int, ...]:
+    with image.file.open("rb") as stored, Image.open(stored) as picture:
+        return picture.convert("RGB").getpixel((0, 0))  # type: ignore[return-value]
+
+
+def test_every_image_of_a_grid_is_downloaded_off_the_worker_thread_and_stored_once(
+    project: Any, bob: Any
+) -> None:
+    job = completed_grid(project, bob)
+    download, fetched, threads = served()
+
+    with mock.patch.object(PiAPI, "download", autospec=True, side_effect=download):
+        services.job_store_results(job_id=job.pk, attempt=1)
+
+    images = {image.index: image for image in job.images.all()}
+    assert sorted(images) == [0, 1, 2, 3, 4]
+    assert sorted(fetched) == sorted([GRID_URL, *QUADRANT_URLS])
+    assert threading.current_thread().name not in threads
+    for index, url in enumerate([GRID_URL, *QUADRANT_URLS]):
+        expected = Image.new("RGB", (1, 1), COLOURS[url]).getpixel((0, 0))
+        assert colour_of(images[index]) == expected
+
+
+def test_a_failed_download_keeps_the_others_and_only_it_is_tried_again(
+    project: Any, bob: Any
+) -> None:
+    job = completed_grid(project, bob)
+    download, _, _ = served(failing=frozenset({QUADRANT_URLS[2]}))
+
+    with mock.patch.object(PiAPI, "download", autospec=True, side_effect=download):
+        services.job_store_results(job_id=job.pk, attempt=1)
+
+    assert sorted(job.images.values_list("index", flat=True)) == [0, 1, 2, 4]
+    retry = DBTaskResult.objects.get(task_path__endswith="store_results")
+    assert retry.args_kwargs["args"] == [job.pk, 2]
+
+    download, fetched, _ = served()
+    with mock.patch.object(PiAPI, "download", autospec=True, side_effect=download):
+        services.job_store_results(job_id=job.pk, attempt=2)
+
+    assert fetched == [QUADRANT_URLS[2]]
+    assert sorted(job.images.values_list("index", flat=True)) == [0, 1, 2, 3, 4]
+    job.refresh_from_db()
+    assert job.result_lost_at is None
+
+
+def test_the_card_shows_the_grid_before_its_quadrants_are_stored(project: Any, bob: Any) -> None:
+    job = completed_grid(project, bob)
+    download, _, _ = served()
+    stored_at_each_push: list[list[int]] = []
+
+    def push_job(job_id: int, **kwargs: Any) -> None:
+        stored_at_each_push.append(
+            sorted(ResultImage.objects.filter(job_id=job_id).values_list("index", flat=True))
+        )
+
+    with (
+        mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
+        mock.patch.object(live, "push_job", autospec=True, side_effect=push_job),
+    ):
+        services.job_store_results(job_id=job.pk, attempt=1)
+
+    assert stored_at_each_push == [[0], [0, 1, 2, 3, 4]]
+
+
+def test_a_small_image_gets_thumbnails_at_its_own_size_made_once(project: Any, bob: Any) -> None:
+    job = make_job(project=project, user=bob, status=Status.COMPLETED)
+
+    services._store_image(job, ResultImage.GRID, make_png(size=(96, 64)))
+
+    stored = job.images.get()
+    assert stored.thumbnail.read() == stored.thumbnail_small.read()
+    with stored.thumbnail.open("rb") as thumbnail, Image.open(thumbnail) as picture:
+        assert picture.format == "WEBP" and picture.size == (96, 64)
+
+
+def test_a_webp_no_larger_than_a_card_is_its_own_thumbnail(project: Any, bob: Any) -> None:
+    job = make_job(project=project, user=bob, status=Status.COMPLETED)
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 600), "#e76f51").save(buffer, "WEBP")
+
+    services._store_image(job, ResultImage.GRID, buffer.getvalue())
+
+    stored = job.images.get()
+    assert stored.thumbnail.read() == buffer.getvalue()
+    with stored.thumbnail_small.open("rb") as small, Image.open(small) as picture:
+        assert picture.size == (services.SMALL_THUMBNAIL_SIZE, 360)
+
+
+def test_a_large_image_gets_both_thumbnails_scaled_down(project: Any, bob: Any) -> None:
+    job = make_job(project=project, user=bob, status=Status.COMPLETED)
+
+    services._store_image(job, ResultImage.GRID, make_png(size=(2048, 1024)))
+
+    stored = job.images.get()
+    for field, size in ((stored.thumbnail, (1024, 512)), (stored.thumbnail_small, (480, 240))):
+        with field.open("rb") as thumbnail, Image.open(thumbnail) as picture:
+            assert (picture.format, picture.size) == ("WEBP", size)
