@@ -329,7 +329,12 @@ else:
         }
     }
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+TASKS = {
+    "default": {
+        "BACKEND": "studio.generation.task_backend.WakingDatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
 
 AUTHENTICATION_BACKENDS = ["studio.security.throttle.ThrottledModelBackend"]
 # Five failed logins for an account (or twenty from one address) lock it for 15 minutes.

@@ -31,6 +31,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 from studio.generation.models import WorkerBeat
 from studio.generation.services import jobs_sweep
+from studio.generation.task_backend import work_enqueued
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class StudioWorker:
         try:
             self._sweep()
         finally:
-            self.stopping.set()
+            self.stop()
             for runner in runners:
                 runner.join()
             try:
@@ -107,11 +108,14 @@ class StudioWorker:
 
     def stop(self) -> None:
         self.stopping.set()
+        work_enqueued.set()  # idle task threads see it now
 
     def _run_tasks(self) -> None:
         try:
             while not self.stopping.is_set():
                 ran = 0
+                # Cleared before looking, so a task committed while we look wakes us.
+                work_enqueued.clear()
                 try:
                     close_old_connections()
                     ran = self.run_ready_tasks()
@@ -120,8 +124,10 @@ class StudioWorker:
                     # starts clean.
                     logger.exception("worker turn failed")
                     close_old_connections()
-                if not ran:
-                    self.stopping.wait(self.interval)
+                if not ran and not self.stopping.is_set():
+                    # Woken by a task committed in this process; else polls (tasks of
+                    # other processes, or due at their run_after).
+                    work_enqueued.wait(self.interval)
         finally:
             connection.close()
 
