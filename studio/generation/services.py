@@ -1011,9 +1011,19 @@ def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]])
                 continue
             _image_save(job, prepared)
             if index == ResultImage.GRID and position + 1 < len(pending):
-                live.push_job(job.pk)  # the grid shows while its quadrants are kept
+                _push_grid_early(job)
     if failure is not None:
         raise failure
+
+
+def _push_grid_early(job: Job) -> None:
+    """Show the grid on the card while its quadrants are kept."""
+    try:
+        live.push_job(job.pk)
+    except Exception:
+        # Only a head start: the card is pushed again once every image is kept, and a
+        # failed push (the channel layer down) must not keep the quadrants from storage.
+        logger.exception("job %s: the card with its grid was not pushed", job.pk)
 
 
 @dataclass(frozen=True)

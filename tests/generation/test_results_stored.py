@@ -117,6 +117,23 @@ def test_the_card_shows_the_grid_before_its_quadrants_are_stored(project: Any, b
     assert stored_at_each_push == [[0], [0, 1, 2, 3, 4]]
 
 
+def test_a_failed_early_push_does_not_keep_the_quadrants_from_storage(
+    project: Any, bob: Any
+) -> None:
+    job = completed_grid(project, bob)
+    download, _, _ = served()
+    pushes = [ConnectionError("the channel layer is down"), None]
+
+    with (
+        mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
+        mock.patch.object(live, "push_job", autospec=True, side_effect=pushes) as push_job,
+    ):
+        services.job_store_results(job_id=job.pk, attempt=1)
+
+    assert sorted(job.images.values_list("index", flat=True)) == [0, 1, 2, 3, 4]
+    assert push_job.call_count == 2  # the card with all five still goes out
+
+
 def test_a_small_image_gets_thumbnails_at_its_own_size_made_once(project: Any, bob: Any) -> None:
     job = make_job(project=project, user=bob, status=Status.COMPLETED)
 
