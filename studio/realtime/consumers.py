@@ -19,6 +19,7 @@ from studio.realtime.groups import (
     session_group,
     team_group,
 )
+from studio.realtime.sequence import RESYNC, current_number, mark
 
 
 @database_sync_to_async
@@ -38,6 +39,9 @@ class ProjectConsumer(AsyncWebsocketConsumer):
 
     joined: list[str]
     ended = False
+    resyncs = False
+    project_id: int
+    focus: int | None = None
     renewal: "asyncio.Task[None] | None" = None
 
     async def connect(self) -> None:
@@ -63,14 +67,17 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         self.renewal = asyncio.create_task(self._renew_later())
         # A browser that (re)connects may have missed pushes: send the current state.
         query = parse_qs(self.scope.get("query_string", b"").decode())
-        if query.get("view", [""])[0] == "gallery":
-            return  # the gallery only takes new tiles; it has no job list to resync
+        # The gallery only takes new tiles; it has no job list to resync.
+        self.resyncs = query.get("view", [""])[0] != "gallery"
         focus = query.get("job", [""])[0]
-        snapshot = await database_sync_to_async(project_snapshot_html)(
-            project_id, int(focus) if focus.isdigit() else None, user.pk
-        )
-        if snapshot:
-            await self.send(text_data=snapshot)
+        self.focus = int(focus) if focus.isdigit() else None
+        self.project_id = project_id
+        await self._send_state()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # The page found a numbered push missing (studio.js): it asks for the state again.
+        if text_data == RESYNC and not self.ended:
+            await self._send_state()
 
     async def disconnect(self, code: int) -> None:
         if self.renewal is not None:
@@ -83,6 +90,17 @@ class ProjectConsumer(AsyncWebsocketConsumer):
 
     async def sockets_close(self, event: dict[str, Any]) -> None:
         await self._end(event["code"])
+
+    async def _send_state(self) -> None:
+        """The project's current state as this page shows it, with the number of the last
+        push it holds (sequence.py); the number is read first."""
+        if not self.resyncs:
+            return
+        number = await current_number(self.channel_layer, project_group(self.project_id))
+        state = await database_sync_to_async(project_snapshot_html)(
+            self.project_id, self.focus, self.scope["user"].pk
+        )
+        await self.send(text_data=mark("snapshot", number) + state)
 
     async def _join(self, *groups: str) -> None:
         for group in groups:
