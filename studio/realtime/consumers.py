@@ -1,4 +1,5 @@
 import asyncio
+import logging
 import random
 from typing import Any
 from urllib.parse import parse_qs
@@ -20,6 +21,8 @@ from studio.realtime.groups import (
     team_group,
 )
 from studio.realtime.sequence import RESYNC, current_number, mark
+
+logger = logging.getLogger(__name__)
 
 
 @database_sync_to_async
@@ -108,9 +111,15 @@ class ProjectConsumer(AsyncWebsocketConsumer):
             self.joined.append(group)
 
     async def _leave(self) -> None:
+        """Leave every group joined, each tried even if another fails (Redis refusing a
+        connection when thousands of sockets close at once): a channel left in a group
+        would get every push to it until the membership expires."""
         joined, self.joined = getattr(self, "joined", []), []
         for group in joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:
+                logger.exception("%s was not taken out of %s", self.channel_name, group)
 
     async def _end(self, code: int) -> None:
         """Close at once; nothing more is sent, whatever is still on its way."""
