@@ -227,6 +227,36 @@
     else if (socketEndings[code]) showNotice(socketEndings[code]);
   });
 
+  // Every push to a project's page is numbered, one above the push before it, and the
+  // state sent on (re)connecting carries the latest number (studio/realtime/sequence.py).
+  // A number skipped is a push lost on its way (a full channel drops them silently): the
+  // page takes the push it got and asks for the current state again, once until it
+  // comes. A push numbered no higher than the state shown is already in it. The check
+  // that follows a burst of pushes finds a push lost last. A page that never got a
+  // state (the gallery) has nothing to ask for again.
+  var LIVE_MARK = /^<!--live-(push|snapshot|check) (\d+)-->/;
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    var mark = LIVE_MARK.exec(event.detail.message);
+    if (!mark) return;
+    var socket = event.target;
+    var kind = mark[1];
+    var number = Number(mark[2]);
+    if (kind === "snapshot") {
+      socket.dataset.liveNumber = String(number);
+      delete socket.dataset.liveAsked;
+      return;
+    }
+    if (kind === "check") event.preventDefault(); // nothing in it to swap
+    if (socket.dataset.liveNumber === undefined) return;
+    var last = Number(socket.dataset.liveNumber);
+    if (kind === "push" && number <= last) { event.preventDefault(); return; }
+    if (number > last + (kind === "push" ? 1 : 0) && socket.dataset.liveAsked === undefined) {
+      socket.dataset.liveAsked = "";
+      event.detail.socketWrapper.send("resync");
+    }
+    if (kind === "push") socket.dataset.liveNumber = String(number);
+  });
+
   // A request refused for its size (413) never reached a page that could answer with a
   // fragment: the server's plain sentence becomes a notice.
   // (htmx-config answers 413 without an error, so htmx logs nothing of it.)

@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 
 from studio.gallery.queries import items_for
 from studio.generation.models import Job, ResultImage
-from studio.realtime.groups import project_group, push_html
+from studio.realtime.groups import push_project_html
 
 PAGE = "gallery/gallery.html"
 
@@ -38,4 +38,4 @@ def push_new_tiles(job_id: int) -> None:
     if not html:
         return
     project_id = Job.objects.filter(pk=job_id).values_list("project_id", flat=True).get()
-    push_html(project_group(project_id), html)
+    push_project_html(project_id, html)

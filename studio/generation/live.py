@@ -20,7 +20,7 @@ from studio.generation.search import Cursor
 from studio.generation.tree import family_of
 from studio.projects.models import Project
 from studio.providers import Provider
-from studio.realtime.groups import project_group, push_html
+from studio.realtime.groups import push_project_html
 
 
 def queue_positions(team_id: int) -> dict[int, int]:
@@ -188,7 +188,7 @@ def push_job(job_id: int, *, created: bool = False) -> None:
     else:
         html = render_to_string(f"{PAGE}#job-card", {"job": job, "oob": True})
         html += render_to_string(f"{JOB_PAGE}#tree-row", {"job": job, "oob": True})
-    push_html(project_group(job.project_id), html)
+    push_project_html(job.project_id, html)
 
 
 def push_queue(team_id: int) -> None:
@@ -201,7 +201,7 @@ def push_queue(team_id: int) -> None:
         html = render_to_string(f"{PAGE}#job-card", {"job": job, "oob": True})
         by_project.setdefault(job.project_id, []).append(html)
     for project_id, cards in by_project.items():
-        push_html(project_group(project_id), "".join(cards))
+        push_project_html(project_id, "".join(cards))
 
 
 def project_snapshot_html(

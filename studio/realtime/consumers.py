@@ -1,4 +1,5 @@
 import asyncio
+import logging
 import random
 from typing import Any
 from urllib.parse import parse_qs
@@ -19,6 +20,9 @@ from studio.realtime.groups import (
     session_group,
     team_group,
 )
+from studio.realtime.sequence import RESYNC, current_number, mark
+
+logger = logging.getLogger(__name__)
 
 
 @database_sync_to_async
@@ -38,6 +42,9 @@ class ProjectConsumer(AsyncWebsocketConsumer):
 
     joined: list[str]
     ended = False
+    resyncs = False
+    project_id: int
+    focus: int | None = None
     renewal: "asyncio.Task[None] | None" = None
 
     async def connect(self) -> None:
@@ -63,14 +70,17 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         self.renewal = asyncio.create_task(self._renew_later())
         # A browser that (re)connects may have missed pushes: send the current state.
         query = parse_qs(self.scope.get("query_string", b"").decode())
-        if query.get("view", [""])[0] == "gallery":
-            return  # the gallery only takes new tiles; it has no job list to resync
+        # The gallery only takes new tiles; it has no job list to resync.
+        self.resyncs = query.get("view", [""])[0] != "gallery"
         focus = query.get("job", [""])[0]
-        snapshot = await database_sync_to_async(project_snapshot_html)(
-            project_id, int(focus) if focus.isdigit() else None, user.pk
-        )
-        if snapshot:
-            await self.send(text_data=snapshot)
+        self.focus = int(focus) if focus.isdigit() else None
+        self.project_id = project_id
+        await self._send_state()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # The page found a numbered push missing (studio.js): it asks for the state again.
+        if text_data == RESYNC and not self.ended:
+            await self._send_state()
 
     async def disconnect(self, code: int) -> None:
         if self.renewal is not None:
@@ -84,15 +94,32 @@ class ProjectConsumer(AsyncWebsocketConsumer):
     async def sockets_close(self, event: dict[str, Any]) -> None:
         await self._end(event["code"])
 
+    async def _send_state(self) -> None:
+        """The project's current state as this page shows it, with the number of the last
+        push it holds (sequence.py); the number is read first."""
+        if not self.resyncs:
+            return
+        number = await current_number(self.channel_layer, project_group(self.project_id))
+        state = await database_sync_to_async(project_snapshot_html)(
+            self.project_id, self.focus, self.scope["user"].pk
+        )
+        await self.send(text_data=mark("snapshot", number) + state)
+
     async def _join(self, *groups: str) -> None:
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
 
     async def _leave(self) -> None:
+        """Leave every group joined, each tried even if another fails (Redis refusing a
+        connection when thousands of sockets close at once): a channel left in a group
+        would get every push to it until the membership expires."""
         joined, self.joined = getattr(self, "joined", []), []
         for group in joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:
+                logger.exception("%s was not taken out of %s", self.channel_name, group)
 
     async def _end(self, code: int) -> None:
         """Close at once; nothing more is sent, whatever is still on its way."""

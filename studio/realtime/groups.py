@@ -6,11 +6,13 @@ A pushed fragment goes to everyone in the group, so it must not depend on who lo
 import asyncio
 import hashlib
 import threading
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
+
+from studio.realtime import sequence
 
 # How a socket is ended, as the page's script (static/studio/studio.js) tells them apart.
 # A server may only close with 1000 or 3000-4999 (daphne's autobahn refuses 1012, "service
@@ -26,12 +28,35 @@ RECONNECT = 4012  # reconnect at once, and let connect() decide afresh (a new ro
 _consumer_loop: asyncio.AbstractEventLoop | None = None
 _lock = threading.Lock()
 
+# Pushes from sync code (worker and request threads) otherwise run on one event loop per
+# process, in a thread of its own. async_to_sync made a new loop for every push, and as
+# channels_redis keeps its connections per loop, a new Redis connection too (~4 ms a push).
+_push_loop: asyncio.AbstractEventLoop | None = None
+_push_thread: threading.Thread | None = None
+# Longer than a Redis read may take (settings.REDIS_SOCKET_TIMEOUT_SECONDS), which fails
+# the push with Redis's own error first.
+PUSH_TIMEOUT_SECONDS = 30
+
 
 def remember_consumer_loop() -> None:
     """Called by consumers (on their loop) so that other threads can reach it."""
     global _consumer_loop
     with _lock:
         _consumer_loop = asyncio.get_running_loop()
+
+
+def _loop_for_pushes() -> asyncio.AbstractEventLoop:
+    """This process's push loop, started on first use (and again in a forked child,
+    where the thread that ran it does not exist)."""
+    global _push_loop, _push_thread
+    with _lock:
+        if _push_loop is None or _push_thread is None or not _push_thread.is_alive():
+            _push_loop = asyncio.new_event_loop()
+            _push_thread = threading.Thread(
+                target=_push_loop.run_forever, name="studio-push-loop", daemon=True
+            )
+            _push_thread.start()
+        return _push_loop
 
 
 def project_group(project_id: int) -> str:
@@ -60,26 +85,43 @@ def session_group(session_key: str) -> str:
     return f"session-{hashlib.sha256(session_key.encode()).hexdigest()[:32]}"
 
 
-def _group_send(group: str, message: dict[str, Any]) -> None:
+def _run_for_layer(send: Callable[[BaseChannelLayer], Coroutine[Any, Any, None]]) -> None:
+    """Run `send(layer)` to its end from sync code, on the loop that may use the layer."""
     layer = get_channel_layer()
     if layer is None:
         return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError("pushes are made from sync code (a thread without a running loop)")
     loop = _consumer_loop
-    if isinstance(layer, InMemoryChannelLayer) and loop is not None and loop.is_running():
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is not loop:
-            asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(5)
-            return
-    async_to_sync(layer.group_send)(group, message)
+    if not (isinstance(layer, InMemoryChannelLayer) and loop is not None and loop.is_running()):
+        loop = _loop_for_pushes()
+    future = asyncio.run_coroutine_threadsafe(send(layer), loop)
+    try:
+        future.result(PUSH_TIMEOUT_SECONDS)
+    except TimeoutError:
+        future.cancel()
+        raise
+
+
+def _group_send(group: str, message: dict[str, Any]) -> None:
+    _run_for_layer(lambda layer: layer.group_send(group, message))
 
 
 def push_html(group: str, html: str) -> None:
     """Send an HTML fragment to every browser in `group` (swapped in by htmx's ws
     extension, by element id)."""
     _group_send(group, {"type": "html.push", "html": html})
+
+
+def push_project_html(project_id: int, html: str) -> None:
+    """push_html to the project's group, numbered (sequence.py): a page that misses
+    one of these asks for the project's current state."""
+    group = project_group(project_id)
+    _run_for_layer(lambda layer: sequence.send_numbered(layer, group, html))
 
 
 def close_sockets(group: str, *, code: int) -> None:

@@ -2,11 +2,13 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from studio.asgi import application
 from studio.generation import live
 from studio.generation.models import Job, Status
+from studio.realtime.groups import project_group
 from tests.factories import make_job, make_project
 from tests.realtime.sockets import communicator, session_cookie
 
@@ -130,3 +132,26 @@ def test_the_gallery_socket_gets_no_job_list_to_resync(project: Any, bob: Any) -
         return received
 
     assert not any("data-feed-entry" in message for message in async_to_sync(scenario)())
+
+
+def test_a_closed_socket_leaves_every_group_even_when_leaving_one_fails(
+    project: Any, bob: Any, monkeypatch: Any
+) -> None:
+    layer = get_channel_layer()
+    socket = communicator(project, user=bob)
+    discard = layer.group_discard  # type: ignore[union-attr]
+
+    async def refused_for_the_account(group: str, channel: str) -> None:
+        if group.startswith("account-"):
+            raise ConnectionError("too many connections")
+        await discard(group, channel)
+
+    async def scenario() -> list[str]:
+        await socket.connect()
+        await socket.receive_from(timeout=5)
+        (channel,) = layer.groups[project_group(project.pk)]  # type: ignore[union-attr]
+        monkeypatch.setattr(layer, "group_discard", refused_for_the_account)
+        await socket.disconnect()
+        return [group for group, members in layer.groups.items() if channel in members]  # type: ignore[union-attr]
+
+    assert async_to_sync(scenario)() == [f"account-{bob.pk}"]  # only the one that failed

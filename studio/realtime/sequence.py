@@ -1,0 +1,123 @@
+"""Numbered pushes to a project's group, so that a page that misses one finds out.
+
+A channel layer drops a push without a word when a socket's channel is full (its capacity,
+settings.py), and then a card would stay wrong until its job changes again. So every push
+to a project's group carries a number one above the push before it, from whichever
+process sent it, and the state a socket gets on (re)connecting carries the latest number.
+A page that sees a number skipped asks for that state again (studio.js, the consumer's
+RESYNC). A push lost last, with nothing after it to show the gap, is found by the check
+that follows each burst of pushes a moment later, carrying the last number sent.
+
+The number leads the pushed HTML as a comment (`<!--live-push 17-->`): htmx and the
+page's extensions ignore comments, and the fragment stays the same for everyone.
+
+The counter is shared where the sockets are: in Redis with the Redis layer, in the process
+with the in-memory one (which reaches only this process's sockets). A counter that is
+lost (Redis restarted, or its key expired after a day without pushes) starts again from
+the clock in microseconds, above every number it gave before as long as fewer than a
+million pushes a second went to one project.
+"""
+
+import asyncio
+import logging
+import re
+import threading
+import time
+
+from channels.layers import BaseChannelLayer
+from channels_redis.core import RedisChannelLayer
+
+logger = logging.getLogger(__name__)
+
+# What the page sends to ask for the current state again.
+RESYNC = "resync"
+# How long after a push the check with the last number follows (one per burst).
+CHECK_AFTER_SECONDS = 1.0
+# An idle counter goes after this long in Redis; it restarts from the clock.
+COUNTER_SECONDS = 24 * 60 * 60
+
+MARK = re.compile(r"^<!--live-(push|snapshot|check) (\d+)-->")
+
+_counters: dict[str, int] = {}  # the in-memory layer's, by group
+_counters_lock = threading.Lock()
+_last_sent: dict[str, int] = {}  # groups with a check pending: the last number pushed
+_checks: set["asyncio.Task[None]"] = set()  # held until done (the loop keeps weak ones)
+
+
+def mark(kind: str, number: int) -> str:
+    """The comment that leads a numbered message: kind is push, snapshot or check."""
+    return f"<!--live-{kind} {number}-->"
+
+
+def _clock() -> int:
+    return time.time_ns() // 1000
+
+
+def _redis_key(layer: RedisChannelLayer, group: str) -> str:
+    return f"{layer.prefix}:live-number:{group}"
+
+
+async def _counter(layer: BaseChannelLayer, group: str, *, step: int) -> int:
+    if isinstance(layer, RedisChannelLayer):
+        key = _redis_key(layer, group)
+        # On the shard that holds the group; the connection is the layer's, kept per loop.
+        connection = layer.connection(layer.consistent_hash(group))
+        async with connection.pipeline(transaction=False) as pipe:
+            pipe.set(key, _clock(), nx=True, ex=COUNTER_SECONDS)
+            if step:
+                pipe.incrby(key, step)
+            else:
+                pipe.get(key)
+            _, number = await pipe.execute()
+        return int(number)
+    with _counters_lock:
+        number = _counters.setdefault(group, _clock()) + step
+        _counters[group] = number
+    return number
+
+
+async def next_number(layer: BaseChannelLayer, group: str) -> int:
+    """The number of the next push to `group`."""
+    return await _counter(layer, group, step=1)
+
+
+async def current_number(layer: BaseChannelLayer, group: str) -> int:
+    """The number of the last push to `group`: a state read after this call holds
+    everything pushed up to it."""
+    return await _counter(layer, group, step=0)
+
+
+async def send_numbered(layer: BaseChannelLayer, group: str, html: str) -> None:
+    """Push `html` to `group` with the group's next number, and a check to follow.
+
+    The HTML is rendered before the number is taken, so that a state read after
+    current_number() is never older than a push numbered up to it."""
+    number = await next_number(layer, group)
+    await layer.group_send(group, {"type": "html.push", "html": mark("push", number) + html})
+    pending = group in _last_sent
+    _last_sent[group] = number
+    if not pending:
+        loop = asyncio.get_running_loop()
+        loop.call_later(CHECK_AFTER_SECONDS, _start_check, loop, layer, group)
+
+
+def _start_check(loop: asyncio.AbstractEventLoop, layer: BaseChannelLayer, group: str) -> None:
+    task = loop.create_task(_send_check(layer, group))
+    _checks.add(task)
+    task.add_done_callback(_checks.discard)
+
+
+async def _send_check(layer: BaseChannelLayer, group: str) -> None:
+    number = _last_sent.pop(group, None)
+    if number is None:
+        return
+    try:
+        await layer.group_send(group, {"type": "html.push", "html": mark("check", number)})
+    except Exception:  # a check is a second chance; the next push brings another
+        logger.exception("the check after pushes to %s was not sent", group)
+
+
+def parse(message: str) -> tuple[str, int] | None:
+    """A message's kind and number (for tests and tools), or None if it has none."""
+    found = MARK.match(message)
+    return (found.group(1), int(found.group(2))) if found else None

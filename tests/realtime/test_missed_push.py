@@ -1,0 +1,121 @@
+"""A page whose push was lost on its way finds out and converges: every push to a project
+is numbered, a number skipped (or the check after a burst) shows the loss, and the page's
+"resync" brings the project's current state with the latest number."""
+
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
+from channels_redis.core import RedisChannelLayer
+
+from studio.generation import live
+from studio.generation.models import Job, Status
+from studio.realtime import sequence
+from studio.realtime.groups import project_group
+from studio.realtime.sequence import RESYNC
+from tests.conftest import needs_redis, redis_url
+from tests.factories import make_job
+from tests.realtime.sockets import communicator
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def numbered(message: str) -> tuple[str, int]:
+    found = sequence.parse(message)
+    assert found is not None, f"a message without a number: {message[:120]!r}"
+    return found
+
+
+async def lose_a_push(project: Any, job: Job, progress: int) -> None:
+    """The job moves on and its push is lost for the (only) socket watching: its channel
+    is out of the group while the push goes, as when a full channel drops it."""
+    layer = get_channel_layer()
+    group = project_group(project.pk)
+    (channel,) = layer.groups[group]  # type: ignore[union-attr]
+    await layer.group_discard(group, channel)  # type: ignore[union-attr]
+    await sync_to_async(Job.objects.filter(pk=job.pk).update)(progress=progress)
+    await sync_to_async(live.push_job)(job.pk)
+    await layer.group_add(group, channel)  # type: ignore[union-attr]
+
+
+def test_a_page_that_missed_a_push_sees_the_gap_and_gets_the_current_state(
+    project: Any, bob: Any
+) -> None:
+    running = make_job(project=project, user=bob, status=Status.PROCESSING, progress=20)
+    other = make_job(project=project, user=bob, status=Status.PROCESSING, progress=5)
+    socket = communicator(project, user=bob)
+
+    async def scenario() -> tuple[list[tuple[str, int]], str]:
+        await socket.connect()
+        first = numbered(await socket.receive_from(timeout=5))
+        await lose_a_push(project, running, progress=60)
+        await sync_to_async(Job.objects.filter(pk=other.pk).update)(progress=10)
+        await sync_to_async(live.push_job)(other.pk)
+        after_the_loss = numbered(await socket.receive_from(timeout=5))
+        await socket.send_to(text_data=RESYNC)
+        state = await socket.receive_from(timeout=5)
+        await socket.disconnect()
+        return [first, after_the_loss, numbered(state)], state
+
+    (first, after_the_loss, again), state = async_to_sync(scenario)()
+
+    assert first[0] == "snapshot"
+    assert after_the_loss == ("push", first[1] + 2)  # one number skipped: the one lost
+    assert again == ("snapshot", after_the_loss[1])  # it holds every push so far
+    assert f'<article id="job-{running.pk}"' in state
+    assert 'value="60"' in state  # the lost progress, now shown
+
+
+def test_a_push_lost_last_is_found_by_the_check_that_follows_it(project: Any, bob: Any) -> None:
+    running = make_job(project=project, user=bob, status=Status.PROCESSING, progress=20)
+    socket = communicator(project, user=bob)
+
+    async def scenario() -> tuple[int, tuple[str, int], str]:
+        await socket.connect()
+        _, shown = numbered(await socket.receive_from(timeout=5))
+        await lose_a_push(project, running, progress=90)  # and nothing after it
+        check = numbered(await socket.receive_from(timeout=5))
+        await socket.send_to(text_data=RESYNC)
+        state = await socket.receive_from(timeout=5)
+        await socket.disconnect()
+        return shown, check, state
+
+    shown, check, state = async_to_sync(scenario)()
+
+    assert check == ("check", shown + 1)  # one more than the page holds: it asks again
+    assert 'value="90"' in state
+
+
+def test_the_gallery_gets_no_state_to_ask_for_again(project: Any, bob: Any) -> None:
+    make_job(project=project, user=bob)
+    socket = communicator(project, user=bob, query="view=gallery")
+
+    async def scenario() -> bool:
+        await socket.connect()
+        await socket.send_to(text_data=RESYNC)
+        nothing = await socket.receive_nothing(timeout=0.5)
+        await socket.disconnect()
+        return nothing
+
+    assert async_to_sync(scenario)() is True
+
+
+@needs_redis
+def test_the_number_is_shared_through_redis_and_a_lost_counter_restarts_above_it() -> None:
+    layer = RedisChannelLayer(hosts=[redis_url()], prefix="studio-test-numbers")
+    group = "project-424242"
+
+    async def scenario() -> list[int]:
+        first = await sequence.next_number(layer, group)
+        second = await sequence.next_number(layer, group)
+        current = await sequence.current_number(layer, group)
+        await layer.connection(0).delete(f"{layer.prefix}:live-number:{group}")  # lost
+        restarted = await sequence.next_number(layer, group)
+        await layer.flush()
+        return [first, second, current, restarted]
+
+    first, second, current, restarted = async_to_sync(scenario)()
+
+    assert second == first + 1 and current == second
+    assert restarted > second
