@@ -21,6 +21,39 @@ from tests.factories import PASSWORD, make_membership, make_project, make_team, 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _caused_by_deadlock(problem: BaseException | None) -> bool:
+    while problem is not None:
+        if "deadlock detected" in str(problem):
+            return True
+        problem = problem.__cause__ or problem.__context__
+    return False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_tries_again_after_a_deadlock() -> Iterator[None]:
+    """On PostgreSQL a test's database is emptied with one TRUNCATE of every table, which
+    takes their locks one by one; the shared server's worker, sweeping between tests,
+    can hold one of them and wait for another, and PostgreSQL then ends one of the two.
+    When the flush is the one ended, it is simply run again."""
+    from django.test.testcases import TransactionTestCase
+
+    original = TransactionTestCase._fixture_teardown
+
+    def teardown(self: TransactionTestCase) -> None:
+        for attempt in range(5):
+            try:
+                original(self)
+                return
+            except Exception as problem:
+                if attempt == 4 or not _caused_by_deadlock(problem):
+                    raise
+                time.sleep(0.2)
+
+    TransactionTestCase._fixture_teardown = teardown  # type: ignore[method-assign]
+    yield
+    TransactionTestCase._fixture_teardown = original  # type: ignore[method-assign]
+
+
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"

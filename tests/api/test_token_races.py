@@ -18,6 +18,11 @@ from tests.factories import make_membership, make_project, make_team, make_user
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _no_other_worker(alone: None) -> None:
+    """The jobs made here are counted, not run: no shared server's worker sends them."""
+
+
 def test_thirty_requests_at_once_get_exactly_the_tokens_rate() -> None:
     team = make_team(name="Rushers")
     user = make_user(username="rusher")

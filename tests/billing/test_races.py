@@ -24,6 +24,12 @@ from tests.payloads import load
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _no_other_worker(alone: None) -> None:
+    """These tests count what their own worker sends: the shared server's must not take
+    their tasks."""
+
+
 def race(calls: list[Callable[[], Any]]) -> list[Any]:
     """Run the calls in threads that start together; each result or exception."""
     barrier = threading.Barrier(len(calls))
