@@ -435,7 +435,13 @@ PAYLOADS = ROOT / "tests" / "payloads" / "piapi"
 
 
 def make_jobs(
-    project: Any, user: Any, count: int, *, status: str = "processing", **fields: Any
+    project: Any,
+    user: Any,
+    count: int,
+    *,
+    status: str = "processing",
+    task_ids: Sequence[str] = (),
+    **fields: Any,
 ) -> list[Any]:
     """`count` jobs already at the provider (a made-up task id each), as if sent by the
     team's key: rows only, made at once."""
@@ -455,7 +461,7 @@ def make_jobs(
                 operation="imagine",
                 prompt=f"bench job {n}, a lighthouse at dusk",
                 status=status,
-                provider_task_id=str(uuid.uuid4()),
+                provider_task_id=task_ids[n] if task_ids else str(uuid.uuid4()),
                 provider_key=key,
                 dispatched_at=now,
                 sent_at=now,
@@ -486,3 +492,96 @@ def post_webhook(session: requests.Session, url: str, job: Any, body: bytes) -> 
         headers={"Content-Type": "application/json", "x-webhook-secret": job.webhook_secret},
         timeout=60,
     )
+
+
+def sandbox_task(url: str, prompt: str) -> tuple[str, float]:
+    """Make an imagine task at the sandbox directly (no webhook): its id, and when
+    (perf_counter) the create was answered."""
+    response = requests.post(
+        f"{url}/sandbox/api/v1/task",
+        json={
+            "model": "midjourney",
+            "task_type": "imagine",
+            "input": {"prompt": prompt, "aspect_ratio": "1:1", "process_mode": "fast"},
+            "config": {"service_mode": "public"},
+        },
+        headers={"x-api-key": SANDBOX_KEY},
+        timeout=30,
+    )
+    answered = time.perf_counter()
+    response.raise_for_status()
+    return str(response.json()["data"]["task_id"]), answered
+
+
+def sandbox_data(url: str, task_id: str) -> dict[str, Any]:
+    """The sandbox's task object (what a webhook carries as `data`)."""
+    response = requests.get(
+        f"{url}/sandbox/api/v1/task/{task_id}", headers={"x-api-key": SANDBOX_KEY}, timeout=30
+    )
+    response.raise_for_status()
+    return dict(response.json()["data"])
+
+
+def completed_body(data: dict[str, Any]) -> bytes:
+    import json
+
+    return json.dumps({"timestamp": int(time.time()), "data": data}).encode()
+
+
+def grid_cards(message: str) -> list[int]:
+    """The jobs whose card in `message` shows the grid image (stored, with thumbnails)."""
+    found = []
+    for chunk in message.split('<article id="job-')[1:]:
+        number = chunk.split('"', 1)[0]
+        card = chunk.split("</article>", 1)[0]
+        if number.isdigit() and 'class="job-image' in card:
+            found.append(int(number))
+    return found
+
+
+class SocketReader(threading.Thread):
+    """Reads a socket all along and notes when each key first came: the keys `keys_of`
+    finds in each message, and raw markers (`<div id="raw-TOKEN">`)."""
+
+    def __init__(self, live: Any, keys_of: Callable[[str], list[Any]]) -> None:
+        super().__init__(daemon=True)
+        self.live = live
+        self.keys_of = keys_of
+        self.seen: dict[Any, float] = {}
+        self.running = True
+        self.start()
+
+    def run(self) -> None:
+        while self.running:
+            try:
+                message = self.live.receive(0.2)
+            except TimeoutError:
+                continue
+            now = time.perf_counter()
+            for marker in message.split('<div id="raw-')[1:]:
+                self.seen.setdefault("raw-" + marker.split('"', 1)[0], now)
+            for key in self.keys_of(message):
+                self.seen.setdefault(key, now)
+
+    def wait_for(self, keys: Sequence[Any], timeout: float) -> bool:
+        deadline = time.perf_counter() + timeout
+        while not all(key in self.seen for key in keys):
+            if time.perf_counter() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def stop(self) -> None:
+        self.running = False
+        self.join(2)
+
+
+def raw_push_latency(raw: RawPush, reader: SocketReader, group: str) -> float | None:
+    """One raw push to `group`, timed to `reader`'s socket (None without Redis)."""
+    if not raw.reaches_sockets:
+        return None
+    token = f"raw-{new_token()}"
+    started = time.perf_counter()
+    raw.send(group, f'<div id="{token}"></div>')
+    reader.wait_for([token], 30)
+    return reader.seen[token] - started
