@@ -463,11 +463,13 @@ def make_jobs(
                 status=status,
                 provider_task_id=task_ids[n] if task_ids else str(uuid.uuid4()),
                 provider_key=key,
-                dispatched_at=now,
-                sent_at=now,
-                submitted_at=now,
-                last_event_at=now,
-                **fields,
+                **{
+                    "dispatched_at": now,
+                    "sent_at": now,
+                    "submitted_at": now,
+                    "last_event_at": now,
+                    **fields,
+                },
             )
             for n in range(count)
         ]
