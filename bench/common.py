@@ -71,6 +71,7 @@ class Bench:
         self.name = name
         self.work = Path(tempfile.mkdtemp(prefix=f"studio-bench-{name}-"))
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.logs: list[Path] = []  # each Studio process's standard error
         self.admin_url = ""
         base = os.environ.get("DATABASE_URL", "")
         if base.startswith(("postgres://", "postgresql://")):
@@ -189,12 +190,16 @@ class Bench:
     def _start(self, args: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         full_env = {**os.environ, **env}
         full_env.pop("PGAPPNAME", None)
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=full_env,
-            stdout=subprocess.DEVNULL,
-        )
+        log = self.work / f"{args[0]}-{len(self.logs)}.log"
+        self.logs.append(log)
+        with log.open("wb") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "manage.py", *args],
+                cwd=ROOT,
+                env=full_env,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         self.processes.append(process)
         return process
 
@@ -275,9 +280,22 @@ class Bench:
 
     # --- the end -------------------------------------------------------------------
 
+    def logged(self, text: str) -> int:
+        """Lines containing `text` that Studio's processes wrote to standard error."""
+        return sum(
+            line.count(text)
+            for log in self.logs
+            if log.exists()
+            for line in log.open(errors="replace")
+        )
+
     def close(self) -> None:
         for process in list(self.processes):
             self.stop(process)
+        for log in self.logs:
+            errors = log.read_text(errors="replace").count("Traceback") if log.exists() else 0
+            if errors:
+                print(f"  note: {log.stem} logged {errors} tracebacks (kept: {log.name})")
         from django.db import connections
 
         connections.close_all()
