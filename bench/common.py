@@ -377,7 +377,9 @@ def _figure(value: float, unit: str) -> str:
         return f"{value * 1000:.1f}" if value < 10 else f"{value * 1000:.0f}"
     if unit == "s":
         return f"{value:.2f}"
-    if unit in ("/s", "KiB", "x"):
+    if unit == "x":
+        return f"{value:.2f}"
+    if unit in ("/s", "KiB"):
         return f"{value:.1f}"
     return f"{value:g}"
 

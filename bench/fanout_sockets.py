@@ -35,7 +35,8 @@ def main() -> None:
     options = arguments(__doc__, sockets=(int, 2000, "idle sockets on the project"))
     total = 200 if options.quick else options.sockets
     if not os.environ.get("REDIS_URL"):
-        raise SystemExit("fanout_sockets.py needs REDIS_URL (a push from here reaches daphne)")
+        print("fanout_sockets.py: skipped, it needs REDIS_URL (a push from here reaches daphne)")
+        return
     with Bench("fanout_sockets") as bench:
         import redis
 
