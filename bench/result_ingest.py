@@ -4,10 +4,11 @@ against decoding that grid once with Pillow, measured in the same run (issue 14,
 The sandbox, in a daphne of its own (`runstudio --no-worker`, zero step time), plays the
 provider: each task made there is complete at once. For each grid the script makes a job
 in Studio that has just completed with that task (the provider's final state applied, as
-the worker's GET does), then calls the worker's own `job_store_results` in this process
-on the bench's database and Redis, which downloads the grid and its four quadrants one
-after another, decodes each, saves it with two WebP thumbnails, and pushes the card and
-the gallery's tiles. Each run, over N grids (medians):
+the worker's GET does). Each image is fetched once first: the sandbox draws an image
+when first asked, the provider's work, not Studio's. Then it calls the worker's own
+`job_store_results` in this process on the bench's database and Redis, which downloads
+the grid and its four quadrants one after another, decodes each, saves it with two WebP
+thumbnails, and pushes the card and the gallery's tiles. Each run, over N grids (medians):
 
 - baseline: Pillow's decode of the grid (`Image.open(...).load()`, already downloaded);
 - Studio: `job_store_results` for the whole grid;
@@ -52,6 +53,8 @@ def main() -> None:
             job = completed_job(prompt)
             client = services.provider_client(job)
             urls = [url for _, url in job.result_urls if url]
+            for url in urls:  # the sandbox draws an image when first asked: not Studio's time
+                client.download(url)
             started = time.perf_counter()
             services.job_store_results(job_id=job.pk, attempt=1)
             ingest = time.perf_counter() - started

@@ -51,6 +51,9 @@ def main() -> None:
                     live.receive(0.2)
                 except TimeoutError:
                     pass
+                except Exception as ended:
+                    print(f"  note: the drained socket ended: {ended}")
+                    return
 
         drainer = threading.Thread(target=drain, daemon=True)
         drainer.start()
