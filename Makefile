@@ -28,12 +28,17 @@ test: $(BIN)/activate chromium
 	$(BIN)/mypy studio
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Benchmarks print their figures against a baseline measured in the same run.
+# Benchmarks print their figures against a baseline measured in the same run, each on a
+# throw-away database: PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set (see
+# bench/common.py). BENCH_ARGS (say --quick, or --runs 3) goes to the scripts that take it.
+BENCH_SCRIPTS := live_progress live_progress_rate live_completed submit_to_grid \
+	webhook_throughput result_ingest submit_queue gallery_first_page fanout_sockets budget_holds
 bench: $(BIN)/activate
 	$(BIN)/python bench/webhook_receiver.py
 	$(BIN)/python bench/gallery_pages.py
 	$(BIN)/python bench/provider_outage.py
 	$(BIN)/python bench/video_poster.py
+	set -e; for script in $(BENCH_SCRIPTS); do $(BIN)/python bench/$$script.py $(BENCH_ARGS); done
 
 lint: $(BIN)/activate
 	$(BIN)/ruff check .

@@ -3,8 +3,9 @@ in the same run.
 
 A gallery pages by a keyset cursor (created_at, id) and fetches favourites and tags in
 one query each per page, so a page should cost about the same whatever the gallery's
-size and however deep the page. This script sets up a throw-away SQLite database, fills
-a project with 10,000 gallery images (rows only: rendering a page opens no file), then
+size and however deep the page. This script sets up a throw-away database
+(PostgreSQL when DATABASE_URL is set, else SQLite: see common.py), fills a project
+with 10,000 gallery images (rows only: rendering a page opens no file), then
 times (in-process, through Django's full request handling, logged in as a member; the
 median of several runs):
 
@@ -18,26 +19,20 @@ median of several runs):
 Run: .venv/bin/python bench/gallery_pages.py [RUNS]
 """
 
-import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("STUDIO_VAR_DIR", tempfile.mkdtemp(prefix="studio-bench-"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
-os.environ["DEBUG"] = "1"
+sys.path.insert(0, str(ROOT / "bench"))
+from common import Bench
 
-import django
+# A throw-away database (PostgreSQL when DATABASE_URL is set), migrated; see common.py.
+BENCH = Bench("gallery_pages")
 
-django.setup()
-
-from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -109,7 +104,6 @@ def median_ms(request: Callable[[], object]) -> float:
 
 def main() -> None:
     begun = time.perf_counter()
-    call_command("migrate", verbosity=0)
     from studio.accounts.models import Membership, Team, User
     from studio.gallery.queries import Cursor
     from studio.generation.models import ResultImage
@@ -164,4 +158,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        BENCH.close()

@@ -2,7 +2,8 @@
 
 The provider retries a webhook that is not answered quickly, so the receiver must only
 check, dedupe and record, leaving the heavy work to the worker. This script sets up a
-throw-away database, then times (in-process, through Django's full request handling):
+throw-away database (PostgreSQL when DATABASE_URL is set: see common.py), then times
+(in-process, through Django's full request handling):
 
 - baseline: GET of the login page (a plain template render);
 - webhook, new: a progress delivery that moves a job forward;
@@ -13,30 +14,24 @@ Run: .venv/bin/python bench/webhook_receiver.py [N]
 """
 
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("STUDIO_VAR_DIR", tempfile.mkdtemp(prefix="studio-bench-"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
-os.environ["DEBUG"] = "1"
+sys.path.insert(0, str(ROOT / "bench"))
+from common import Bench
+
+# A throw-away database (PostgreSQL when DATABASE_URL is set), migrated; see common.py.
+BENCH = Bench("webhook_receiver")
 
 import django
-
-django.setup()
-
-from django.core.management import call_command
 from django.test import Client
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 300
 
 
 def main() -> None:
-    call_command("migrate", verbosity=0)
     from studio.accounts.models import Membership, Team, User
     from studio.generation.models import Job, Status
     from studio.projects.models import Project
@@ -45,8 +40,8 @@ def main() -> None:
     user = User.objects.create_user(username=f"bench-{time.time()}", password="x")
     Membership.objects.create(team=team, user=user, role="admin")
     project = Project.objects.create(team=team, name="Bench")
-    payload = json.loads((ROOT / "tests/payloads/task_processing.json").read_text())["data"]
-    completed = json.loads((ROOT / "tests/payloads/task_completed.json").read_text())["data"]
+    payload = json.loads((ROOT / "tests/payloads/piapi/task_processing.json").read_text())["data"]
+    completed = json.loads((ROOT / "tests/payloads/piapi/task_completed.json").read_text())["data"]
     client = Client()
 
     def timed(label: str, make_request) -> float:
@@ -94,4 +89,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        BENCH.close()

@@ -1,0 +1,99 @@
+"""A progress webhook → its card on a project's socket, one at a time, against a raw
+`group_send` → the same socket measured in the same run (issue 14, row 1).
+
+Studio runs as deployed: daphne (`manage.py runstudio --no-worker`; a progress webhook
+is applied and pushed by the web process itself, so no worker is needed) on the
+bench's database and Redis. The script logs in as a browser does, opens the project's
+socket (tests/websocket.py's LiveSocket) and waits for its resync. Each run then:
+
+- baseline: N pushes of a small fragment with the channel layer's own `group_send`
+  from one long-lived event loop in this process, each timed from the call to the
+  socket's receipt of that fragment;
+- Studio: N progress webhooks (PiAPI's payload, the job's secret header), one at a time,
+  each to a fresh job already at the provider, each timed from the POST to the socket's
+  receipt of that job's card at that progress.
+
+It prints p50 and p99 of both, and their ratios, as median (min–max) over the runs.
+Without REDIS_URL the raw push cannot reach daphne's sockets: Studio's figures only.
+
+Run: .venv/bin/python bench/live_progress.py [--runs 5] [--n 30] [--quick]
+"""
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (
+    Bench,
+    RawPush,
+    Table,
+    arguments,
+    make_jobs,
+    new_token,
+    percentile,
+    post_webhook,
+    progress_body,
+    run_each,
+)
+
+
+def main() -> None:
+    options = arguments(__doc__, n=(int, 30, "webhooks (and raw pushes) per run"))
+    n = 8 if options.quick else options.n
+    with Bench("live_progress") as bench:
+        _team, project, user = bench.provision()
+        bench.start_web()
+        session = bench.login()
+        live = bench.socket(project.pk, session)
+        raw = RawPush()
+        hooks = __import__("requests").Session()
+        group = f"project-{project.pk}"
+
+        def raw_once() -> float:
+            marker = f"bench-{new_token()}"
+            started = time.perf_counter()
+            raw.send(group, f'<div id="{marker}"></div>')
+            live.receive_until(marker, timeout=30)
+            return time.perf_counter() - started
+
+        def webhook_once(job: object, progress: int) -> float:
+            body = progress_body(job, progress)
+            started = time.perf_counter()
+            response = post_webhook(hooks, bench.url, job, body)
+            assert response.status_code == 200, response.text[:300]
+            marker = f'value="{progress}"'
+            while True:
+                message = live.receive_until(f'id="job-{job.pk}"', timeout=30)  # type: ignore[attr-defined]
+                if marker in message:
+                    return time.perf_counter() - started
+
+        # Warm up: templates, connections, the first push's Redis set-up.
+        for job in make_jobs(project, user, 3):
+            webhook_once(job, 10)
+            if raw.reaches_sockets:
+                raw_once()
+
+        def one_run(run: int) -> tuple[list[float], list[float]]:
+            baseline = [raw_once() for _ in range(n)] if raw.reaches_sockets else []
+            jobs = make_jobs(project, user, n)
+            studio = [webhook_once(job, 20 + run) for job in jobs]
+            return baseline, studio
+
+        results = run_each(options.runs, one_run)
+        raw.close()
+        live.close()
+        describe = bench.describe()
+
+    table = Table(f"progress webhook → card, one at a time; {n} a run; {describe}", options.runs)
+    for label, fraction in (("p50", 0.5), ("p99", 0.99)):
+        table.add(
+            f"{label}: raw group_send vs webhook → card",
+            [percentile(b, fraction) if b else None for b, _ in results],
+            [percentile(s, fraction) for _, s in results],
+        )
+    table.print()
+
+
+if __name__ == "__main__":
+    main()
