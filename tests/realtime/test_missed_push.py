@@ -39,6 +39,7 @@ async def lose_a_push(project: Any, job: Job, progress: int) -> None:
     await layer.group_add(group, channel)  # type: ignore[union-attr]
 
 
+@pytest.mark.usefixtures("in_memory_layer")
 def test_a_page_that_missed_a_push_sees_the_gap_and_gets_the_current_state(
     project: Any, bob: Any
 ) -> None:
@@ -67,6 +68,7 @@ def test_a_page_that_missed_a_push_sees_the_gap_and_gets_the_current_state(
     assert 'value="60"' in state  # the lost progress, now shown
 
 
+@pytest.mark.usefixtures("in_memory_layer")
 def test_a_push_lost_last_is_found_by_the_check_that_follows_it(project: Any, bob: Any) -> None:
     running = make_job(project=project, user=bob, status=Status.PROCESSING, progress=20)
     socket = communicator(project, user=bob)

@@ -134,6 +134,7 @@ def test_the_gallery_socket_gets_no_job_list_to_resync(project: Any, bob: Any) -
     assert not any("data-feed-entry" in message for message in async_to_sync(scenario)())
 
 
+@pytest.mark.usefixtures("in_memory_layer")
 def test_a_closed_socket_leaves_every_group_even_when_leaving_one_fails(
     project: Any, bob: Any, monkeypatch: Any
 ) -> None:
