@@ -8,7 +8,6 @@ from studio.gallery import live
 from studio.generation.models import ResultImage, Status
 from studio.generation.services import job_store_results
 from studio.providers.piapi import PiAPI
-from studio.realtime.groups import project_group
 from tests.factories import make_job, make_png
 
 URLS = {
@@ -29,13 +28,13 @@ def test_storing_a_jobs_images_pushes_its_tiles_to_the_top_of_the_gallery(
     )
     with (
         mock.patch.object(PiAPI, "download", autospec=True, return_value=make_png(size=(96, 64))),
-        mock.patch.object(live, "push_html", autospec=True) as push_html,
+        mock.patch.object(live, "push_project_html", autospec=True) as push_html,
     ):
         job_store_results(job_id=job.pk, attempt=1)
 
     push_html.assert_called_once()
-    group, html = push_html.call_args.args
-    assert group == project_group(project.pk)
+    project_id, html = push_html.call_args.args
+    assert project_id == project.pk
     assert html.startswith('<div hx-swap-oob="afterbegin:#gallery-grid">')
     tiles = list(ResultImage.objects.in_gallery().order_by("-created_at", "-id"))
     assert len(tiles) == 4
@@ -61,7 +60,7 @@ def test_an_upscale_is_pushed_as_one_tile(project: Any, bob: Any) -> None:
     )
     with (
         mock.patch.object(PiAPI, "download", autospec=True, return_value=make_png()),
-        mock.patch.object(live, "push_html", autospec=True) as push_html,
+        mock.patch.object(live, "push_project_html", autospec=True) as push_html,
     ):
         job_store_results(job_id=job.pk, attempt=1)
 
@@ -78,7 +77,7 @@ def test_a_job_without_gallery_images_pushes_nothing(project: Any, bob: Any) -> 
         status=Status.COMPLETED,
         output={"description": "1️⃣ a cat"},
     )
-    with mock.patch.object(live, "push_html", autospec=True) as push_html:
+    with mock.patch.object(live, "push_project_html", autospec=True) as push_html:
         job_store_results(job_id=job.pk, attempt=1)
 
     push_html.assert_not_called()

@@ -65,7 +65,7 @@ def test_only_one_of_two_racing_completions_wins(project: Any, bob: Any) -> None
     job = make_job(project=project, user=bob, status=Status.PROCESSING)
     other_copy = Job.objects.get(pk=job.pk)
 
-    with mock.patch("studio.generation.live.push_html"):
+    with mock.patch("studio.generation.live.push_project_html"):
         wins = [
             job_advance(job, status=Status.COMPLETED),
             job_advance(other_copy, status=Status.COMPLETED),
