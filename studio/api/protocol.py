@@ -117,8 +117,7 @@ def zoom_text(value: Any) -> str:
         number = Decimal(str(value).strip())
     except ArithmeticError:
         return str(value)
-    text = format(number.normalize(), "f")
-    return text
+    return format(number.normalize(), "f")
 
 
 def requested_action_name(task_type: str, fields: Mapping[str, Any]) -> str:
@@ -193,7 +192,7 @@ def task_object(api_task: ApiTask) -> dict[str, Any]:
             },
         },
         "input": api_task.request_input,
-        "output": _output(job, api_task, images, status, progress),
+        "output": _output(job, images, status, progress),
         "meta": {
             "created_at": moment(job.created_at),
             "started_at": moment(job.submitted_at),
@@ -213,9 +212,7 @@ def webhook_secret(api_task: ApiTask) -> str:
     return decrypt(api_task.webhook_secret) if api_task.webhook_secret else ""
 
 
-def _output(
-    job: Job, api_task: ApiTask, images: dict[int, ResultImage], status: str, progress: int
-) -> dict[str, Any]:
+def _output(job: Job, images: dict[int, ResultImage], status: str, progress: int) -> dict[str, Any]:
     done = status == "completed"
     grid = images.get(ResultImage.GRID)
     quadrants = [images[n] for n in sorted(images) if n != ResultImage.GRID]

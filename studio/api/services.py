@@ -311,7 +311,6 @@ def api_task_create(
         raise ApiRefusal(str(refused), status=402) from None
     except (FollowUpRefused, InputImageError, NoProviderKey) as refused:
         raise ApiRefusal(str(refused) or "No provider key can run this task.", status=400) from None
-    api_task.job = job
     return api_task
 
 
