@@ -361,3 +361,28 @@ def test_a_reading_of_the_panel_that_failed_is_asked_again(
     expect(page.locator("#final-prompt .sends-meta")).to_contain_text("relax")
     assert len(failures) == 1  # the change's reading failed; the one asked again landed
     context.close()
+
+
+def test_a_mode_picked_the_moment_the_panel_is_swapped_in_is_read(
+    server: StudioServer, page: Page, project: Any, bob: Any
+) -> None:
+    """The panel is re-rendered by every reading; a choice made right after a swap (a
+    quick member, a loaded machine) must still be read. With htmx's default 20 ms settle
+    delay the new panel had no listener yet, and the price and "Sends" line stayed on
+    the old mode for good."""
+    open_project(page, server, project)
+    page.evaluate(
+        """() => document.body.addEventListener('htmx:afterSwap', event => {
+          if (event.detail.target.id !== 'prompt-controls' || window.pickedOnce) return;
+          window.pickedOnce = true;
+          setTimeout(() => {
+            const mode = document.querySelector('#prompt-form select[name=mode]');
+            mode.value = 'relax';
+            mode.dispatchEvent(new Event('change', { bubbles: true }));
+          }, 0);
+        })"""
+    )
+    page.fill("#id_prompt", "a paper boat on a puddle")
+
+    expect(page.locator("#final-prompt .sends-meta")).to_contain_text("relax")
+    expect(page.locator("#final-prompt")).to_contain_text("a paper boat on a puddle")
