@@ -302,6 +302,10 @@ if not 0 < WEBSOCKET_MAX_AGE_SECONDS < CHANNEL_GROUP_EXPIRY_SECONDS:
 # (a vanished Redis is found sooner, by redis-py's TCP keepalive), and the browser reconnects.
 # Set here rather than by pinning redis<8: it holds for both, and for channels_redis's fix.
 REDIS_SOCKET_TIMEOUT_SECONDS = 15
+# How many Redis connections a process's channel layer opens at most; past that, a caller
+# waits (up to REDIS_POOL_WAIT_SECONDS) for one to be free (studio/realtime/layer.py).
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 50)
+REDIS_POOL_WAIT_SECONDS = 20
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     if "socket_timeout" in parse_qs(urlsplit(REDIS_URL).query):
@@ -309,7 +313,7 @@ if REDIS_URL:
         raise ImproperlyConfigured("REDIS_URL must leave socket_timeout to Studio's settings.")
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "studio.realtime.layer.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS}],
                 "prefix": env_str("REDIS_PREFIX", "studio"),

@@ -50,3 +50,36 @@ def test_sockets_are_renewed_before_their_group_memberships_expire() -> None:
 
     assert result.returncode != 0
     assert "WEBSOCKET_MAX_AGE_SECONDS must be between" in result.stderr
+
+
+# Sockets closing together (a deploy, a network blip) all leave their groups at once, in
+# one daphne process, on one event loop: far more leaves at a time than connections in a
+# pool. Each must wait its turn, not fail and leave its name behind to get every push.
+MASS_LEAVE = """
+import asyncio, json, uuid
+import django; django.setup()
+from channels.layers import get_channel_layer
+
+async def main():
+    layer = get_channel_layer()
+    group = "mass-" + uuid.uuid4().hex
+    names = [await layer.new_channel() for _ in range(600)]
+    joins = await asyncio.gather(*(layer.group_add(group, n) for n in names), return_exceptions=True)
+    leaves = await asyncio.gather(*(layer.group_discard(group, n) for n in names), return_exceptions=True)
+    connection = layer.connection(layer.consistent_hash(group))
+    left = await connection.zcard(layer._group_key(group))
+    failures = [repr(each) for each in joins + leaves if isinstance(each, BaseException)]
+    print(json.dumps({"failures": len(failures), "first": failures[:1], "left": left}))
+
+asyncio.run(main())
+"""
+
+
+def test_hundreds_of_sockets_leaving_at_once_all_leave_their_group() -> None:
+    result = python(MASS_LEAVE, REDIS_URL="redis://127.0.0.1:6379/9")
+    assert result.returncode == 0, result.stderr
+
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert outcome["failures"] == 0, outcome["first"]
+    assert outcome["left"] == 0  # no channel name stays to receive every later push
