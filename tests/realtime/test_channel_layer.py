@@ -64,8 +64,11 @@ async def main():
     layer = get_channel_layer()
     group = "mass-" + uuid.uuid4().hex
     names = [await layer.new_channel() for _ in range(600)]
-    joins = await asyncio.gather(*(layer.group_add(group, n) for n in names), return_exceptions=True)
-    leaves = await asyncio.gather(*(layer.group_discard(group, n) for n in names), return_exceptions=True)
+    async def all_at_once(step):
+        return await asyncio.gather(*(step(group, n) for n in names), return_exceptions=True)
+
+    joins = await all_at_once(layer.group_add)
+    leaves = await all_at_once(layer.group_discard)
     connection = layer.connection(layer.consistent_hash(group))
     left = await connection.zcard(layer._group_key(group))
     failures = [repr(each) for each in joins + leaves if isinstance(each, BaseException)]
