@@ -14,11 +14,21 @@ from typing import Any
 import pytest
 import requests
 from django.db import connection
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from studio.accounts.models import Role
 from tests.factories import PASSWORD, make_membership, make_project, make_team, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Hypothesis's timing checks (an example's deadline, "too slow" input generation) fail
+# property tests on a loaded machine for no fault of the code; what they check holds
+# whatever the speed.
+hypothesis_settings.register_profile(
+    "studio", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("studio")
 
 
 def _caused_by_deadlock(problem: BaseException | None) -> bool:

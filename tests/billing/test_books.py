@@ -53,7 +53,8 @@ def snapshot(team: Any) -> set[tuple[Any, ...]]:
 
 @pytest.mark.django_db
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(steps=steps)
 def test_the_books_always_balance(steps: list[tuple[Any, ...]]) -> None:
