@@ -137,7 +137,7 @@ def gallery_images(*, project: Project, user: User, filters: Filters) -> ResultI
 
     Search and the filters a job has are the feed's (`JobFilters.job_condition`).
     """
-    images = ResultImage.objects.filter(job__project=project)
+    images = ResultImage.objects.filter(project=project)
     if filters.archived:
         images = images.filter(GALLERY_KINDS, archived_at__isnull=False)
     else:
@@ -273,7 +273,7 @@ def feed_neighbours(*, project: Project, image: ResultImage) -> tuple[int | None
     """The ids of the images before and after `image` in the project's feed: its jobs
     newest first, each job's images in their order (tile 1 to 4), archived ones too (the
     feed shows every job). For the lightbox opened from the feed."""
-    images = ResultImage.objects.filter(GALLERY_KINDS, job__project=project)
+    images = ResultImage.objects.filter(GALLERY_KINDS, project=project)
     made, job_id, index = image.job.created_at, image.job_id, image.index
     before = (
         Q(job__created_at__gt=made)
