@@ -65,6 +65,7 @@ def fill(project, user, count: int) -> None:  # type: ignore[no-untyped-def]
         [
             ResultImage(
                 job=job,
+                project=project,
                 index=index,
                 file="results/shared.png",
                 thumbnail="thumbnails/shared.webp",

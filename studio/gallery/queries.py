@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db import models
+from django.db import connections, models, transaction
 from django.db.models import Q
 
 from studio.accounts.models import User
@@ -137,7 +137,7 @@ def gallery_images(*, project: Project, user: User, filters: Filters) -> ResultI
 
     Search and the filters a job has are the feed's (`JobFilters.job_condition`).
     """
-    images = ResultImage.objects.filter(job__project=project)
+    images = ResultImage.objects.filter(project=project)
     if filters.archived:
         images = images.filter(GALLERY_KINDS, archived_at__isnull=False)
     else:
@@ -248,11 +248,27 @@ def gallery_page(
     images = gallery_images(project=project, user=user, filters=filters)
     if after is not None:
         images = older_than(images, after)
-    rows = list(images.select_related("job__created_by")[: size + 1])
+    rows = first_rows(images.select_related("job__created_by"), size + 1)
     more = len(rows) > size
     rows = rows[:size]
     next_cursor = Cursor.after(rows[-1]) if more and rows else None
     return GalleryPage(items_for(rows, user=user), next_cursor)
+
+
+def first_rows(images: ResultImageQuerySet, count: int) -> list[ResultImage]:
+    """The first `count` of `images`, read off the project's newest-first index.
+
+    On a table PostgreSQL has no statistics for yet (just filled, before autovacuum's
+    ANALYZE) it guesses that a project holds a handful of images, and would fetch and
+    sort them all rather than read the top of result_project_newest_first: a plan that
+    grows with the gallery. Sorting is what a page never needs, so it is ruled out.
+    """
+    connection = connections[images.db]
+    if connection.vendor != "postgresql":
+        return list(images[:count])
+    with transaction.atomic(using=images.db), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")  # for this transaction only
+        return list(images[:count])
 
 
 def neighbours(
@@ -273,7 +289,7 @@ def feed_neighbours(*, project: Project, image: ResultImage) -> tuple[int | None
     """The ids of the images before and after `image` in the project's feed: its jobs
     newest first, each job's images in their order (tile 1 to 4), archived ones too (the
     feed shows every job). For the lightbox opened from the feed."""
-    images = ResultImage.objects.filter(GALLERY_KINDS, job__project=project)
+    images = ResultImage.objects.filter(GALLERY_KINDS, project=project)
     made, job_id, index = image.job.created_at, image.job_id, image.index
     before = (
         Q(job__created_at__gt=made)

@@ -41,7 +41,7 @@ MANIFEST_COLUMNS = [
 def images_of(*, project: Project, ids: Iterable[int]) -> ResultImageQuerySet:
     """The gallery images (tiles and upscales, archived or not) of `project` among `ids`;
     ids of anything else are left out."""
-    return ResultImage.objects.filter(GALLERY_KINDS, job__project=project, pk__in=list(ids))
+    return ResultImage.objects.filter(GALLERY_KINDS, project=project, pk__in=list(ids))
 
 
 def favourites_set(*, user: User, images: Iterable[ResultImage], favourite: bool) -> None:

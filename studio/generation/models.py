@@ -474,6 +474,10 @@ class ResultImage(models.Model):
     GRID = 0  # index 0 is the whole result (the 2×2 grid, or the single upscale)
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="images")
+    # The job's project, copied here (set by `save`) so that a gallery's newest images are
+    # the top of one index, whatever the database's statistics say about the join.
+    # (No index of its own: result_project_newest_first starts with it.)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
     index = models.PositiveSmallIntegerField()
     file = models.ImageField(upload_to="results/%Y/%m/")
     thumbnail = models.ImageField(upload_to="thumbnails/%Y/%m/")  # WebP, 1024 px: cards
@@ -493,13 +497,22 @@ class ResultImage(models.Model):
 
     class Meta:
         ordering = ["index"]
-        indexes = [models.Index(fields=["-created_at", "-id"], name="result_newest_first")]
+        indexes = [
+            models.Index(
+                fields=["project", "-created_at", "-id"], name="result_project_newest_first"
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["job", "index"], name="one_image_per_job_index")
         ]
 
     def __str__(self) -> str:
         return f"image {self.index} of {self.job}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.project_id is None:
+            self.project_id = self.job.project_id
+        super().save(*args, **kwargs)
 
     @property
     def is_clip(self) -> bool:

@@ -97,7 +97,7 @@ def share_target(share: ShareLink) -> str:
 def shareable_images(project: Project) -> ResultImageQuerySet:
     """The project's images a link may show: what its gallery shows (tiles and upscales,
     not archived)."""
-    return ResultImage.objects.in_gallery().filter(job__project=project)
+    return ResultImage.objects.in_gallery().filter(project=project)
 
 
 # --- what a link opens ------------------------------------------------------------------

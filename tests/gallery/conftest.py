@@ -109,6 +109,7 @@ def make_many(*, project: Any, user: Any, count: int, prompt: str = "bulk") -> N
     images = [
         ResultImage(
             job=job,
+            project=project,
             index=index,
             file=f"results/{job.pk}-{index}.png",
             thumbnail=f"thumbnails/{job.pk}-{index}.webp",

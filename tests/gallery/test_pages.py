@@ -167,3 +167,29 @@ def test_old_images_without_a_small_thumbnail_fall_back_to_the_large_one(
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
     assert "immutable" in response["Cache-Control"]
+
+
+def test_the_first_page_is_the_projects_newest_images_though_another_project_has_newer(
+    client: Client, acme: Any, project: Any, bob: Any
+) -> None:
+    from tests.factories import make_project
+
+    make_many(project=project, user=bob, count=PAGE_SIZE + 12)
+    other = make_project(team=acme, name="Elsewhere")
+    elsewhere = make_grid(project=other, user=bob, at=timezone.now())
+    client.force_login(bob)
+
+    shown, _ = walk(client, gallery_url(project))
+    first_page = [int(pk) for pk in TILE.findall(client.get(gallery_url(project)).content.decode())]
+
+    newest = ResultImage.objects.filter(job__project=project).order_by("-created_at", "-id")
+    assert first_page == list(newest.values_list("pk", flat=True)[:PAGE_SIZE])
+    assert shown == list(newest.values_list("pk", flat=True))
+    assert not {image.pk for image in elsewhere} & set(shown)
+
+
+def test_a_stored_image_belongs_to_its_jobs_project(project: Any, bob: Any) -> None:
+    tiles = make_grid(project=project, user=bob)
+
+    assert {image.project_id for image in tiles} == {project.pk}
+    assert ResultImage.objects.filter(project=project).count() == 5  # with the whole grid
