@@ -191,6 +191,20 @@ def push_job(job_id: int, *, created: bool = False) -> None:
     push_project_html(job.project_id, html)
 
 
+def push_progress(job: Job) -> None:
+    """A running job's new progress and nothing else: its card's pill and bar and its
+    chip in a family tree, rendered from `job` as it is, with no query (the card's other
+    parts have not changed; a webhook's news is mostly this, many times a second)."""
+    transaction.on_commit(partial(tell_api_caller, job.pk))
+    context = {"job": job, "alone": True}
+    html = (
+        render_to_string(f"{PAGE}#status-pill", context)
+        + render_to_string(f"{PAGE}#progress-bar", context)
+        + render_to_string(f"{JOB_PAGE}#tree-chip", context)
+    )
+    push_project_html(job.project_id, html)
+
+
 def push_queue(team_id: int) -> None:
     """The waiting jobs' cards, whose places in line just changed."""
     waiting = _with_display_relations(

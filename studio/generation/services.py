@@ -588,6 +588,10 @@ def job_advance(
         values["progress"] = 100
     if status in (Status.COMPLETED, Status.FAILED, Status.CANCELED):
         values.setdefault("finished_at", now)
+    # Only a running job's percentage moved: pages need its new figure, not its card.
+    progress_only = (
+        status == Status.PROCESSING == job.status and not job.note and job.makes_images
+    )
     with transaction.atomic():
         candidates = Job.objects.filter(pk=job.pk).can_advance_to(status, progress)
         if only_if_unsent:
@@ -608,7 +612,10 @@ def job_advance(
         if status in (Status.COMPLETED, Status.FAILED, Status.CANCELED):
             # A slot is free: the next job in line may go.
             tasks.dispatch_team.enqueue(job.project.team_id)
-        transaction.on_commit(partial(live.push_job, job.pk))
+        if progress_only:
+            transaction.on_commit(partial(live.push_progress, job))
+        else:
+            transaction.on_commit(partial(live.push_job, job.pk))
     return True
 
 

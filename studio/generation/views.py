@@ -156,7 +156,7 @@ def composer_context(
             describe_form=DescribeForm(),
             blend_form=BlendForm(),
             blend_choices=ResultImage.objects.filter(
-                job__project=project, index=ResultImage.GRID
+                project=project, index=ResultImage.GRID
             ).order_by("-created_at")[:BLEND_CHOICES],
             upload_work=image_offers.upload_offers(project, image_offers.Pricing.of(project)),
         )
@@ -791,7 +791,7 @@ def image_work_form(
         return render(request, CANVAS_PAGE, {**context, "shapes": CANVAS_SHAPES})
     if operation == Operation.ANIMATE:
         context["end_frames"] = (
-            ResultImage.objects.filter(job__project=project)
+            ResultImage.objects.filter(project=project)
             .in_gallery()
             .stills()
             .exclude(pk=image.result_id or 0)

@@ -6,8 +6,9 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from studio.asgi import application
-from studio.generation import live
+from studio.generation import live, services
 from studio.generation.models import Job, Status
+from studio.providers.base import ProviderTask
 from studio.realtime.groups import project_group
 from tests.factories import make_job, make_project
 from tests.realtime.sockets import communicator, session_cookie
@@ -40,6 +41,40 @@ def test_a_member_gets_the_current_jobs_then_every_change(project: Any, bob: Any
     assert f'<article id="job-{job.pk}"' in update and 'hx-swap-oob="true"' in update
     assert 'value="60"' in update
     assert "a fox &lt;b&gt;bold&lt;/b&gt;" in update  # a prompt is text, never markup
+
+
+def test_a_progress_step_pushes_the_new_percentage_and_not_the_whole_card(
+    project: Any, bob: Any
+) -> None:
+    """Most of a running job's news is a new percentage, many times a second: pages get
+    the figure where they show it (the card's pill and bar, the tree's chip), and only a
+    change of state re-sends the card."""
+    job = make_job(project=project, user=bob, prompt="a fox", status=Status.SUBMITTED)
+    job.provider_task_id = "task-1"
+    job.save(update_fields=["provider_task_id"])
+    socket = communicator(project, user=bob)
+
+    def news(progress: int) -> None:
+        task = ProviderTask("task-1", "imagine", "processing", progress=progress)
+        services.job_apply_provider_task(Job.objects.get(pk=job.pk), task)
+
+    async def scenario() -> tuple[str, str]:
+        await socket.connect()
+        await socket.receive_from(timeout=5)
+        await sync_to_async(news)(10)  # submitted → processing: a new state
+        started = await socket.receive_from(timeout=5)
+        await sync_to_async(news)(42)
+        step = await socket.receive_from(timeout=5)
+        await socket.disconnect()
+        return started, step
+
+    started, step = async_to_sync(scenario)()
+
+    assert f'<article id="job-{job.pk}"' in started and 'value="10"' in started
+    assert f'<article id="job-{job.pk}"' not in step
+    assert f'<span class="status-pill" id="status-pill-{job.pk}" hx-swap-oob="true">42%</span>' in step
+    assert f'id="progress-bar-{job.pk}" max="100" value="42"' in step
+    assert f'id="tree-chip-{job.pk}" hx-swap-oob="true">42%' in step
 
 
 def test_a_new_job_is_pushed_to_the_top_of_every_viewers_list(
