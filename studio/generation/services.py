@@ -589,9 +589,7 @@ def job_advance(
     if status in (Status.COMPLETED, Status.FAILED, Status.CANCELED):
         values.setdefault("finished_at", now)
     # Only a running job's percentage moved: pages need its new figure, not its card.
-    progress_only = (
-        status == Status.PROCESSING == job.status and not job.note and job.makes_images
-    )
+    progress_only = status == Status.PROCESSING == job.status and not job.note and job.makes_images
     with transaction.atomic():
         candidates = Job.objects.filter(pk=job.pk).can_advance_to(status, progress)
         if only_if_unsent:
