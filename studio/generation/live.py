@@ -29,6 +29,12 @@ def queue_positions(team_id: int) -> dict[int, int]:
     return positions(team_id)
 
 
+def queue_place(job: Job) -> int | None:
+    from studio.generation.queue import queue_place as place
+
+    return place(job)
+
+
 def team_providers(project: Project) -> list[type[Provider]]:
     from studio.generation.services import providers_of
 
@@ -63,7 +69,13 @@ def decorate(jobs: list[Job]) -> list[Job]:
     typical: dict[int, dict[tuple[str, str], int]] = {}
     for team_id in teams:
         mine = [job for job in jobs if job.project.team_id == team_id]
-        if any(job.status == "queued" for job in mine):
+        waiting = [job for job in mine if job.status == "queued" and job.dispatched_at is None]
+        if len(waiting) == 1:
+            # One card (a push): its own place costs the same however long the line.
+            place = queue_place(waiting[0])
+            if place is not None:
+                positions[waiting[0].pk] = place
+        elif waiting:
             positions.update(queue_positions(team_id))
         if any(job.is_active for job in mine):
             typical[team_id] = typical_seconds(team_id)
@@ -189,6 +201,20 @@ def push_job(job_id: int, *, created: bool = False) -> None:
         html = render_to_string(f"{PAGE}#job-card", {"job": job, "oob": True})
         html += render_to_string(f"{JOB_PAGE}#tree-row", {"job": job, "oob": True})
     push_project_html(job.project_id, html)
+    place = getattr(job, "queue_position", None)
+    team_id = job.project.team_id
+    if created and place is not None and place < _waiting_count(team_id):
+        # It took a turn ahead of jobs already waiting (a member's first job): each of
+        # them moved back one place. At the end of the line, it moved no one.
+        push_queue(team_id)
+
+
+def _waiting_count(team_id: int) -> int:
+    return Job.objects.filter(project__team_id=team_id).waiting_for_a_slot().count()
+
+
+# Places pushed at most: a card further back shows its place when it is next loaded.
+PUSHED_PLACES = 200
 
 
 def push_progress(job: Job) -> None:
@@ -206,16 +232,21 @@ def push_progress(job: Job) -> None:
 
 
 def push_queue(team_id: int) -> None:
-    """The waiting jobs' cards, whose places in line just changed."""
-    waiting = _with_display_relations(
-        Job.objects.filter(project__team_id=team_id).waiting_for_a_slot()
+    """The waiting jobs' places in line, which just changed: only their cards' status
+    pills, not the cards."""
+    line = queue_positions(team_id)  # in order, first in line first
+    first = list(line)[:PUSHED_PLACES]
+    # The few fields the pill reads (see the card's status-pill).
+    waiting = Job.objects.filter(pk__in=first, dispatched_at__isnull=True).only(
+        "project", "status", "progress", "sent_at"
     )
     by_project: dict[int, list[str]] = {}
-    for job in decorate(list(waiting[:200])):
-        html = render_to_string(f"{PAGE}#job-card", {"job": job, "oob": True})
+    for job in waiting:
+        job.queue_position = line[job.pk]  # type: ignore[attr-defined]
+        html = render_to_string(f"{PAGE}#status-pill", {"job": job, "alone": True})
         by_project.setdefault(job.project_id, []).append(html)
-    for project_id, cards in by_project.items():
-        push_project_html(project_id, "".join(cards))
+    for project_id, pills in by_project.items():
+        push_project_html(project_id, "".join(pills))
 
 
 def project_snapshot_html(

@@ -8,7 +8,7 @@ from collections import Counter, deque
 from functools import partial
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Count, Max, Min, Q
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -21,26 +21,29 @@ from studio.generation.models import Job, JobQuerySet, Status
 RESEND_AFTER = datetime.timedelta(minutes=2)
 
 
-def fair_order(team: Team) -> list[Job]:
-    """The waiting jobs in the order they will get slots: members take turns, starting
-    with the member whose last job got a slot longest ago (or never), each member's own
-    jobs oldest first."""
-    waiting = list(Job.objects.filter(project__team=team).waiting_for_a_slot())
-    if not waiting:
+# A member none of whose jobs ever got a slot takes a turn before everyone else.
+NEVER = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+
+
+def fair_order(team: Team) -> list[int]:
+    """The ids of the waiting jobs in the order they will get slots: members take turns,
+    starting with the member whose last job got a slot longest ago (or never), each
+    member's own jobs oldest first."""
+    waiting = (
+        Job.objects.filter(project__team=team)
+        .waiting_for_a_slot()
+        .values_list("pk", "created_by", "created_at")
+    )
+    # Rows, not Job instances: a long queue is read on every dispatch.
+    queues: dict[int, deque[int]] = {}
+    first_waiting: dict[int, datetime.datetime] = {}
+    for job_id, member, created_at in waiting:
+        queues.setdefault(member, deque()).append(job_id)
+        first_waiting.setdefault(member, created_at)
+    if not queues:
         return []
-    last_slot = dict(
-        Job.objects.filter(project__team=team, dispatched_at__isnull=False)
-        .values_list("created_by")
-        .annotate(last=Max("dispatched_at"))
-    )
-    queues: dict[int, deque[Job]] = {}
-    for job in waiting:
-        queues.setdefault(job.created_by_id, deque()).append(job)
-    never = datetime.datetime.min.replace(tzinfo=datetime.UTC)
-    turns = sorted(
-        queues, key=lambda member: (last_slot.get(member) or never, queues[member][0].created_at)
-    )
-    order: list[Job] = []
+    turns = _members_in_turn_order(team.pk, first_waiting)
+    order: list[int] = []
     while turns:
         for member in list(turns):
             order.append(queues[member].popleft())
@@ -49,10 +52,70 @@ def fair_order(team: Team) -> list[Job]:
     return order
 
 
+def _members_in_turn_order(team_id: int, first_waiting: dict[int, datetime.datetime]) -> list[int]:
+    """The members with jobs waiting (each with when their oldest waiting job was made),
+    in the order of their turns."""
+    last_slot = dict(
+        Job.objects.filter(
+            project__team_id=team_id,
+            created_by__in=list(first_waiting),
+            dispatched_at__isnull=False,
+        )
+        .values_list("created_by")
+        .annotate(last=Max("dispatched_at"))
+    )
+    return sorted(
+        first_waiting,
+        key=lambda member: (last_slot.get(member) or NEVER, first_waiting[member], member),
+    )
+
+
 def queue_positions(team_id: int) -> dict[int, int]:
     """Each waiting job's place in line (1 = next)."""
     team = Team.objects.get(pk=team_id)
-    return {job.pk: place for place, job in enumerate(fair_order(team), start=1)}
+    return {job_id: place for place, job_id in enumerate(fair_order(team), start=1)}
+
+
+def queue_place(job: Job) -> int | None:
+    """One waiting job's place in line, as fair_order would give it, counted from how
+    many jobs each member has waiting rather than by reading every waiting job: a new
+    job's card gets its place at the same cost however long the queue. None once the
+    job no longer waits."""
+    team_id = job.project.team_id
+    waiting = Job.objects.filter(project__team_id=team_id).waiting_for_a_slot()
+    # Its turn: the member's jobs take one place a round, oldest first. One query, so
+    # that the counts and the turn agree while the line moves.
+    up_to_it = Q(created_by=job.created_by_id) & (
+        Q(created_at__lt=job.created_at) | Q(created_at=job.created_at, pk__lte=job.pk)
+    )
+    rows = (
+        waiting.order_by()
+        .values_list("created_by")
+        .annotate(
+            count=Count("pk"),
+            first=Min("created_at"),
+            turn=Count("pk", filter=up_to_it),
+            here=Count("pk", filter=Q(pk=job.pk)),
+        )
+    )
+    per_member: dict[int, tuple[int, datetime.datetime]] = {}
+    turn = 0
+    for member, count, first, up_to, here in rows:
+        per_member[member] = (count, first)
+        if here:
+            turn = up_to
+    if not turn:
+        return None
+    turns = _members_in_turn_order(
+        team_id, {member: first for member, (_, first) in per_member.items()}
+    )
+    # Every member's jobs of the earlier rounds go first, then, in this round, the
+    # members before this one who still have a job left.
+    earlier_rounds = sum(min(count, turn - 1) for count, _ in per_member.values())
+    before_in_this_round = sum(
+        1 for member in turns[: turns.index(job.created_by_id)] if per_member[member][0] >= turn
+    )
+    return earlier_rounds + before_in_this_round + 1
 
 
 def team_dispatch(*, team_id: int) -> list[int]:
@@ -63,7 +126,8 @@ def team_dispatch(*, team_id: int) -> list[int]:
         team = Team.objects.select_for_update().get(pk=team_id)
         holding = Job.objects.filter(project__team=team).holding_a_slot()
         free = team.concurrency_limit - holding.count()
-        picked = _within_token_limits(fair_order(team), holding, free)
+        # With every slot taken (the usual case behind a long line), the line is not read.
+        picked = _within_token_limits(fair_order(team), holding, free) if free > 0 else []
         if picked:
             now = timezone.now()
             Job.objects.filter(pk__in=picked, dispatched_at__isnull=True).update(
@@ -71,20 +135,19 @@ def team_dispatch(*, team_id: int) -> list[int]:
             )
             for job_id in picked:
                 tasks.send_job.enqueue(job_id)
-        transaction.on_commit(partial(live.push_queue, team_id))
+            # Everyone behind them moves up.
+            transaction.on_commit(partial(live.push_queue, team_id))
     return picked
 
 
-def _within_token_limits(order: list[Job], holding: JobQuerySet, free: int) -> list[int]:
-    """The next `free` jobs of `order`, passing over a job sent through an API token that
+def _within_token_limits(order: list[int], holding: JobQuerySet, free: int) -> list[int]:
+    """The next `free` job ids of `order`, passing over a job sent through an API token that
     already has its own limit of jobs at the provider (studio.api: a token's jobs at
     once count inside the team's limit)."""
     capped = Job.objects.filter(api_task__token__max_running__isnull=False)
-    limits = dict(
-        capped.filter(pk__in=[job.pk for job in order]).values_list("pk", "api_task__token")
-    )
+    limits = dict(capped.filter(pk__in=order).values_list("pk", "api_task__token"))
     if not limits:
-        return [job.pk for job in order[: max(free, 0)]]
+        return order[: max(free, 0)]
     caps = dict(
         capped.filter(pk__in=list(limits)).values_list(
             "api_task__token", "api_task__token__max_running"
@@ -94,15 +157,15 @@ def _within_token_limits(order: list[Job], holding: JobQuerySet, free: int) -> l
         capped.filter(pk__in=holding.values("pk")).values_list("api_task__token", flat=True)
     )
     picked: list[int] = []
-    for job in order:
+    for job_id in order:
         if len(picked) >= free:
             break
-        token = limits.get(job.pk)
+        token = limits.get(job_id)
         if token is not None:
             if running[token] >= (caps[token] or 0):
                 continue
             running[token] += 1
-        picked.append(job.pk)
+        picked.append(job_id)
     return picked
 
 

@@ -610,6 +610,10 @@ def job_advance(
         if status in (Status.COMPLETED, Status.FAILED, Status.CANCELED):
             # A slot is free: the next job in line may go.
             tasks.dispatch_team.enqueue(job.project.team_id)
+            if job.dispatched_at is None:
+                # It left the line without a slot (canceled while waiting): everyone
+                # behind it moves up, though no slot may be free to hand out.
+                transaction.on_commit(partial(live.push_queue, job.project.team_id))
         if progress_only:
             transaction.on_commit(partial(live.push_progress, job))
         else:
