@@ -31,7 +31,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 from studio.generation.models import WorkerBeat
 from studio.generation.services import jobs_sweep
-from studio.generation.task_backend import work_enqueued
+from studio.generation.task_backend import listen_for_tasks, work_enqueued
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +92,12 @@ class StudioWorker:
             threading.Thread(target=self._run_tasks, name=f"studio-tasks-{n}", daemon=True)
             for n in range(self.concurrency)
         ]
+        # Woken by tasks other processes commit (PostgreSQL), not only by polling.
+        runners.append(
+            threading.Thread(
+                target=listen_for_tasks, args=(self.stopping,), name="studio-listen", daemon=True
+            )
+        )
         for runner in runners:
             runner.start()
         try:
@@ -125,8 +131,8 @@ class StudioWorker:
                     logger.exception("worker turn failed")
                     close_old_connections()
                 if not ran and not self.stopping.is_set():
-                    # Woken by a task committed in this process; else polls (tasks of
-                    # other processes, or due at their run_after).
+                    # Woken by a task committed here or announced by another process
+                    # (task_backend.py); else polls (tasks due at their run_after).
                     work_enqueued.wait(self.interval)
         finally:
             connection.close()

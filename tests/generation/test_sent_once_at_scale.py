@@ -4,7 +4,8 @@ database (PostgreSQL in CI) — faults from the sandbox's markers, and `kill -9`
 crash is the point.
 
 Every test counts the tasks the provider made for the prompt: exactly one, whatever
-happened to the answer."""
+happened to the answer. The last one shows the worker woken by the web process's news,
+not by its poll."""
 
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from studio.billing.models import LedgerEntry
-from studio.generation.models import Job, Status
+from studio.generation.models import Job, Status, WorkerBeat
 from studio.sandbox.models import Task
 from tests.conftest import (
     StudioServer,
@@ -228,3 +229,24 @@ def test_one_slow_provider_answer_never_holds_the_other_jobs(
         assert finished(job, images=5).status == Status.COMPLETED, job.error
     slow.refresh_from_db()
     assert slow.is_sending  # its answer is still on the way: the others never waited on it
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="LISTEN/NOTIFY is PostgreSQL's (on SQLite a separate worker polls); "
+    "this runs in CI's PostgreSQL pass",
+)
+def test_a_worker_that_polls_once_an_hour_still_runs_each_step_at_once(
+    studio: Callable[..., Cluster], project: Any, bob: Any
+) -> None:
+    """The tasks the web process commits (the job's send, each webhook's refresh) wake
+    the separate worker at once, through PostgreSQL's NOTIFY: its poll is the fallback,
+    not the pace of every job."""
+    web = studio(WORKER_INTERVAL_SECONDS="3600", WORKER_SWEEP_SECONDS="3600").web
+    # Up, and past its first look at the queue: from now on only news wakes it.
+    wait_for(WorkerBeat.objects.exists, what="the worker to start")
+
+    job = finished(submit(web, web.login("bob"), project, "a lantern, woken at once"))
+
+    assert job.status == Status.COMPLETED, job.error
+    assert provider_tasks("a lantern, woken at once") == 1
