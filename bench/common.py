@@ -20,6 +20,7 @@ out run by run, each against the baseline measured in the same run.
 import argparse
 import asyncio
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -548,6 +549,16 @@ def completed_body(data: dict[str, Any]) -> bytes:
     import json
 
     return json.dumps({"timestamp": int(time.time()), "data": data}).encode()
+
+
+# A job's percentage where a page shows it: its card's status pill, in a whole card or
+# pushed alone (live.push_progress).
+PROGRESS_PILL = re.compile(r'id="status-pill-(\d+)"[^>]*>(\d+)%<')
+
+
+def progress_shown(message: str) -> list[tuple[int, int]]:
+    """(job, percentage) of each progress `message` shows."""
+    return [(int(job), int(progress)) for job, progress in PROGRESS_PILL.findall(message)]
 
 
 def grid_cards(message: str) -> list[int]:

@@ -11,7 +11,7 @@ socket (tests/websocket.py's LiveSocket) and waits for its resync. Each run then
   socket's receipt of that fragment;
 - Studio: N progress webhooks (PiAPI's payload, the job's secret header), one at a time,
   each to a fresh job already at the provider, each timed from the POST to the socket's
-  receipt of that job's card at that progress.
+  receipt of that progress (the card's pill, pushed alone or in the card).
 
 It prints p50 and p99 of both, and their ratios, as median (min–max) over the runs.
 Without REDIS_URL the raw push cannot reach daphne's sockets: Studio's figures only.
@@ -34,6 +34,7 @@ from common import (
     percentile,
     post_webhook,
     progress_body,
+    progress_shown,
     run_each,
 )
 
@@ -62,10 +63,9 @@ def main() -> None:
             started = time.perf_counter()
             response = post_webhook(hooks, bench.url, job, body)
             assert response.status_code == 200, response.text[:300]
-            marker = f'value="{progress}"'
             while True:
-                message = live.receive_until(f'id="job-{job.pk}"', timeout=30)  # type: ignore[attr-defined]
-                if marker in message:
+                message = live.receive_until(f'id="status-pill-{job.pk}"', timeout=30)  # type: ignore[attr-defined]
+                if (job.pk, progress) in progress_shown(message):  # type: ignore[attr-defined]
                     return time.perf_counter() - started
 
         # Warm up: templates, connections, the first push's Redis set-up.

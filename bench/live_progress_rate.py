@@ -9,7 +9,7 @@ database and Redis, one logged-in browser's socket on the project). Each run:
   socket's receipt;
 - Studio: RATE × SECONDS progress webhooks on the same schedule, sent by 8 threads
   (each webhook to its own fresh job, so none is stale or a duplicate), each timed from
-  its POST to the receipt of that job's card at that progress.
+  its POST to the receipt of that progress (the card's pill, pushed alone or in the card).
 
 A thread reads the socket all along. A card not received within 15 s of the last send
 never arrived. It prints p50 and p99 of both (ratios as median and spread over the runs),
@@ -38,11 +38,10 @@ from common import (
     percentile,
     post_webhook,
     progress_body,
+    progress_shown,
     run_each,
 )
 
-CARD = re.compile(r'<article id="job-(\d+)"[^>]*data-status="processing"')
-PROGRESS = re.compile(r'class="status-pill">(\d+)%<')
 RAW = re.compile(r'id="raw-(\d+)-(\d+)"')
 GRACE = 15.0
 
@@ -65,10 +64,8 @@ class Reader(threading.Thread):
             now = time.perf_counter()
             for raw in RAW.finditer(message):
                 self.seen.setdefault((-int(raw[1]), int(raw[2])), now)
-            cards = CARD.findall(message)
-            pills = PROGRESS.findall(message)
-            for job, progress in zip(cards, pills, strict=False):
-                self.seen.setdefault((int(job), int(progress)), now)
+            for shown in progress_shown(message):
+                self.seen.setdefault(shown, now)
 
     def wait_for(self, keys: list[tuple[int, int]], deadline: float) -> None:
         while time.perf_counter() < deadline and not all(key in self.seen for key in keys):
