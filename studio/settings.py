@@ -105,6 +105,10 @@ if SANDBOX_ENABLED and not DEBUG:
     )
 # Seconds per step of a sandbox task (pending, progress steps, completed); 0 is instant.
 SANDBOX_STEP_SECONDS = env_float("SANDBOX_STEP_SECONDS", 1.0)
+# How many drawn images the sandbox keeps (PNG bytes, up to ~0.4 MB each) so that a
+# second fetch of a URL is served, not drawn again; benches raise it to measure Studio,
+# not the sandbox's drawing.
+SANDBOX_IMAGE_CACHE = env_int("SANDBOX_IMAGE_CACHE", 48)
 # How long the sandbox's image URLs stay valid, like the provider's temporary URLs.
 SANDBOX_URL_TTL_SECONDS = env_int("SANDBOX_URL_TTL_SECONDS", 7 * 24 * 3600)
 # Behaviours applied to every sandbox task, e.g. "drop_webhooks" (see studio/sandbox).

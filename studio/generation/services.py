@@ -11,7 +11,7 @@ import logging
 import math
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
@@ -61,6 +61,10 @@ MAX_STORE_ATTEMPTS = 5
 MAX_CLIP_BYTES = 300 * 1024 * 1024
 THUMBNAIL_SIZE = 1024  # cards, crisp on 2× screens
 SMALL_THUMBNAIL_SIZE = 480  # gallery tiles
+# An image up to this size is its own gallery tile (its card thumbnail serves both): a
+# second encode for at most a quarter fewer pixels a side is not worth its time (a
+# sandbox quadrant, 512 px, is a third of a grid's encoding time).
+OWN_TILE_UP_TO = SMALL_THUMBNAIL_SIZE * 5 // 4
 # libwebp's method 2 instead of its default 4: about half the encoding time, at the same
 # quality (PSNR within 0.3 dB on the sandbox's grids) for ~7 % more bytes
 # (bench/result_ingest.py). https://developers.google.com/speed/webp/docs/cwebp#options
@@ -1001,17 +1005,21 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
 
 def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]]) -> None:
     """Download and prepare `wanted` in parallel, save each here as it is ready (in
-    order), and push the card once the grid is kept if more is to come. Raises the
-    first failure once every image that could be kept is."""
+    order), and push the card once the grid is kept if more is to come. The grid (what
+    the card shows) is prepared first, alone, so the quadrants do not share its CPU;
+    they are prepared while it is saved and pushed. Raises the first failure once every
+    image that could be kept is."""
     if not wanted:
         return
     failure: Exception | None = None
     with ThreadPoolExecutor(
         max_workers=min(RESULT_DOWNLOADS, len(wanted)), thread_name_prefix="studio-results"
     ) as pool:
-        pending = [
-            (index, pool.submit(_image_fetched, client, index, url)) for index, url in wanted
-        ]
+        (first, first_url), *rest = wanted
+        pending = [(first, pool.submit(_image_fetched, client, first, first_url))]
+        if first == ResultImage.GRID:
+            wait([pending[0][1]])
+        pending += [(index, pool.submit(_image_fetched, client, index, url)) for index, url in rest]
         for position, (index, future) in enumerate(pending):
             try:
                 prepared = future.result()
@@ -1145,18 +1153,18 @@ def webp(image: Image.Image, longest_side: int) -> bytes:
 def thumbnails(image: Image.Image, data: bytes) -> tuple[bytes, bytes]:
     """A result's two thumbnails as WebP: no larger than THUMBNAIL_SIZE (cards) and
     SMALL_THUMBNAIL_SIZE (gallery tiles), never enlarged. What is small already is not
-    made twice: an image within SMALL_THUMBNAIL_SIZE has one thumbnail for both, and a
-    still WebP within a size is its own thumbnail (`data`, not encoded again)."""
+    made twice: an image within OWN_TILE_UP_TO has one thumbnail for both, and a still
+    WebP within a size is its own thumbnail (`data`, not encoded again)."""
     longest = max(image.size)
     if image.format == "WEBP" and getattr(image, "n_frames", 1) == 1:
-        if longest <= SMALL_THUMBNAIL_SIZE:
+        if longest <= OWN_TILE_UP_TO:
             return data, data
         if longest <= THUMBNAIL_SIZE:
             return data, webp(image, SMALL_THUMBNAIL_SIZE)
     copy = _for_webp(image)
     copy.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
     large = _webp_bytes(copy)
-    if longest <= SMALL_THUMBNAIL_SIZE:
+    if longest <= OWN_TILE_UP_TO:
         return large, large
     # From the card's copy: fewer pixels to scale down than the original has.
     copy.thumbnail((SMALL_THUMBNAIL_SIZE, SMALL_THUMBNAIL_SIZE))

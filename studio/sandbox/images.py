@@ -74,7 +74,7 @@ def signature_is_valid(path: str, expires: str, given: str) -> bool:
 # --- rendering ------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=48)
+@lru_cache(maxsize=settings.SANDBOX_IMAGE_CACHE)
 def render_png(result: Grid | Picture, name: str) -> bytes:
     """PNG bytes of one of a result's images (see names_for)."""
     if name not in names_for(result):

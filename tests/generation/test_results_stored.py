@@ -1,7 +1,7 @@
 """How a finished grid's images are kept: all five downloaded together, each stored once;
 one that fails does not lose the others and is tried again; the card shows the grid
-before its quadrants are kept; small images get thumbnails without being enlarged or
-encoded twice."""
+before its quadrants are kept, the grid prepared first; small images get thumbnails
+without being enlarged or encoded twice."""
 
 import io
 import threading
@@ -132,6 +132,50 @@ def test_a_failed_early_push_does_not_keep_the_quadrants_from_storage(
 
     assert sorted(job.images.values_list("index", flat=True)) == [0, 1, 2, 3, 4]
     assert push_job.call_count == 2  # the card with all five still goes out
+
+
+def test_the_grid_is_prepared_alone_before_any_quadrant_is_downloaded(
+    project: Any, bob: Any
+) -> None:
+    job = completed_grid(project, bob)
+    download, fetched, _ = served()
+    prepared: list[int] = []
+    asked_early: list[str] = []
+
+    def prepare(index: int, data: bytes) -> services.PreparedImage:
+        image = real_prepared_image(index, data)
+        prepared.append(index)
+        return image
+
+    def download_watched(client: Any, url: str, **kwargs: Any) -> bytes:
+        if url != GRID_URL and ResultImage.GRID not in prepared:
+            asked_early.append(url)
+        return download(client, url, **kwargs)
+
+    real_prepared_image = services.prepared_image
+    with (
+        mock.patch.object(PiAPI, "download", autospec=True, side_effect=download_watched),
+        mock.patch.object(services, "prepared_image", side_effect=prepare),
+    ):
+        services.job_store_results(job_id=job.pk, attempt=1)
+
+    assert fetched[0] == GRID_URL and sorted(fetched[1:]) == QUADRANT_URLS
+    assert asked_early == []  # the quadrants did not share the grid's CPU
+    assert sorted(job.images.values_list("index", flat=True)) == [0, 1, 2, 3, 4]
+
+
+def test_an_image_a_little_larger_than_a_tile_is_its_own_tile(project: Any, bob: Any) -> None:
+    job = make_job(project=project, user=bob, status=Status.COMPLETED)
+
+    services._store_image(job, 1, make_png(size=(services.OWN_TILE_UP_TO, 400)))
+    services._store_image(job, 2, make_png(size=(services.OWN_TILE_UP_TO + 40, 400)))
+
+    own, larger = job.images.order_by("index")
+    assert own.thumbnail.read() == own.thumbnail_small.read()
+    with own.thumbnail_small.open("rb") as small, Image.open(small) as picture:
+        assert picture.size == (services.OWN_TILE_UP_TO, 400)
+    with larger.thumbnail_small.open("rb") as small, Image.open(small) as picture:
+        assert picture.size[0] == services.SMALL_THUMBNAIL_SIZE
 
 
 def test_a_small_image_gets_thumbnails_at_its_own_size_made_once(project: Any, bob: Any) -> None:
