@@ -7,6 +7,7 @@ grid while it is processing; an upscale serves ``image`` and a ``preview`` of it
 """
 
 import io
+import threading
 from datetime import datetime
 from functools import lru_cache
 
@@ -74,11 +75,31 @@ def signature_is_valid(path: str, expires: str, given: str) -> bool:
 # --- rendering ------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=settings.SANDBOX_IMAGE_CACHE)
+# One result's images are drawn one at a time (a lock per stripe of results), so that a
+# fetch of an image being drawn ahead waits for it instead of drawing it again.
+_DRAWING = tuple(threading.Lock() for _ in range(32))
+
+
 def render_png(result: Grid | Picture, name: str) -> bytes:
     """PNG bytes of one of a result's images (see names_for)."""
     if name not in names_for(result):
         raise ValueError(f"no image named {name!r}")
+    with _DRAWING[hash(result) % len(_DRAWING)]:
+        return _png(result, name)
+
+
+def draw_ahead(result: Grid | Picture) -> None:
+    """Draw a result's images in a thread while its task runs, as a provider has its
+    images ready when it reports them (SANDBOX_DRAW_AHEAD)."""
+    threading.Thread(
+        target=lambda: [render_png(result, name) for name in names_for(result)],
+        name="sandbox-draw-ahead",
+        daemon=True,
+    ).start()
+
+
+@lru_cache(maxsize=settings.SANDBOX_IMAGE_CACHE)
+def _png(result: Grid | Picture, name: str) -> bytes:
     if name == PREVIEW:
         image = _preview(result)
     elif isinstance(result, Grid):
@@ -96,7 +117,7 @@ def render_png(result: Grid | Picture, name: str) -> bytes:
 
 def clear_cache() -> None:
     """Forget every rendered image (tests use it to prove rendering is deterministic)."""
-    for cached in (render_png, _grid, pictures.render):
+    for cached in (_png, _grid, pictures.render):
         cached.cache_clear()
 
 

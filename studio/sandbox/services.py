@@ -12,6 +12,7 @@ from studio.sandbox import (
     art,
     behaviours,
     fetching,
+    images,
     prompts,
     recipes,
     timeline,
@@ -94,6 +95,10 @@ def task_store(
             transaction.on_commit(partial(fetching.start, task.task_id))
         if task.webhook_endpoint and behaviours.Behaviour.DROP_WEBHOOKS not in applied:
             transaction.on_commit(partial(webhooks.start, task.task_id))
+    if settings.SANDBOX_DRAW_AHEAD and not task.fetches_inputs:
+        result = recipes.result_for(task)
+        if result is not None:
+            images.draw_ahead(result)
     return task
 
 

@@ -37,7 +37,7 @@ def webhook_threads_finish() -> Iterator[None]:
     the database, or have flushed it."""
     yield
     for thread in threading.enumerate():
-        if thread.name.startswith(("sandbox-webhooks-", "sandbox-fetch-")):
+        if thread.name.startswith(("sandbox-webhooks-", "sandbox-fetch-", "sandbox-draw-ahead")):
             thread.join(timeout=5)
 
 

@@ -1,6 +1,7 @@
 """The sandbox's pictures: real PNGs at expiring signed URLs, deterministic per prompt."""
 
 import io
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -161,3 +162,50 @@ def test_an_image_of_an_unknown_task_is_not_found(client):
 
     assert url.startswith(path)
     assert client.get(url).status_code == 404
+
+
+def join_draw_ahead() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "sandbox-draw-ahead":
+            thread.join(timeout=120)
+
+
+@override_settings(SANDBOX_DRAW_AHEAD=True)
+def test_drawn_ahead_a_tasks_images_are_ready_when_fetched(api, client, fresh_image_cache):
+    task_id = api.create("a lighthouse drawn while its task runs")["task_id"]
+    join_draw_ahead()
+    drawn = images._png.cache_info()
+
+    task = api.task(task_id)
+    urls = [task["output"]["image_url"], *task["output"]["temporary_image_urls"]]
+    fetched = [png(fetch(client, url)) for url in urls]
+
+    assert drawn.currsize == len(images.GRID_NAMES)  # the grid, its preview, 4 quadrants
+    assert images._png.cache_info().misses == drawn.misses  # served, not drawn again
+    assert fetched[0].size == (1024, 1024)
+
+
+def test_without_draw_ahead_images_are_drawn_when_first_fetched(api, client, fresh_image_cache):
+    task = api.task(api.create("a lighthouse drawn when asked")["task_id"])
+    assert images._png.cache_info().currsize == 0
+
+    png(fetch(client, task["output"]["image_url"]))
+
+    assert images._png.cache_info().misses == 1
+
+
+def test_an_image_fetched_twice_at_once_is_drawn_once(api, fresh_image_cache):
+    result = art.Art("two fetches at once", 11, "1:1")
+    grid = images.imagine_grid(result)
+    bodies: list[bytes] = []
+    threads = [
+        threading.Thread(target=lambda: bodies.append(images.render_png(grid, images.GRID)))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(bodies) == 2 and bodies[0] == bodies[1]
+    assert images._png.cache_info().misses == 1
