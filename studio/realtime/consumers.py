@@ -20,6 +20,7 @@ from studio.realtime.groups import (
     session_group,
     team_group,
 )
+from studio.realtime.hub import hub_for
 from studio.realtime.sequence import RESYNC, current_number, mark
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class ProjectConsumer(AsyncWebsocketConsumer):
     as long as they are: a change of their access closes the socket (see groups.py)."""
 
     joined: list[str]
+    watching: list[str]
     ended = False
     resyncs = False
     project_id: int
@@ -50,6 +52,7 @@ class ProjectConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         remember_consumer_loop()
         self.joined = []
+        self.watching = []
         user = self.scope["user"]
         project_id = int(self.scope["url_route"]["kwargs"]["project_id"])
         team_id = await _team_of_project(project_id) if user.is_authenticated else None
@@ -65,7 +68,7 @@ class ProjectConsumer(AsyncWebsocketConsumer):
         if not await _may_watch(user, project_id):
             await self._end(ACCESS_ENDED)
             return
-        await self._join(project_group(project_id), team_group(team_id))
+        await self._watch(project_group(project_id), team_group(team_id))
         await self.accept()
         self.renewal = asyncio.create_task(self._renew_later())
         # A browser that (re)connects may have missed pushes: send the current state.
@@ -110,10 +113,24 @@ class ProjectConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
 
+    async def _watch(self, *groups: str) -> None:
+        """Watch broadcast groups through the process's hub (hub.py): one membership a
+        process, however many sockets watch."""
+        hub = hub_for(self.channel_layer)
+        for group in groups:
+            await hub.join(group, self)
+            self.watching.append(group)
+
     async def _leave(self) -> None:
         """Leave every group joined, each tried even if another fails (Redis refusing a
         connection when thousands of sockets close at once): a channel left in a group
         would get every push to it until the membership expires."""
+        watching, self.watching = getattr(self, "watching", []), []
+        for group in watching:
+            try:
+                await hub_for(self.channel_layer).leave(group, self)
+            except Exception:
+                logger.exception("a socket did not stop watching %s", group)
         joined, self.joined = getattr(self, "joined", []), []
         for group in joined:
             try:
