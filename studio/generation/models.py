@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -539,12 +539,35 @@ class ResultImage(models.Model):
         return f"{self.job_id}-{self.index}{self.download_extension}"
 
 
+class WebhookDeliveryQuerySet(models.QuerySet["WebhookDelivery"]):
+    def record(self, job: Job, digest: str) -> bool:
+        """Record a delivery of `digest` for `job`; whether it is the first. One statement
+        (no read first, no transaction of its own): the same delivery at the same moment
+        in another process inserts nothing, and one of the two is told it is new."""
+        connection = connections[self.db]
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        received_at = connection.ops.adapt_datetimefield_value(timezone.now())
+        # The table's own name, quoted; the values are parameters.
+        sql = (
+            f"INSERT INTO {table} (job_id, digest, received_at) VALUES (%s, %s, %s) "  # noqa: S608
+            "ON CONFLICT (job_id, digest) DO NOTHING RETURNING id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                [job.pk, digest, received_at],
+            )
+            return cursor.fetchone() is not None
+
+
 class WebhookDelivery(models.Model):
     """A webhook body already handled, so the same delivery twice changes nothing."""
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="webhook_deliveries")
     digest = models.CharField(max_length=64)
     received_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WebhookDeliveryQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -724,8 +724,7 @@ def webhook(request: HttpRequest, provider: str, job_id: int, token: str = "") -
     # The task, not the whole body: a redelivery carries a new timestamp.
     data = body.get("data", body) if isinstance(body, dict) else body
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-    _, new = WebhookDelivery.objects.get_or_create(job=job, digest=digest)
-    if not new:
+    if not WebhookDelivery.objects.record(job, digest):
         return JsonResponse({"status": "duplicate"})
     if task.status in ("completed", "failed"):
         tasks.refresh_job.enqueue(job.pk)
