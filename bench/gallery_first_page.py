@@ -8,7 +8,9 @@ of its own (a copy of the freshly migrated one: `CREATE DATABASE ... TEMPLATE`; 
 file's copy without DATABASE_URL), so that "fresh" means fresh every time, then:
 
 - fills a project with 10 images (the baseline) and one with 10,000 (rows only, as
-  gallery_pages.py: a page opens no file), with tags and favourites;
+  gallery_pages.py: a page opens no file), with tags and favourites; and one with a
+  page's worth (48): 10 images show 10 tiles and 10,000 show 48, so this second
+  baseline tells the cost of more rows from the cost of more tiles;
 - fresh: times each project's first page (in this process, through Django's whole
   request handling, logged in as a member; the median of R requests after one warm-up)
   at once after the fill (before autovacuum's own ANALYZE, which waits for its minute);
@@ -90,6 +92,8 @@ def main() -> None:
         from django.test import Client
         from django.test.utils import CaptureQueriesContext
 
+        from studio.gallery.queries import PAGE_SIZE
+
         template = connection.settings_dict["NAME"]
         made: list[str] = []
 
@@ -132,8 +136,10 @@ def main() -> None:
             from studio.projects.models import Project
 
             small = Project.objects.create(team=team, name="Ten")
+            full = Project.objects.create(team=team, name="A page")
             big = Project.objects.create(team=team, name="Many")
             fill(small, user, 10)
+            fill(full, user, PAGE_SIZE)
             fill(big, user, images)
             client = Client()
             client.force_login(user)
@@ -142,7 +148,7 @@ def main() -> None:
                 if state == "analyzed":
                     with connection.cursor() as cursor:
                         cursor.execute("ANALYZE")
-                for label, project in (("small", small), ("big", big)):
+                for label, project in (("small", small), ("full", full), ("big", big)):
                     ms, count = page_ms(client, f"/projects/{project.pk}/gallery/")
                     result[f"{state} {label}"] = ms
                     result[f"{state} {label} queries"] = count
@@ -164,6 +170,11 @@ def main() -> None:
         table.add(
             f"{state}: 10 images vs {images:,}",
             [r[f"{state} small"] for r in results],
+            [r[f"{state} big"] for r in results],
+        )
+        table.add(
+            f"{state}: {PAGE_SIZE} images vs {images:,}",
+            [r[f"{state} full"] for r in results],
             [r[f"{state} big"] for r in results],
         )
         table.add(
