@@ -10,10 +10,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from urllib.parse import urlencode
 
 from django.db import connections, models, transaction
 from django.db.models import Q
+from django.urls import get_script_prefix, reverse
 
 from studio.accounts.models import User
 from studio.billing.models import EntryKind, LedgerEntry
@@ -166,6 +168,23 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+# An id no image has, to reverse a URL once and fill in each image's id after.
+_ANY_ID = 987654321987
+
+
+@cache
+def _url_around_id(name: str, script_prefix: str) -> tuple[str, str]:
+    before, after = reverse(name, args=[_ANY_ID]).split(str(_ANY_ID))
+    return before, after
+
+
+def image_url(name: str, image_id: int) -> str:
+    """`reverse(name, args=[image_id])` for a URL that takes an image's id, reversed once
+    (a page of 48 tiles reversed 150 URLs, a fifth of its rendering)."""
+    before, after = _url_around_id(name, get_script_prefix())
+    return f"{before}{image_id}{after}"
+
+
 @dataclass
 class GalleryItem:
     """An image as a tile shows it to one viewer."""
@@ -177,6 +196,18 @@ class GalleryItem:
     @property
     def pk(self) -> int:
         return self.image.pk
+
+    @property
+    def view_url(self) -> str:
+        return image_url("gallery:image", self.image.pk)
+
+    @property
+    def thumb_url(self) -> str:
+        return image_url("gallery:thumb", self.image.pk)
+
+    @property
+    def favourite_url(self) -> str:
+        return image_url("gallery:favourite", self.image.pk)
 
     @property
     def job(self) -> Job:

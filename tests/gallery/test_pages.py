@@ -4,13 +4,15 @@ the same number of queries whatever the gallery's size."""
 import re
 from typing import Any
 
+import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 
 from studio.gallery.models import Favourite, ImageTag, Tag
-from studio.gallery.queries import PAGE_SIZE, Cursor, Filters, gallery_page
+from studio.gallery.queries import PAGE_SIZE, Cursor, Filters, gallery_page, image_url
 from studio.generation.models import ResultImage
 from tests.gallery.conftest import HX, gallery_url, make_grid, make_image, make_many
 
@@ -193,3 +195,14 @@ def test_a_stored_image_belongs_to_its_jobs_project(project: Any, bob: Any) -> N
 
     assert {image.project_id for image in tiles} == {project.pk}
     assert ResultImage.objects.filter(project=project).count() == 5  # with the whole grid
+
+
+@pytest.mark.parametrize("script_prefix", ["/", "/studio/"])
+def test_a_tiles_links_are_the_urls_django_reverses(script_prefix: str) -> None:
+    set_script_prefix(script_prefix)
+    try:
+        for name in ("gallery:image", "gallery:thumb", "gallery:favourite"):
+            for image_id in (1, 42, 987654321):
+                assert image_url(name, image_id) == reverse(name, args=[image_id])
+    finally:
+        set_script_prefix("/")
