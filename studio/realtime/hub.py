@@ -65,6 +65,9 @@ class Hub:
                 return
             del self.watchers[group]
             self.pumps.pop(group).cancel()
+            if not self.watchers and self.renewal is not None:
+                self.renewal.cancel()
+                self.renewal = None
             await self.layer.group_discard(group, self.channels.pop(group))
 
     async def _pump(self, group: str, channel: str) -> None:

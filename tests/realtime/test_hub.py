@@ -2,6 +2,7 @@
 (studio/realtime/hub.py): one message a push reaches them all, and the group is left
 when the last socket closes."""
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from channels.layers import get_channel_layer
 from studio.generation import live
 from studio.generation.models import Job, Status
 from studio.realtime.groups import project_group
+from studio.realtime.hub import hub_for
 from tests.factories import make_job
 from tests.realtime.sockets import communicator
 
@@ -76,3 +78,29 @@ def test_a_socket_that_closes_leaves_the_others_watching_and_the_last_leaves_the
 
     assert f'id="status-pill-{job.pk}"' in news and "70%" in news
     assert not still_in_group  # nothing left to receive pushes nobody reads
+
+
+def test_the_hub_renews_its_membership_before_the_layer_lets_it_expire(settings: Any) -> None:
+    settings.WEBSOCKET_MAX_AGE_SECONDS = 1
+    layer = get_channel_layer()
+    layer.group_expiry = 2  # type: ignore[union-attr]
+    received: list[str] = []
+
+    class Page:
+        async def html_push(self, event: dict[str, Any]) -> None:
+            received.append(event["html"])
+
+    async def scenario() -> None:
+        hub, page = hub_for(layer), Page()  # type: ignore[arg-type]
+        await hub.join("project-1", page)
+        await asyncio.sleep(3.5)  # past the expiry: only a renewed membership is sent to
+        await layer.group_send("project-1", {"type": "html.push", "html": "news"})  # type: ignore[union-attr]
+        for _ in range(50):
+            if received:
+                break
+            await asyncio.sleep(0.1)
+        await hub.leave("project-1", page)
+
+    async_to_sync(scenario)()
+
+    assert received == ["news"]
