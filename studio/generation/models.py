@@ -553,10 +553,7 @@ class WebhookDeliveryQuerySet(models.QuerySet["WebhookDelivery"]):
             "ON CONFLICT (job_id, digest) DO NOTHING RETURNING id"
         )
         with connection.cursor() as cursor:
-            cursor.execute(
-                sql,
-                [job.pk, digest, received_at],
-            )
+            cursor.execute(sql, [job.pk, digest, received_at])
             return cursor.fetchone() is not None
 
 

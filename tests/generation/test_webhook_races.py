@@ -1,0 +1,34 @@
+"""The same webhook delivered several times at once (a provider's retry racing its first
+try, two load-balanced web processes): one of them is handled, the others are told they
+are duplicates, and the job moves once. Real threads, each with its own connection."""
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from studio.generation.models import Status, WebhookDelivery
+from tests.billing.test_races import race
+from tests.factories import make_job
+from tests.generation.helpers import TASK_ID, post_webhook, webhook_body
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_the_same_delivery_at_once_from_eight_threads_is_handled_once(
+    project: Any, bob: Any
+) -> None:
+    job = make_job(project=project, user=bob, status=Status.SUBMITTED, provider_task_id=TASK_ID)
+    body = webhook_body("task_processing")
+
+    def deliver() -> str:
+        response = post_webhook(Client(), job, body)
+        assert response.status_code == 200
+        return str(response.json()["status"])
+
+    answers = race([deliver] * 8)
+
+    assert sorted(answers) == ["duplicate"] * 7 + ["ok"]
+    assert WebhookDelivery.objects.filter(job=job).count() == 1
+    job.refresh_from_db()
+    assert (job.status, job.progress) == (Status.PROCESSING, 45)
