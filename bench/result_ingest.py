@@ -1,4 +1,4 @@
-"""The worker's result ingest for one grid (downloads, decode, WebP thumbnails, pushes),
+"""The worker's result ingest for one grid (downloads, decode, thumbnails, pushes),
 against decoding that grid once with Pillow, measured in the same run (issue 14, row 6).
 
 The sandbox, in a daphne of its own (`runstudio --no-worker`, zero step time), plays the
@@ -7,13 +7,13 @@ in Studio that has just completed with that task (the provider's final state app
 the worker's GET does). Each image is fetched once first: the sandbox draws an image
 when first asked, the provider's work, not Studio's. Then it calls the worker's own
 `job_store_results` in this process on the bench's database and Redis, which downloads
-the grid and its four quadrants one after another, decodes each, saves it with two WebP
-thumbnails, and pushes the card and the gallery's tiles. Each run, over N grids (medians):
+the grid and its four quadrants, decodes each, saves it with its thumbnails, and pushes
+the card and the gallery's tiles. Each run, over N grids (medians):
 
 - baseline: Pillow's decode of the grid (`Image.open(...).load()`, already downloaded);
 - Studio: `job_store_results` for the whole grid;
 - its parts, timed after it, against the same baseline: the five downloads again one
-  after another, and the WebP thumbnails Studio makes for the five (`thumbnails`: two
+  after another, and the thumbnails Studio makes for the five (`thumbnails`: two
   for the grid, one for each quadrant, whose card thumbnail is its gallery tile too).
 
 Run: .venv/bin/python bench/result_ingest.py [--runs 5] [--n 3] [--quick]
@@ -74,7 +74,7 @@ def main() -> None:
             started = time.perf_counter()
             made = 0
             for image, blob in zip(images, blobs, strict=True):
-                large, small = services.thumbnails(image, blob)
+                large, small, _ = services.thumbnails(image, blob)
                 made += 1 if small is large else 2
             thumbnails = time.perf_counter() - started
             return {
@@ -101,9 +101,7 @@ def main() -> None:
     table.add("Pillow decode vs job_store_results", decode, [r["ingest"] for r in results])
     table.add("Pillow decode vs 5 downloads in turn", decode, [r["downloads"] for r in results])
     made = round(results[0]["made"])
-    table.add(
-        f"Pillow decode vs its {made} WebP thumbnails", decode, [r["thumbnails"] for r in results]
-    )
+    table.add(f"Pillow decode vs its {made} thumbnails", decode, [r["thumbnails"] for r in results])
     table.print()
 
 

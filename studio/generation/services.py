@@ -16,7 +16,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -66,9 +66,13 @@ SMALL_THUMBNAIL_SIZE = 480  # gallery tiles
 # second encode for at most a quarter fewer pixels a side is not worth its time (a
 # sandbox quadrant, 512 px, is a third of a grid's encoding time).
 OWN_TILE_UP_TO = SMALL_THUMBNAIL_SIZE * 5 // 4
-# libwebp's method 2 instead of its default 4: about half the encoding time, at the same
-# quality (PSNR within 0.3 dB on the sandbox's grids) for ~7 % more bytes
-# (bench/result_ingest.py). https://developers.google.com/speed/webp/docs/cwebp#options
+# An opaque result's thumbnails are JPEG: libjpeg-turbo encodes a sandbox grid (1024 px)
+# in ~2 ms where libwebp takes ~25 ms (method 2) or ~60 ms (its default 4), at the same
+# PSNR (45.0 dB against 44.0), for more bytes (59 KiB against 21 on the sandbox's flat
+# drawings). Encoding was a grid's largest cost; at 50 grids a second it decides whether
+# the worker keeps up (bench/result_ingest.py). A cut-out's thumbnails stay WebP, which
+# keeps transparency. https://developers.google.com/speed/webp/docs/cwebp#options
+JPEG_SAVE: dict[str, Any] = {"quality": 85}
 WEBP_SAVE: dict[str, Any] = {"quality": 82, "method": 2}
 # A grid's images are downloaded (and their thumbnails made) this many at a time.
 RESULT_DOWNLOADS = 4
@@ -1009,7 +1013,8 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
 
 def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]]) -> None:
     """Download and prepare `wanted` in parallel, save each here as it is ready (in
-    order), and push the card once the grid is kept if more is to come. The grid (what
+    order), and push the card once the grid is kept if its quadrants are still on their
+    way (if they are ready, the one push with all of them is as soon). The grid (what
     the card shows) is prepared first, alone, so the quadrants do not share its CPU;
     they are prepared while it is saved and pushed. Raises the first failure once every
     image that could be kept is."""
@@ -1031,7 +1036,8 @@ def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]])
                 failure = failure or exc
                 continue
             _image_save(job, prepared)
-            if index == ResultImage.GRID and position + 1 < len(pending):
+            still_coming = any(not later.done() for _, later in pending[position + 1 :])
+            if index == ResultImage.GRID and still_coming:
                 _push_grid_early(job)
     if failure is not None:
         raise failure
@@ -1056,8 +1062,7 @@ class PreparedImage:
     extension: str
     width: int
     height: int
-    thumbnail: bytes
-    thumbnail_small: bytes
+    thumbnails: "Thumbnails"
 
 
 def _image_fetched(client: Provider, index: int, url: str) -> PreparedImage:
@@ -1071,15 +1076,13 @@ def prepared_image(index: int, data: bytes) -> PreparedImage:
     saved) and make its thumbnails."""
     with Image.open(io.BytesIO(data)) as image:
         image.load()
-        thumbnail, thumbnail_small = thumbnails(image, data)
         return PreparedImage(
             index=index,
             data=data,
             extension=(image.format or "png").lower(),
             width=image.width,
             height=image.height,
-            thumbnail=thumbnail,
-            thumbnail_small=thumbnail_small,
+            thumbnails=thumbnails(image, data),
         )
 
 
@@ -1102,8 +1105,9 @@ def _image_save(job: Job, prepared: PreparedImage) -> None:
         job=job, index=prepared.index, width=prepared.width, height=prepared.height
     )
     result.file.save(f"{name}.{prepared.extension}", ContentFile(prepared.data), save=False)
-    result.thumbnail.save(f"{name}.webp", ContentFile(prepared.thumbnail), save=False)
-    result.thumbnail_small.save(f"{name}-s.webp", ContentFile(prepared.thumbnail_small), save=False)
+    large, small, extension = prepared.thumbnails
+    result.thumbnail.save(f"{name}.{extension}", ContentFile(large), save=False)
+    result.thumbnail_small.save(f"{name}-s.{extension}", ContentFile(small), save=False)
     try:
         with transaction.atomic():
             result.save()
@@ -1149,40 +1153,60 @@ def _store_clip(job: Job, index: int, data: bytes) -> None:
 def webp(image: Image.Image, longest_side: int) -> bytes:
     """A WebP copy no larger than `longest_side` (never enlarged), for pages to load; a
     cut-out keeps its transparency."""
-    copy = _for_webp(image)
+    copy = _for_thumbnail(image)
     copy.thumbnail((longest_side, longest_side))
     return _webp_bytes(copy)
 
 
-def thumbnails(image: Image.Image, data: bytes) -> tuple[bytes, bytes]:
-    """A result's two thumbnails as WebP: no larger than THUMBNAIL_SIZE (cards) and
-    SMALL_THUMBNAIL_SIZE (gallery tiles), never enlarged. What is small already is not
-    made twice: an image within OWN_TILE_UP_TO has one thumbnail for both, and a still
-    WebP within a size is its own thumbnail (`data`, not encoded again)."""
+class Thumbnails(NamedTuple):
+    large: bytes  # no larger than THUMBNAIL_SIZE: cards
+    small: bytes  # no larger than SMALL_THUMBNAIL_SIZE: gallery tiles
+    extension: str  # "jpg", or "webp" for a cut-out and a WebP kept as it came
+
+
+def thumbnails(image: Image.Image, data: bytes) -> Thumbnails:
+    """A result's two thumbnails, never enlarged: JPEG, or WebP for a cut-out (see
+    JPEG_SAVE). What is small already is not made twice: an image within OWN_TILE_UP_TO
+    has one thumbnail for both, and a still WebP within a size is its own thumbnail
+    (`data`, not encoded again)."""
     longest = max(image.size)
     if image.format == "WEBP" and getattr(image, "n_frames", 1) == 1:
         if longest <= OWN_TILE_UP_TO:
-            return data, data
+            return Thumbnails(data, data, "webp")
         if longest <= THUMBNAIL_SIZE:
-            return data, webp(image, SMALL_THUMBNAIL_SIZE)
-    copy = _for_webp(image)
+            return Thumbnails(data, webp(image, SMALL_THUMBNAIL_SIZE), "webp")
+    copy = _for_thumbnail(image)
+    if copy.mode == "RGBA":
+        encode, extension = _webp_bytes, "webp"
+    else:
+        encode, extension = _jpeg_bytes, "jpg"
     copy.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-    large = _webp_bytes(copy)
+    large = encode(copy)
     if longest <= OWN_TILE_UP_TO:
-        return large, large
+        return Thumbnails(large, large, extension)
     # From the card's copy: fewer pixels to scale down than the original has.
     copy.thumbnail((SMALL_THUMBNAIL_SIZE, SMALL_THUMBNAIL_SIZE))
-    return large, _webp_bytes(copy)
+    return Thumbnails(large, encode(copy), extension)
 
 
-def _for_webp(image: Image.Image) -> Image.Image:
-    transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    return image.convert("RGBA" if transparent else "RGB")
+def _for_thumbnail(image: Image.Image) -> Image.Image:
+    """An RGB copy, or RGBA if some of the image is see-through (a cut-out)."""
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        copy = image.convert("RGBA")
+        see_through = copy.getchannel("A").point(lambda alpha: 255 if alpha < 255 else 0)
+        return copy if see_through.getbbox() else copy.convert("RGB")
+    return image.convert("RGB")
 
 
 def _webp_bytes(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "WEBP", **WEBP_SAVE)
+    return buffer.getvalue()
+
+
+def _jpeg_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", **JPEG_SAVE)
     return buffer.getvalue()
 
 

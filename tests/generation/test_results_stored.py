@@ -5,6 +5,7 @@ without being enlarged or encoded twice."""
 
 import io
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 from unittest import mock
 
@@ -36,15 +37,20 @@ def completed_grid(project: Any, bob: Any) -> Any:
     )
 
 
-def served(failing: frozenset[str] = frozenset()) -> tuple[Any, list[str], set[str]]:
+def served(
+    failing: frozenset[str] = frozenset(), quadrants_after: threading.Event | None = None
+) -> tuple[Any, list[str], set[str]]:
     """A stand-in for the provider's CDN: each URL's own colour; `failing` URLs answer
-    503. Returns the download side effect, the URLs fetched, and the threads that did."""
+    503; the quadrants wait for `quadrants_after` if given (a slow CDN). Returns the
+    download side effect, the URLs fetched, and the threads that did."""
     fetched: list[str] = []
     threads: set[str] = set()
 
     def download(client: Any, url: str, **kwargs: Any) -> bytes:
         fetched.append(url)
         threads.add(threading.current_thread().name)
+        if quadrants_after is not None and url != GRID_URL:
+            assert quadrants_after.wait(timeout=30)
         if url in failing:
             raise ProviderError("Downloading a result failed with HTTP 503", retryable=True)
         return make_png(size=(128, 128), color=COLOURS[url])
@@ -98,15 +104,19 @@ def test_a_failed_download_keeps_the_others_and_only_it_is_tried_again(
     assert job.result_lost_at is None
 
 
-def test_the_card_shows_the_grid_before_its_quadrants_are_stored(project: Any, bob: Any) -> None:
+def test_the_card_shows_the_grid_before_quadrants_still_on_their_way(
+    project: Any, bob: Any
+) -> None:
     job = completed_grid(project, bob)
-    download, _, _ = served()
+    pushed = threading.Event()
+    download, _, _ = served(quadrants_after=pushed)
     stored_at_each_push: list[list[int]] = []
 
     def push_job(job_id: int, **kwargs: Any) -> None:
         stored_at_each_push.append(
             sorted(ResultImage.objects.filter(job_id=job_id).values_list("index", flat=True))
         )
+        pushed.set()
 
     with (
         mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
@@ -117,21 +127,60 @@ def test_the_card_shows_the_grid_before_its_quadrants_are_stored(project: Any, b
     assert stored_at_each_push == [[0], [0, 1, 2, 3, 4]]
 
 
+def test_quadrants_ready_with_the_grid_are_pushed_with_it_once(project: Any, bob: Any) -> None:
+    job = completed_grid(project, bob)
+    download, _, _ = served()
+    submitted: list[Future[Any]] = []
+    stored_at_each_push: list[list[int]] = []
+
+    class Watched(ThreadPoolExecutor):
+        def submit(self, *args: Any, **kwargs: Any) -> Future[Any]:  # type: ignore[override]
+            submitted.append(super().submit(*args, **kwargs))
+            return submitted[-1]
+
+    def save_after_all_are_ready(job: Any, prepared: services.PreparedImage) -> None:
+        wait(submitted)
+        real_save(job, prepared)
+
+    def push_job(job_id: int, **kwargs: Any) -> None:
+        stored_at_each_push.append(
+            sorted(ResultImage.objects.filter(job_id=job_id).values_list("index", flat=True))
+        )
+
+    real_save = services._image_save
+    with (
+        mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
+        mock.patch.object(services, "ThreadPoolExecutor", Watched),
+        mock.patch.object(services, "_image_save", side_effect=save_after_all_are_ready),
+        mock.patch.object(live, "push_job", autospec=True, side_effect=push_job),
+    ):
+        services.job_store_results(job_id=job.pk, attempt=1)
+
+    assert stored_at_each_push == [[0, 1, 2, 3, 4]]
+
+
 def test_a_failed_early_push_does_not_keep_the_quadrants_from_storage(
     project: Any, bob: Any
 ) -> None:
     job = completed_grid(project, bob)
-    download, _, _ = served()
-    pushes = [ConnectionError("the channel layer is down"), None]
+    pushed = threading.Event()
+    download, _, _ = served(quadrants_after=pushed)
+    calls: list[int] = []
+
+    def push_job(job_id: int, **kwargs: Any) -> None:
+        calls.append(job_id)
+        pushed.set()
+        if len(calls) == 1:
+            raise ConnectionError("the channel layer is down")
 
     with (
         mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
-        mock.patch.object(live, "push_job", autospec=True, side_effect=pushes) as push_job,
+        mock.patch.object(live, "push_job", autospec=True, side_effect=push_job),
     ):
         services.job_store_results(job_id=job.pk, attempt=1)
 
     assert sorted(job.images.values_list("index", flat=True)) == [0, 1, 2, 3, 4]
-    assert push_job.call_count == 2  # the card with all five still goes out
+    assert len(calls) == 2  # the card with all five still goes out
 
 
 def test_the_grid_is_prepared_alone_before_any_quadrant_is_downloaded(
@@ -186,7 +235,7 @@ def test_a_small_image_gets_thumbnails_at_its_own_size_made_once(project: Any, b
     stored = job.images.get()
     assert stored.thumbnail.read() == stored.thumbnail_small.read()
     with stored.thumbnail.open("rb") as thumbnail, Image.open(thumbnail) as picture:
-        assert picture.format == "WEBP" and picture.size == (96, 64)
+        assert picture.format == "JPEG" and picture.size == (96, 64)
 
 
 def test_a_webp_no_larger_than_a_card_is_its_own_thumbnail(project: Any, bob: Any) -> None:
@@ -210,4 +259,36 @@ def test_a_large_image_gets_both_thumbnails_scaled_down(project: Any, bob: Any) 
     stored = job.images.get()
     for field, size in ((stored.thumbnail, (1024, 512)), (stored.thumbnail_small, (480, 240))):
         with field.open("rb") as thumbnail, Image.open(thumbnail) as picture:
+            assert (picture.format, picture.size) == ("JPEG", size)
+
+
+def test_a_cut_out_keeps_its_transparency_in_its_thumbnails(project: Any, bob: Any) -> None:
+    job = make_job(project=project, user=bob, status=Status.COMPLETED)
+    cut_out = Image.new("RGBA", (1200, 800), (231, 111, 81, 255))
+    cut_out.paste((0, 0, 0, 0), (0, 0, 600, 800))  # the left half is see-through
+    buffer = io.BytesIO()
+    cut_out.save(buffer, "PNG")
+
+    services._store_image(job, ResultImage.GRID, buffer.getvalue())
+
+    stored = job.images.get()
+    for field, size in ((stored.thumbnail, (1024, 683)), (stored.thumbnail_small, (480, 320))):
+        with field.open("rb") as thumbnail, Image.open(thumbnail) as picture:
             assert (picture.format, picture.size) == ("WEBP", size)
+            assert picture.convert("RGBA").getpixel((10, 10))[3] == 0
+            assert picture.convert("RGBA").getpixel((size[0] - 10, 10))[3] == 255
+
+
+def test_an_image_with_an_alpha_channel_but_nothing_see_through_gets_jpeg_thumbnails(
+    project: Any, bob: Any
+) -> None:
+    job = make_job(project=project, user=bob, status=Status.COMPLETED)
+    buffer = io.BytesIO()
+    Image.new("RGBA", (1200, 800), (231, 111, 81, 255)).save(buffer, "PNG")
+
+    services._store_image(job, ResultImage.GRID, buffer.getvalue())
+
+    stored = job.images.get()
+    assert stored.thumbnail.name.endswith(".jpg") and stored.thumbnail_small.name.endswith(".jpg")
+    with stored.thumbnail.open("rb") as thumbnail, Image.open(thumbnail) as picture:
+        assert picture.format == "JPEG"
