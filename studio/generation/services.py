@@ -11,7 +11,7 @@ import logging
 import math
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -74,8 +74,12 @@ OWN_TILE_UP_TO = SMALL_THUMBNAIL_SIZE * 5 // 4
 # keeps transparency. https://developers.google.com/speed/webp/docs/cwebp#options
 JPEG_SAVE: dict[str, Any] = {"quality": 85}
 WEBP_SAVE: dict[str, Any] = {"quality": 82, "method": 2}
+# Scaling down halves by whole factors first (a box average) and resamples the rest:
+# 2048 → 1024 px (a provider's grid to a card) in 7 ms instead of 34, 1024 → 480 in 4
+# instead of 8, within 52–62 dB PSNR of resampling all the way (Pillow's `thumbnail`).
+REDUCING_GAP = 1.0
 # A grid's images are downloaded (and their thumbnails made) this many at a time.
-RESULT_DOWNLOADS = 4
+RESULT_DOWNLOADS = 5
 
 
 class NoProviderKey(Exception):
@@ -1014,10 +1018,8 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
 def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]]) -> None:
     """Download and prepare `wanted` in parallel, save each here as it is ready (in
     order), and push the card once the grid is kept if its quadrants are still on their
-    way (if they are ready, the one push with all of them is as soon). The grid (what
-    the card shows) is prepared first, alone, so the quadrants do not share its CPU;
-    they are prepared while it is saved and pushed. Raises the first failure once every
-    image that could be kept is."""
+    way (if they are ready, the one push with all of them is as soon). Raises the first
+    failure once every image that could be kept is."""
     if not wanted:
         return
     failure: Exception | None = None
@@ -1026,8 +1028,6 @@ def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]])
     ) as pool:
         (first, first_url), *rest = wanted
         pending = [(first, pool.submit(_image_fetched, client, first, first_url))]
-        if first == ResultImage.GRID:
-            wait([pending[0][1]])
         pending += [(index, pool.submit(_image_fetched, client, index, url)) for index, url in rest]
         for position, (index, future) in enumerate(pending):
             try:
@@ -1154,7 +1154,7 @@ def webp(image: Image.Image, longest_side: int) -> bytes:
     """A WebP copy no larger than `longest_side` (never enlarged), for pages to load; a
     cut-out keeps its transparency."""
     copy = _for_thumbnail(image)
-    copy.thumbnail((longest_side, longest_side))
+    copy.thumbnail((longest_side, longest_side), reducing_gap=REDUCING_GAP)
     return _webp_bytes(copy)
 
 
@@ -1180,12 +1180,12 @@ def thumbnails(image: Image.Image, data: bytes) -> Thumbnails:
         encode, extension = _webp_bytes, "webp"
     else:
         encode, extension = _jpeg_bytes, "jpg"
-    copy.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+    copy.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), reducing_gap=REDUCING_GAP)
     large = encode(copy)
     if longest <= OWN_TILE_UP_TO:
         return Thumbnails(large, large, extension)
     # From the card's copy: fewer pixels to scale down than the original has.
-    copy.thumbnail((SMALL_THUMBNAIL_SIZE, SMALL_THUMBNAIL_SIZE))
+    copy.thumbnail((SMALL_THUMBNAIL_SIZE, SMALL_THUMBNAIL_SIZE), reducing_gap=REDUCING_GAP)
     return Thumbnails(large, encode(copy), extension)
 
 

@@ -1,7 +1,7 @@
 """How a finished grid's images are kept: all five downloaded together, each stored once;
 one that fails does not lose the others and is tried again; the card shows the grid
-before its quadrants are kept, the grid prepared first; small images get thumbnails
-without being enlarged or encoded twice."""
+before quadrants still on their way are kept; thumbnails are JPEG (WebP for a cut-out),
+never enlarged, and small images' are not encoded twice."""
 
 import io
 import threading
@@ -183,33 +183,18 @@ def test_a_failed_early_push_does_not_keep_the_quadrants_from_storage(
     assert len(calls) == 2  # the card with all five still goes out
 
 
-def test_the_grid_is_prepared_alone_before_any_quadrant_is_downloaded(
-    project: Any, bob: Any
-) -> None:
+def test_the_five_downloads_are_under_way_at_once(project: Any, bob: Any) -> None:
     job = completed_grid(project, bob)
-    download, fetched, _ = served()
-    prepared: list[int] = []
-    asked_early: list[str] = []
+    download, _, _ = served()
+    all_asked = threading.Barrier(5, timeout=30)  # broken if one waits for another
 
-    def prepare(index: int, data: bytes) -> services.PreparedImage:
-        image = real_prepared_image(index, data)
-        prepared.append(index)
-        return image
-
-    def download_watched(client: Any, url: str, **kwargs: Any) -> bytes:
-        if url != GRID_URL and ResultImage.GRID not in prepared:
-            asked_early.append(url)
+    def download_together(client: Any, url: str, **kwargs: Any) -> bytes:
+        all_asked.wait()
         return download(client, url, **kwargs)
 
-    real_prepared_image = services.prepared_image
-    with (
-        mock.patch.object(PiAPI, "download", autospec=True, side_effect=download_watched),
-        mock.patch.object(services, "prepared_image", side_effect=prepare),
-    ):
+    with mock.patch.object(PiAPI, "download", autospec=True, side_effect=download_together):
         services.job_store_results(job_id=job.pk, attempt=1)
 
-    assert fetched[0] == GRID_URL and sorted(fetched[1:]) == QUADRANT_URLS
-    assert asked_early == []  # the quadrants did not share the grid's CPU
     assert sorted(job.images.values_list("index", flat=True)) == [0, 1, 2, 3, 4]
 
 
