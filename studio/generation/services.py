@@ -1113,8 +1113,15 @@ def _image_save(job: Job, prepared: PreparedImage) -> None:
             result.save()
     except IntegrityError:
         # Another worker stored this image first: keep theirs, leave no stray files.
-        for field in (result.file, result.thumbnail, result.thumbnail_small):
-            field.delete(save=False)
+        _files_deleted(result)
+    except BaseException:
+        _files_deleted(result)  # not kept (say the database went away): no files either
+        raise
+
+
+def _files_deleted(result: ResultImage) -> None:
+    for field in (result.file, result.thumbnail, result.thumbnail_small):
+        field.delete(save=False)
 
 
 def _store_clip(job: Job, index: int, data: bytes) -> None:

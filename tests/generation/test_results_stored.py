@@ -6,10 +6,12 @@ never enlarged, and small images' are not encoded twice."""
 import io
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
+from django.db import OperationalError
 from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
@@ -196,6 +198,36 @@ def test_the_five_downloads_are_under_way_at_once(project: Any, bob: Any) -> Non
         services.job_store_results(job_id=job.pk, attempt=1)
 
     assert sorted(job.images.values_list("index", flat=True)) == [0, 1, 2, 3, 4]
+
+
+def test_a_database_failure_mid_grid_leaves_no_files_of_what_was_not_kept(
+    project: Any, bob: Any, settings: Any
+) -> None:
+    job = completed_grid(project, bob)
+    download, _, _ = served()
+    real_save = ResultImage.save
+
+    def save(image: ResultImage, *args: Any, **kwargs: Any) -> None:
+        if image.index == 2:
+            raise OperationalError("the database went away")
+        real_save(image, *args, **kwargs)
+
+    with (
+        mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
+        mock.patch.object(ResultImage, "save", autospec=True, side_effect=save),
+        pytest.raises(OperationalError),
+    ):
+        services.job_store_results(job_id=job.pk, attempt=1)
+
+    kept = job.images.order_by("index")
+    assert [image.index for image in kept] == [0, 1]
+    on_disk = sorted(
+        str(path.relative_to(settings.MEDIA_ROOT))
+        for path in Path(settings.MEDIA_ROOT).rglob("*")
+        if path.is_file()
+    )
+    fields = ("file", "thumbnail", "thumbnail_small")
+    assert on_disk == sorted(getattr(image, field).name for image in kept for field in fields)
 
 
 def test_an_image_a_little_larger_than_a_tile_is_its_own_tile(project: Any, bob: Any) -> None:
