@@ -10,6 +10,7 @@ import io
 import logging
 import math
 import re
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -975,11 +976,10 @@ def jobs_sweep() -> None:
 def job_store_results(*, job_id: int, attempt: int) -> None:
     """Copy a completed job's images into Studio's storage, with thumbnails.
 
-    A grid's images are downloaded and prepared (decoded, thumbnails made) a few at a
-    time in threads, which touch no database; they are saved here, in order, the grid
-    first, and the card is pushed as soon as the grid is kept, before its quadrants.
-    Images that arrived are kept even when another failed; the task is then tried again
-    for the rest."""
+    A grid's images are downloaded at once and prepared (decoded, thumbnails made) in
+    threads, which touch no database; they are saved here, in order, the grid first
+    (see `_store_images`). Images that arrived are kept even when another failed; the
+    task is then tried again for the rest."""
     job = Job.objects.select_related("project__team", "provider_key").get(pk=job_id)
     if job.status != Status.COMPLETED:
         return
@@ -1016,31 +1016,60 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
 
 
 def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]]) -> None:
-    """Download and prepare `wanted` in parallel, save each here as it is ready (in
-    order), and push the card once the grid is kept if its quadrants are still on their
-    way (if they are ready, the one push with all of them is as soon). Raises the first
-    failure once every image that could be kept is."""
+    """Download `wanted` all at once and prepare each (decode, thumbnails) in its thread,
+    the grid (what the card shows) before the others, whose preparing would share its
+    CPU; save each here as it is ready, in order. Once the grid is kept, the card is
+    pushed with it if a quadrant is still downloading (a slow CDN); else the one push
+    with all of them comes as soon. Raises the first failure once every image that could
+    be kept is."""
     if not wanted:
         return
     failure: Exception | None = None
+    grid_prepared = threading.Event()
+    if wanted[0][0] != ResultImage.GRID:
+        grid_prepared.set()  # the grid is kept already: a retry for the others
     with ThreadPoolExecutor(
         max_workers=min(RESULT_DOWNLOADS, len(wanted)), thread_name_prefix="studio-results"
     ) as pool:
-        (first, first_url), *rest = wanted
-        pending = [(first, pool.submit(_image_fetched, client, first, first_url))]
-        pending += [(index, pool.submit(_image_fetched, client, index, url)) for index, url in rest]
-        for position, (index, future) in enumerate(pending):
+        fetches = [_Fetch(client, index, url, grid_prepared) for index, url in wanted]
+        pending = [(fetch, pool.submit(fetch)) for fetch in fetches]
+        for position, (fetch, future) in enumerate(pending):
             try:
                 prepared = future.result()
             except (ProviderError, OSError, ValueError, Image.DecompressionBombError) as exc:
                 failure = failure or exc
                 continue
             _image_save(job, prepared)
-            still_coming = any(not later.done() for _, later in pending[position + 1 :])
-            if index == ResultImage.GRID and still_coming:
+            downloading = any(not later.downloaded.is_set() for later, _ in pending[position + 1 :])
+            if fetch.index == ResultImage.GRID and downloading:
                 _push_grid_early(job)
     if failure is not None:
         raise failure
+
+
+class _Fetch:
+    """One result image's download and preparing, run in a download thread: no database
+    here (a thread would open a connection of its own and hold it). The others prepare
+    once the grid is prepared (or failed); `wanted` lists the grid first, so it never
+    waits for a thread of the pool."""
+
+    def __init__(self, client: Provider, index: int, url: str, grid_prepared: threading.Event):
+        self.client, self.index, self.url = client, index, url
+        self.grid_prepared = grid_prepared
+        self.downloaded = threading.Event()
+
+    def __call__(self) -> "PreparedImage":
+        try:
+            try:
+                data = self.client.download(self.url)
+            finally:
+                self.downloaded.set()
+            if self.index != ResultImage.GRID:
+                self.grid_prepared.wait()
+            return prepared_image(self.index, data)
+        finally:
+            if self.index == ResultImage.GRID:
+                self.grid_prepared.set()
 
 
 def _push_grid_early(job: Job) -> None:
@@ -1063,12 +1092,6 @@ class PreparedImage:
     width: int
     height: int
     thumbnails: "Thumbnails"
-
-
-def _image_fetched(client: Provider, index: int, url: str) -> PreparedImage:
-    # Runs in a download thread: no database here (a thread would open a connection of
-    # its own and hold it).
-    return prepared_image(index, client.download(url))
 
 
 def prepared_image(index: int, data: bytes) -> PreparedImage:

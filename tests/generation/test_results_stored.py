@@ -5,7 +5,6 @@ never enlarged, and small images' are not encoded twice."""
 
 import io
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -129,19 +128,25 @@ def test_the_card_shows_the_grid_before_quadrants_still_on_their_way(
     assert stored_at_each_push == [[0], [0, 1, 2, 3, 4]]
 
 
-def test_quadrants_ready_with_the_grid_are_pushed_with_it_once(project: Any, bob: Any) -> None:
+def test_quadrants_downloaded_with_the_grid_are_pushed_with_it_once(project: Any, bob: Any) -> None:
     job = completed_grid(project, bob)
     download, _, _ = served()
-    submitted: list[Future[Any]] = []
+    preparing = threading.Semaphore(0)
+    release = threading.Event()
     stored_at_each_push: list[list[int]] = []
 
-    class Watched(ThreadPoolExecutor):
-        def submit(self, *args: Any, **kwargs: Any) -> Future[Any]:  # type: ignore[override]
-            submitted.append(super().submit(*args, **kwargs))
-            return submitted[-1]
+    def prepare(index: int, data: bytes) -> services.PreparedImage:
+        if index != ResultImage.GRID:
+            preparing.release()  # downloaded, now preparing
+            assert release.wait(timeout=30)
+        return real_prepared_image(index, data)
 
-    def save_after_all_are_ready(job: Any, prepared: services.PreparedImage) -> None:
-        wait(submitted)
+    def save_once_all_are_downloaded(job: Any, prepared: services.PreparedImage) -> None:
+        if prepared.index == ResultImage.GRID:
+            for _ in range(4):
+                assert preparing.acquire(timeout=30)
+            # Still preparing when the card's push is decided; let them go a little later.
+            threading.Timer(0.2, release.set).start()
         real_save(job, prepared)
 
     def push_job(job_id: int, **kwargs: Any) -> None:
@@ -149,16 +154,44 @@ def test_quadrants_ready_with_the_grid_are_pushed_with_it_once(project: Any, bob
             sorted(ResultImage.objects.filter(job_id=job_id).values_list("index", flat=True))
         )
 
-    real_save = services._image_save
+    real_prepared_image, real_save = services.prepared_image, services._image_save
     with (
         mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
-        mock.patch.object(services, "ThreadPoolExecutor", Watched),
-        mock.patch.object(services, "_image_save", side_effect=save_after_all_are_ready),
+        mock.patch.object(services, "prepared_image", side_effect=prepare),
+        mock.patch.object(services, "_image_save", side_effect=save_once_all_are_downloaded),
         mock.patch.object(live, "push_job", autospec=True, side_effect=push_job),
     ):
         services.job_store_results(job_id=job.pk, attempt=1)
 
     assert stored_at_each_push == [[0, 1, 2, 3, 4]]
+
+
+def test_the_grid_is_prepared_before_the_others_start_preparing(project: Any, bob: Any) -> None:
+    job = completed_grid(project, bob)
+    download, _, _ = served()
+    all_downloaded = threading.Barrier(5, timeout=30)
+    events: list[tuple[str, int]] = []
+
+    def download_all(client: Any, url: str, **kwargs: Any) -> bytes:
+        data = download(client, url, **kwargs)
+        all_downloaded.wait()  # so the others are free to prepare while the grid is
+        return data
+
+    def prepare(index: int, data: bytes) -> services.PreparedImage:
+        events.append(("start", index))
+        prepared = real_prepared_image(index, data)
+        events.append(("end", index))
+        return prepared
+
+    real_prepared_image = services.prepared_image
+    with (
+        mock.patch.object(PiAPI, "download", autospec=True, side_effect=download_all),
+        mock.patch.object(services, "prepared_image", side_effect=prepare),
+    ):
+        services.job_store_results(job_id=job.pk, attempt=1)
+
+    assert events[:2] == [("start", ResultImage.GRID), ("end", ResultImage.GRID)]
+    assert sorted(job.images.values_list("index", flat=True)) == [0, 1, 2, 3, 4]
 
 
 def test_a_failed_early_push_does_not_keep_the_quadrants_from_storage(
