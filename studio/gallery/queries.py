@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from django.db import connections, models, transaction
 from django.db.models import Q
 from django.urls import get_script_prefix, reverse
+from django.utils.text import Truncator
 
 from studio.accounts.models import User
 from studio.billing.models import EntryKind, LedgerEntry
@@ -41,6 +42,7 @@ from studio.projects.models import Project
 from studio.providers.base import Action
 
 PAGE_SIZE = 48  # divides into rows of 2, 3, 4 and 6
+ALT_LENGTH = 140  # a tile's text alternative: screen readers read it whole
 
 # What `ResultImage.objects.in_gallery()` shows, archived or not: grid tiles, clips and
 # single images (an upscale, a cut-out…).
@@ -229,6 +231,12 @@ class GalleryItem:
     @property
     def height(self) -> int:
         return self.image.height or 512
+
+    @property
+    def alt(self) -> str:
+        """Its text alternative: the prompt, cut at ALT_LENGTH characters."""
+        prompt = self.job.prompt
+        return prompt if len(prompt) <= ALT_LENGTH else Truncator(prompt).chars(ALT_LENGTH)
 
     @property
     def label(self) -> str:

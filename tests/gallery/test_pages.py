@@ -206,3 +206,18 @@ def test_a_tiles_links_are_the_urls_django_reverses(script_prefix: str) -> None:
                 assert image_url(name, image_id) == reverse(name, args=[image_id])
     finally:
         set_script_prefix("/")
+
+
+def test_a_tiles_text_alternative_is_its_prompt_cut_at_140_characters(
+    client: Client, project: Any, bob: Any
+) -> None:
+    long_prompt = "a lighthouse on a cliff at dusk, " * 8  # 264 characters
+    make_grid(project=project, user=bob, prompt="a fox in the snow")
+    make_grid(project=project, user=bob, prompt=long_prompt)
+    client.force_login(bob)
+
+    page = client.get(gallery_url(project)).content.decode()
+
+    alts = re.findall(r'<img[^>]* alt="([^"]*)"', page)
+    assert alts.count(long_prompt[:139].strip() + "…") == 4
+    assert alts.count("a fox in the snow") == 4
