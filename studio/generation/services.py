@@ -1131,8 +1131,10 @@ def _image_save(job: Job, prepared: PreparedImage) -> None:
     large, small, extension = prepared.thumbnails
     result.thumbnail.save(f"{name}.{extension}", ContentFile(large), save=False)
     result.thumbnail_small.save(f"{name}-s.{extension}", ContentFile(small), save=False)
+    # One INSERT; a savepoint only inside a transaction, which a duplicate must not break.
+    nested = transaction.get_connection().in_atomic_block
     try:
-        with transaction.atomic():
+        with transaction.atomic() if nested else nullcontext():
             result.save()
     except IntegrityError:
         # Another worker stored this image first: keep theirs, leave no stray files.

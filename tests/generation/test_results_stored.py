@@ -18,6 +18,7 @@ from studio.generation import live, services
 from studio.generation.models import ResultImage, Status
 from studio.providers.base import ProviderError
 from studio.providers.piapi import PiAPI
+from tests.billing.test_races import race
 from tests.factories import make_job, make_png
 
 pytestmark = pytest.mark.django_db
@@ -342,3 +343,33 @@ def test_an_image_with_an_alpha_channel_but_nothing_see_through_gets_jpeg_thumbn
     assert stored.thumbnail.name.endswith(".jpg") and stored.thumbnail_small.name.endswith(".jpg")
     with stored.thumbnail.open("rb") as thumbnail, Image.open(thumbnail) as picture:
         assert picture.format == "JPEG"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_storing_the_same_grid_at_once_keep_one_copy_and_no_stray_files(
+    project: Any, bob: Any, settings: Any
+) -> None:
+    job = completed_grid(project, bob)
+    download, _, _ = served()
+    both_downloading = threading.Barrier(10, timeout=30)  # each worker read what was missing
+
+    def download_together(client: Any, url: str, **kwargs: Any) -> bytes:
+        both_downloading.wait()
+        return download(client, url, **kwargs)
+
+    def store() -> None:
+        services.job_store_results(job_id=job.pk, attempt=1)
+
+    with mock.patch.object(PiAPI, "download", autospec=True, side_effect=download_together):
+        outcomes = race([store, store])
+
+    assert outcomes == [None, None]
+    kept = job.images.order_by("index")
+    assert [image.index for image in kept] == [0, 1, 2, 3, 4]
+    on_disk = sorted(
+        str(path.relative_to(settings.MEDIA_ROOT))
+        for path in Path(settings.MEDIA_ROOT).rglob("*")
+        if path.is_file()
+    )
+    fields = ("file", "thumbnail", "thumbnail_small")
+    assert on_disk == sorted(getattr(image, field).name for image in kept for field in fields)
