@@ -480,8 +480,9 @@ class ResultImage(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
     index = models.PositiveSmallIntegerField()
     file = models.ImageField(upload_to="results/%Y/%m/")
-    thumbnail = models.ImageField(upload_to="thumbnails/%Y/%m/")  # WebP, 1024 px: cards
-    # WebP, 480 px: gallery tiles, tree nodes. Empty for images stored before it existed.
+    # JPEG (WebP for a cut-out; older results WebP), 1024 px: cards.
+    thumbnail = models.ImageField(upload_to="thumbnails/%Y/%m/")
+    # The same, 480 px: gallery tiles, tree nodes. Empty for images stored before it existed.
     thumbnail_small = models.ImageField(upload_to="thumbnails/%Y/%m/", blank=True)
     # Hidden from the gallery by someone on the team (the image itself is kept).
     archived_at = models.DateTimeField(null=True, blank=True)

@@ -978,8 +978,8 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
 
     A grid's images are downloaded at once and prepared (decoded, thumbnails made) in
     threads, which touch no database; they are saved here, in order, the grid first
-    (see `_store_images`). Images that arrived are kept even when another failed; the
-    task is then tried again for the rest."""
+    (see `_store_images`). Images that arrived are kept (and shown) even when another
+    failed; the task is then tried again for the rest."""
     job = Job.objects.select_related("project__team", "provider_key").get(pk=job_id)
     if job.status != Status.COMPLETED:
         return
@@ -1005,12 +1005,14 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
             tasks.store_results.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
                 job.pk, attempt + 1
             )
-            return
-        what = "clips" if job.makes_clips else "images"
-        Job.objects.filter(pk=job.pk).update(
-            result_lost_at=timezone.now(),
-            error=f"The {what} could not be downloaded from the provider ({exc}).",
-        )
+            if job.images.count() == len(stored):
+                return  # nothing new to show while the rest is tried again
+        else:
+            what = "clips" if job.makes_clips else "images"
+            Job.objects.filter(pk=job.pk).update(
+                result_lost_at=timezone.now(),
+                error=f"The {what} could not be downloaded from the provider ({exc}).",
+            )
     live.push_job(job.pk)
     push_new_tiles(job.pk)
 
@@ -1138,15 +1140,10 @@ def _image_save(job: Job, prepared: PreparedImage) -> None:
             result.save()
     except IntegrityError:
         # Another worker stored this image first: keep theirs, leave no stray files.
-        _files_deleted(result)
-    except BaseException:
-        _files_deleted(result)  # not kept (say the database went away): no files either
-        raise
-
-
-def _files_deleted(result: ResultImage) -> None:
-    for field in (result.file, result.thumbnail, result.thumbnail_small):
-        field.delete(save=False)
+        # (Any other error keeps them: a connection lost after the server committed the
+        # row must not leave a row without its files.)
+        for field in (result.file, result.thumbnail, result.thumbnail_small):
+            field.delete(save=False)
 
 
 def _store_clip(job: Job, index: int, data: bytes) -> None:

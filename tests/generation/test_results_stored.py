@@ -234,34 +234,65 @@ def test_the_five_downloads_are_under_way_at_once(project: Any, bob: Any) -> Non
     assert sorted(job.images.values_list("index", flat=True)) == [0, 1, 2, 3, 4]
 
 
-def test_a_database_failure_mid_grid_leaves_no_files_of_what_was_not_kept(
-    project: Any, bob: Any, settings: Any
-) -> None:
+@pytest.mark.django_db(transaction=True)  # as in the worker: the INSERT commits on its own
+def test_an_image_whose_commit_was_not_acknowledged_keeps_its_files(project: Any, bob: Any) -> None:
     job = completed_grid(project, bob)
     download, _, _ = served()
     real_save = ResultImage.save
 
-    def save(image: ResultImage, *args: Any, **kwargs: Any) -> None:
-        if image.index == 2:
-            raise OperationalError("the database went away")
+    def save_then_lose_the_connection(image: ResultImage, *args: Any, **kwargs: Any) -> None:
         real_save(image, *args, **kwargs)
+        if image.index == 2:
+            raise OperationalError("server closed the connection unexpectedly")
 
     with (
         mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
-        mock.patch.object(ResultImage, "save", autospec=True, side_effect=save),
+        mock.patch.object(
+            ResultImage, "save", autospec=True, side_effect=save_then_lose_the_connection
+        ),
         pytest.raises(OperationalError),
     ):
         services.job_store_results(job_id=job.pk, attempt=1)
 
-    kept = job.images.order_by("index")
-    assert [image.index for image in kept] == [0, 1]
-    on_disk = sorted(
-        str(path.relative_to(settings.MEDIA_ROOT))
-        for path in Path(settings.MEDIA_ROOT).rglob("*")
-        if path.is_file()
-    )
-    fields = ("file", "thumbnail", "thumbnail_small")
-    assert on_disk == sorted(getattr(image, field).name for image in kept for field in fields)
+    kept = ResultImage.objects.get(job=job, index=2)  # committed: its files must be there
+    for field in (kept.file, kept.thumbnail, kept.thumbnail_small):
+        assert field.storage.exists(field.name)
+
+
+def test_a_quadrant_failing_at_once_still_shows_the_grid_and_the_others(
+    project: Any, bob: Any
+) -> None:
+    job = completed_grid(project, bob)
+    download, _, _ = served(failing=frozenset({QUADRANT_URLS[2]}))
+    stored_at_each_push: list[list[int]] = []
+
+    def push_job(job_id: int, **kwargs: Any) -> None:
+        stored_at_each_push.append(
+            sorted(ResultImage.objects.filter(job_id=job_id).values_list("index", flat=True))
+        )
+
+    with (
+        mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
+        mock.patch.object(live, "push_job", autospec=True, side_effect=push_job),
+    ):
+        services.job_store_results(job_id=job.pk, attempt=1)
+
+    assert stored_at_each_push[-1] == [0, 1, 2, 4]  # shown while quadrant 3 is tried again
+
+
+def test_a_retry_that_stores_nothing_new_pushes_nothing(project: Any, bob: Any) -> None:
+    job = completed_grid(project, bob)
+    download, _, _ = served(failing=frozenset(QUADRANT_URLS))
+    with mock.patch.object(PiAPI, "download", autospec=True, side_effect=download):
+        services.job_store_results(job_id=job.pk, attempt=1)
+
+    with (
+        mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
+        mock.patch.object(live, "push_job", autospec=True) as push_job,
+    ):
+        services.job_store_results(job_id=job.pk, attempt=2)
+
+    push_job.assert_not_called()
 
 
 def test_an_image_a_little_larger_than_a_tile_is_its_own_tile(project: Any, bob: Any) -> None:
