@@ -40,17 +40,24 @@ def completed_grid(project: Any, bob: Any) -> Any:
 
 
 def served(
-    failing: frozenset[str] = frozenset(), quadrants_after: threading.Event | None = None
+    failing: frozenset[str] = frozenset(),
+    quadrants_after: threading.Event | None = None,
+    together: int = 0,
 ) -> tuple[Any, list[str], set[str]]:
     """A stand-in for the provider's CDN: each URL's own colour; `failing` URLs answer
-    503; the quadrants wait for `quadrants_after` if given (a slow CDN). Returns the
-    download side effect, the URLs fetched, and the threads that did."""
+    503; the quadrants wait for `quadrants_after` if given (a slow CDN); with `together`,
+    no download answers before that many are asked for (a barrier, broken if one waits
+    for another). Returns the download side effect, the URLs fetched, and the threads
+    that did."""
     fetched: list[str] = []
     threads: set[str] = set()
+    all_asked = threading.Barrier(together, timeout=30) if together else None
 
     def download(client: Any, url: str, **kwargs: Any) -> bytes:
         fetched.append(url)
         threads.add(threading.current_thread().name)
+        if all_asked is not None:
+            all_asked.wait()
         if quadrants_after is not None and url != GRID_URL:
             assert quadrants_after.wait(timeout=30)
         if url in failing:
@@ -169,14 +176,8 @@ def test_quadrants_downloaded_with_the_grid_are_pushed_with_it_once(project: Any
 
 def test_the_grid_is_prepared_before_the_others_start_preparing(project: Any, bob: Any) -> None:
     job = completed_grid(project, bob)
-    download, _, _ = served()
-    all_downloaded = threading.Barrier(5, timeout=30)
+    download, _, _ = served(together=5)  # the others are free to prepare with the grid
     events: list[tuple[str, int]] = []
-
-    def download_all(client: Any, url: str, **kwargs: Any) -> bytes:
-        data = download(client, url, **kwargs)
-        all_downloaded.wait()  # so the others are free to prepare while the grid is
-        return data
 
     def prepare(index: int, data: bytes) -> services.PreparedImage:
         events.append(("start", index))
@@ -186,7 +187,7 @@ def test_the_grid_is_prepared_before_the_others_start_preparing(project: Any, bo
 
     real_prepared_image = services.prepared_image
     with (
-        mock.patch.object(PiAPI, "download", autospec=True, side_effect=download_all),
+        mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
         mock.patch.object(services, "prepared_image", side_effect=prepare),
     ):
         services.job_store_results(job_id=job.pk, attempt=1)
@@ -221,14 +222,9 @@ def test_a_failed_early_push_does_not_keep_the_quadrants_from_storage(
 
 def test_the_five_downloads_are_under_way_at_once(project: Any, bob: Any) -> None:
     job = completed_grid(project, bob)
-    download, _, _ = served()
-    all_asked = threading.Barrier(5, timeout=30)  # broken if one waits for another
+    download, _, _ = served(together=5)
 
-    def download_together(client: Any, url: str, **kwargs: Any) -> bytes:
-        all_asked.wait()
-        return download(client, url, **kwargs)
-
-    with mock.patch.object(PiAPI, "download", autospec=True, side_effect=download_together):
+    with mock.patch.object(PiAPI, "download", autospec=True, side_effect=download):
         services.job_store_results(job_id=job.pk, attempt=1)
 
     assert sorted(job.images.values_list("index", flat=True)) == [0, 1, 2, 3, 4]
@@ -381,17 +377,12 @@ def test_two_workers_storing_the_same_grid_at_once_keep_one_copy_and_no_stray_fi
     project: Any, bob: Any, settings: Any
 ) -> None:
     job = completed_grid(project, bob)
-    download, _, _ = served()
-    both_downloading = threading.Barrier(10, timeout=30)  # each worker read what was missing
-
-    def download_together(client: Any, url: str, **kwargs: Any) -> bytes:
-        both_downloading.wait()
-        return download(client, url, **kwargs)
+    download, _, _ = served(together=10)  # each worker has read what is missing
 
     def store() -> None:
         services.job_store_results(job_id=job.pk, attempt=1)
 
-    with mock.patch.object(PiAPI, "download", autospec=True, side_effect=download_together):
+    with mock.patch.object(PiAPI, "download", autospec=True, side_effect=download):
         outcomes = race([store, store])
 
     assert outcomes == [None, None]
