@@ -1042,8 +1042,8 @@ def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]])
                 failure = failure or exc
                 continue
             _image_save(job, prepared)
-            downloading = any(not later.downloaded.is_set() for later, _ in pending[position + 1 :])
-            if fetch.index == ResultImage.GRID and downloading:
+            later = pending[position + 1 :]
+            if fetch.index == ResultImage.GRID and any(not f.downloaded.is_set() for f, _ in later):
                 _push_grid_early(job)
     if failure is not None:
         raise failure
@@ -1222,20 +1222,22 @@ def _for_thumbnail(image: Image.Image) -> Image.Image:
     """An RGB copy, or RGBA if some of the image is see-through (a cut-out)."""
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         copy = image.convert("RGBA")
-        see_through = copy.getchannel("A").point(lambda alpha: 255 if alpha < 255 else 0)
-        return copy if see_through.getbbox() else copy.convert("RGB")
+        alpha_lowest = copy.getchannel("A").getextrema()[0]
+        return copy if alpha_lowest != 255 else copy.convert("RGB")
     return image.convert("RGB")
 
 
 def _webp_bytes(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, "WEBP", **WEBP_SAVE)
-    return buffer.getvalue()
+    return _encoded(image, "WEBP", WEBP_SAVE)
 
 
 def _jpeg_bytes(image: Image.Image) -> bytes:
+    return _encoded(image, "JPEG", JPEG_SAVE)
+
+
+def _encoded(image: Image.Image, image_format: str, options: dict[str, Any]) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", **JPEG_SAVE)
+    image.save(buffer, image_format, **options)
     return buffer.getvalue()
 
 
