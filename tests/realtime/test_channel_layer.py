@@ -1,11 +1,15 @@
 """The channel layer's configuration, read as a deployment starts (in a fresh process,
 since settings are read once)."""
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+from contextlib import suppress
 from pathlib import Path
+
+from studio.realtime.layer import RedisChannelLayer
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS = "redis://127.0.0.1:6379/0"
@@ -86,3 +90,31 @@ def test_hundreds_of_sockets_leaving_at_once_all_leave_their_group() -> None:
 
     assert outcome["failures"] == 0, outcome["first"]
     assert outcome["left"] == 0  # no channel name stays to receive every later push
+
+
+def test_a_receive_cancelled_in_line_for_its_channel_does_not_break_a_later_event_loop() -> None:
+    # A test's scenarios (and any caller of async_to_sync) each run on a new event loop.
+    locks = RedisChannelLayer(hosts=[REDIS]).receive_clean_locks
+
+    async def cancelled_in_line() -> None:  # a socket closed while its pump waited
+        await locks.acquire("specific.studio!")
+        waiting = asyncio.ensure_future(locks.acquire("specific.studio!"))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        with suppress(asyncio.CancelledError):
+            await waiting
+        locks.release("specific.studio!")
+
+    async def two_in_line() -> str:
+        await locks.acquire("specific.studio!")
+        second = asyncio.ensure_future(locks.acquire("specific.studio!"))
+        await asyncio.sleep(0)
+        locks.release("specific.studio!")
+        await second
+        locks.release("specific.studio!")
+        return "received"
+
+    asyncio.run(cancelled_in_line())
+
+    # channels_redis's own lock fails here: "bound to a different event loop".
+    assert asyncio.run(two_in_line()) == "received"
