@@ -10,7 +10,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
+from typing import Any
 from urllib.parse import urlencode
 
 from django.db import connections, models, transaction
@@ -195,11 +196,16 @@ class GalleryItem:
     favourite: bool = False
     tags: list[Tag] = field(default_factory=list)
 
+    def __getitem__(self, name: str) -> Any:
+        # Django's templates look `item[name]` up first; answering it spares each of a
+        # tile's ~30 lookups a TypeError raised and caught (a gallery page has 48 tiles).
+        return getattr(self, name)
+
     @property
     def pk(self) -> int:
         return self.image.pk
 
-    @property
+    @cached_property  # a tile links to it twice
     def view_url(self) -> str:
         return image_url("gallery:image", self.image.pk)
 
@@ -214,6 +220,27 @@ class GalleryItem:
     @property
     def job(self) -> Job:
         return self.image.job
+
+    # What a tile shows of the image and its job, one lookup each for the template.
+    @property
+    def is_clip(self) -> bool:
+        return self.image.is_clip
+
+    @property
+    def archived(self) -> bool:
+        return self.image.archived_at is not None
+
+    @property
+    def checker(self) -> bool:
+        return self.image.has_alpha
+
+    @property
+    def caption(self) -> str:
+        return self.image.job.prompt or self.image.job.step_label
+
+    @property
+    def author(self) -> str:
+        return self.image.job.created_by.display_name
 
     @property
     def aspect_class(self) -> str:

@@ -1,6 +1,7 @@
 """Keeping images: favourites per member, tags per project, bulk changes, archive and
 restore."""
 
+import re
 from typing import Any
 
 import pytest
@@ -269,6 +270,10 @@ def test_archiving_hides_images_and_the_archived_filter_shows_them_with_restore(
     assert f'id="tile-{tiles[0].pk}"' not in gallery and f'id="tile-{tiles[2].pk}"' in gallery
     assert f'id="tile-{tiles[0].pk}"' in archived and f'id="tile-{tiles[2].pk}"' not in archived
     assert "data-archived" in archived and 'value="restore"' in archived
+    # Shown as archived (dimmed, and said under the prompt); the others are not.
+    assert re.search(rf'class="tile ar-\d+ is-archived" id="tile-{tiles[0].pk}"', archived)
+    assert " · Archived</span>" in archived
+    assert "is-archived" not in gallery and " · Archived</span>" not in gallery
     assert ResultImage.objects.filter(archived_at__isnull=False).count() == 2
 
 
