@@ -180,7 +180,8 @@ def job_card_upsert_html(job: Job) -> str:
 # cancel the provider refused), so the hook is here, once, rather than at each of those
 # places. Imports flow api → generation, so the api's task is named by its path (as
 # django.tasks stores it anyway), and enqueued only for a job whose API task has a webhook
-# endpoint: one indexed query on the reverse relation the api app declares.
+# endpoint: read from the job where it was loaded with its API task (a push's card, a
+# webhook's job), else one indexed query on the reverse relation the api app declares.
 API_JOB_CHANGED_TASK = "studio.api.tasks.job_changed"
 
 
@@ -189,11 +190,25 @@ def tell_api_caller(job_id: int) -> None:
         import_string(API_JOB_CHANGED_TASK).enqueue(job_id)
 
 
+def tell_api_caller_on_commit(job: Job) -> None:
+    """Once the change is committed, tell the caller of `job`'s API task, if it asked."""
+    if not Job.api_task.is_cached(job):  # type: ignore[attr-defined]
+        transaction.on_commit(partial(tell_api_caller, job.pk))
+        return
+    api_task = getattr(job, "api_task", None)  # None: not made through the API
+    if api_task is not None and api_task.webhook_endpoint:
+        transaction.on_commit(partial(import_string(API_JOB_CHANGED_TASK).enqueue, job.pk))
+
+
 def push_job(job_id: int, *, created: bool = False) -> None:
-    transaction.on_commit(partial(tell_api_caller, job_id))
+    if created:
+        # An API task is made after its job's first card: asked once committed.
+        transaction.on_commit(partial(tell_api_caller, job_id))
     job = _with_display_relations(Job.objects.filter(pk=job_id)).first()
     if job is None:
         return
+    if not created:
+        tell_api_caller_on_commit(job)
     decorate([job])
     if created:
         html = job_card_upsert_html(job)
@@ -221,7 +236,7 @@ def push_progress(job: Job) -> None:
     """A running job's new progress and nothing else: its card's pill and bar and its
     chip in a family tree, rendered from `job` as it is, with no query (the card's other
     parts have not changed; a webhook's news is mostly this, many times a second)."""
-    transaction.on_commit(partial(tell_api_caller, job.pk))
+    tell_api_caller_on_commit(job)
     context = {"job": job, "alone": True}
     html = (
         render_to_string(f"{PAGE}#status-pill", context)

@@ -704,7 +704,7 @@ def webhook(request: HttpRequest, provider: str, job_id: int, token: str = "") -
     URL), deduplicated, forward-only; the final state is read with GET by the worker
     before anything else happens. A job whose create went unanswered learns its task id
     here."""
-    job = Job.objects.filter(pk=job_id).first()
+    job = Job.objects.select_related("api_task").filter(pk=job_id).first()
     if job is None or job.provider != provider:
         return JsonResponse({"error": "unauthorized"}, status=401)
     if not job.api.webhook_is_authentic(

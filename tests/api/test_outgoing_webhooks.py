@@ -18,16 +18,20 @@ from unittest import mock
 
 import pytest
 import requests
+from django.test import Client
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from studio.accounts.crypto import encrypt
 from studio.api import webhooks
 from studio.api.models import ApiTask, DeliveryStatus, OutgoingWebhook
 from studio.api.services import NewToken, token_create
+from studio.generation import live
 from studio.generation.models import Job
 from studio.inputs import fetch
 from tests.conftest import StudioServer, wait_for
 from tests.factories import make_job
+from tests.generation.helpers import TASK_ID, post_webhook, webhook_body
 
 RECEIVER_HOST = "hooks.studio.test"
 SECRET = "whsec-our-farm-7f3a"
@@ -320,6 +324,38 @@ def test_a_job_without_a_webhook_endpoint_records_nothing(token: NewToken) -> No
 
     assert webhooks.webhook_record(job_id=api_task.job_id) is None
     assert not OutgoingWebhook.objects.exists()
+
+
+def changes_told(job: Job) -> int:
+    """The changes of `job` queued for its API caller (studio.api.tasks.job_changed)."""
+    told = DBTaskResult.objects.filter(task_path=live.API_JOB_CHANGED_TASK)
+    return sum(1 for row in told if row.args_kwargs["args"] == [job.pk])
+
+
+@pytest.mark.parametrize("endpoint", ["https://hooks.example.com/studio", ""])
+def test_each_change_a_provider_webhook_brings_is_passed_on_to_a_caller_who_asked(
+    token: NewToken, client: Client, endpoint: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    job = api_task_for(
+        token, endpoint, status="submitted", progress=0, provider_task_id=TASK_ID
+    ).job
+
+    with django_capture_on_commit_callbacks(execute=True):
+        started = post_webhook(
+            client, job, webhook_body("task_processing", output={"progress": 45})
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        further = post_webhook(
+            client, job, webhook_body("task_processing", output={"progress": 60})
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        live.push_job(job.pk)  # a change of its card (the results stored, say)
+
+    assert started.status_code == further.status_code == 200
+    job.refresh_from_db()
+    assert job.progress == 60
+    # The card's move, the progress alone, the card again: each one change for the caller.
+    assert changes_told(job) == (3 if endpoint else 0)
 
 
 def test_a_refused_delivery_is_retried_with_backoff_and_the_same_body(

@@ -2,7 +2,9 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from studio.generation.models import Job, ResultImage, Status, WebhookDelivery
 from studio.generation.worker import StudioWorker
@@ -160,6 +162,30 @@ def test_progress_only_moves_forward(client: Client, job: Job) -> None:
 
     job.refresh_from_db()
     assert job.progress == 45
+
+
+def test_a_progress_step_is_three_statements_the_read_the_record_and_the_move(
+    client: Client, job: Job, django_capture_on_commit_callbacks: Any
+) -> None:
+    post_webhook(client, job, webhook_body("task_processing"))  # processing, 45 %
+    further = webhook_body("task_processing")
+    further["data"]["output"].update(progress=60, intermediate_image_urls=None)  # no preview
+
+    with (
+        CaptureQueriesContext(connection) as statements,
+        django_capture_on_commit_callbacks(execute=True),  # its push, and its API caller
+    ):
+        response = post_webhook(client, job, further)
+
+    assert response.status_code == 200
+    job.refresh_from_db()
+    assert job.progress == 60
+    # Dozens a second at 50 jobs a second (issue 14): the push renders from the job read.
+    assert [query["sql"].split()[0] for query in statements.captured_queries] == [
+        "SELECT",
+        "INSERT",
+        "UPDATE",
+    ]
 
 
 def test_a_failed_task_fails_the_job_with_the_providers_reason(client: Client, job: Job) -> None:
