@@ -201,14 +201,12 @@ def tell_api_caller_on_commit(job: Job) -> None:
 
 
 def push_job(job_id: int, *, created: bool = False) -> None:
-    if created:
-        # An API task is made after its job's first card: asked once committed.
-        transaction.on_commit(partial(tell_api_caller, job_id))
     job = _with_display_relations(Job.objects.filter(pk=job_id)).first()
     if job is None:
         return
-    if not created:
-        tell_api_caller_on_commit(job)
+    # Its API task came with it: a new job's first card is pushed once the transaction
+    # that made both is committed (services._job_create, api.services.api_task_create).
+    tell_api_caller_on_commit(job)
     decorate([job])
     if created:
         html = job_card_upsert_html(job)

@@ -30,7 +30,7 @@ from studio.generation import live
 from studio.generation.models import Job
 from studio.inputs import fetch
 from tests.conftest import StudioServer, wait_for
-from tests.factories import make_job
+from tests.factories import make_job, make_key
 from tests.generation.helpers import TASK_ID, post_webhook, webhook_body
 
 RECEIVER_HOST = "hooks.studio.test"
@@ -356,6 +356,36 @@ def test_each_change_a_provider_webhook_brings_is_passed_on_to_a_caller_who_aske
     assert job.progress == 60
     # The card's move, the progress alone, the card again: each one change for the caller.
     assert changes_told(job) == (3 if endpoint else 0)
+
+
+def test_a_task_made_through_the_api_tells_its_caller_of_its_first_state(
+    token: NewToken,
+    client: Client,
+    pinned: None,
+    acme: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    make_key(team=acme)
+    endpoint = f"https://{RECEIVER_HOST}/hook"  # nothing is sent here: only queued
+
+    with django_capture_on_commit_callbacks(execute=True):  # its first card, once committed
+        response = client.post(
+            "/api/v1/task",
+            data=json.dumps(
+                {
+                    "model": "midjourney",
+                    "task_type": "imagine",
+                    "input": {"prompt": "a kite over the dunes", "process_mode": "fast"},
+                    "config": {"webhook_config": {"endpoint": endpoint, "secret": SECRET}},
+                }
+            ),
+            content_type="application/json",
+            headers={"x-api-key": token.secret},
+        )
+
+    assert response.status_code == 200, response.content
+    job = Job.objects.get(api_task__task_id=response.json()["data"]["task_id"])
+    assert changes_told(job) == 1
 
 
 def test_a_refused_delivery_is_retried_with_backoff_and_the_same_body(
