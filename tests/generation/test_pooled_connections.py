@@ -142,3 +142,25 @@ def test_fifty_concurrent_submits_over_three_processes_all_succeed_within_the_po
     assert max(counter.peak.values()) <= POOL_MAX_SIZE, counter.peak
     assert max(held_after.values()) <= POOL_MAX_SIZE, held_after
     assert sum(counter.peak.values()) < int(max_connections)
+
+
+@pytest.mark.django_db
+def test_a_query_run_again_and_again_is_prepared_so_postgresql_plans_it_once() -> None:
+    """A card push reads its job with six relations; planning that took most of the read
+    (1.4 of 1.8 ms). psycopg prepares a query once it ran DATABASE_PREPARE_THRESHOLD
+    times on a connection, which needs the server to bind its parameters."""
+    from django.conf import settings
+
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall() if "generation_job" in row[0]]
+
+    for job_id in range(settings.DATABASE_PREPARE_THRESHOLD):
+        list(Job.objects.filter(pk=job_id).select_related("project__team", "created_by"))
+    assert prepared() == []  # not yet: a query run a few times is not worth preparing
+
+    list(Job.objects.filter(pk=99).select_related("project__team", "created_by"))
+
+    [statement] = prepared()
+    assert '"generation_job"."id" = $1' in statement
