@@ -50,7 +50,7 @@ def fill(project, user, count: int) -> None:  # type: ignore[no-untyped-def]
                 prompt=f"a {WORDS[n % 8]} at dusk, {WORDS[(n * 3) % 8]} light, study {n}",
                 aspect_ratio=["1:1", "16:9", "2:3"][n % 3],
             )
-            for n in range(max(1, count // 4))
+            for n in range(-(-count // 4))  # 4 images a job: 10 images need 3 jobs
         ],
         batch_size=1000,
     )

@@ -3,6 +3,7 @@
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -192,9 +193,35 @@ def server_env(*, port: int, media_root: Path, **extra: str) -> dict[str, str]:
     }
 
 
+# The Studio processes tests started, so that a failed test shows what each was doing.
+_started: list[subprocess.Popen[bytes]] = []
+
+
+def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    _started[:] = [p for p in _started if p.poll() is None] + [process]
+    return process
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)  # inside the test's output capture
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A test that failed while Studio processes ran gets every thread's stack of each
+    (runstudio and worker print them on SIGUSR1) in its captured output: what a job
+    that never moved, say, was waiting on."""
+    try:
+        return (yield)
+    except BaseException:
+        running = [process for process in _started if process.poll() is None]
+        for process in running:
+            os.kill(process.pid, signal.SIGUSR1)
+        if running:
+            time.sleep(1)  # each writes its stacks at once; let the output land
+        raise
+
+
 def start_worker(*, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """A worker process on its own (`manage.py worker`), as at scale."""
-    return subprocess.Popen([sys.executable, "manage.py", "worker"], cwd=ROOT, env=env)
+    return _start([sys.executable, "manage.py", "worker"], env)
 
 
 def start_server(
@@ -210,7 +237,7 @@ def start_server(
     command = [sys.executable, "manage.py", "runstudio", "--port", str(port)]
     if not worker:
         command.append("--no-worker")
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    process = _start(command, env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -1,3 +1,5 @@
+import faulthandler
+import signal
 import threading
 from typing import Any
 
@@ -22,6 +24,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         # Including the database checks: a wrong encryption key stops start-up here.
         self.check(databases=["default"], display_num_errors=False)
+        # `kill -USR1 <pid>` prints every thread's stack: what a stuck process waits on.
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
         from studio.asgi import application
 
         worker = None
