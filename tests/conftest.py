@@ -210,6 +210,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     that never moved, say, was waiting on."""
     try:
         return (yield)
+    except (pytest.skip.Exception, pytest.xfail.Exception):
+        raise  # not a failure
     except BaseException:
         running = [process for process in _started if process.poll() is None]
         for process in running:

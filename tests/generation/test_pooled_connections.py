@@ -146,8 +146,8 @@ def test_fifty_concurrent_submits_over_three_processes_all_succeed_within_the_po
 
 @pytest.mark.django_db
 def test_a_query_run_again_and_again_is_prepared_so_postgresql_plans_it_once() -> None:
-    """A card push reads its job with six relations; planning that took most of the read
-    (1.4 of 1.8 ms). psycopg prepares a query once it ran DATABASE_PREPARE_THRESHOLD
+    """A card push reads its job with six relations, a read PostgreSQL took longer to
+    plan than to run. psycopg prepares a query once it ran DATABASE_PREPARE_THRESHOLD
     times on a connection, which needs the server to bind its parameters."""
     from django.conf import settings
 
