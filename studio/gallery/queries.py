@@ -392,18 +392,35 @@ class FilterChoices:
 def filter_choices(project: Project) -> FilterChoices:
     """What the filter form offers: the team's members, the project's tags and the aspect
     ratios its jobs used (one query each)."""
-    members = team_members(project)
-    aspects = set(
-        Job.objects.filter(project=project)
-        .order_by()  # or the jobs' default ordering would make every row distinct
-        .values_list("aspect_ratio", flat=True)
-        .distinct()
-    )
     return FilterChoices(
-        members=members,
+        members=team_members(project),
         tags=list(project_tags(project)),
-        aspects=sorted(aspects, key=_aspect_sort_key),
+        aspects=sorted(aspect_ratios_used(project), key=_aspect_sort_key),
     )
+
+
+def aspect_ratios_used(project: Project) -> list[str]:
+    """The aspect ratios the project's jobs used, one probe of the job_project_aspect
+    index for each: a skip from one ratio to the next, however many jobs there are (a
+    DISTINCT reads every job: ~1 ms for a project of 2,500, bench/gallery_first_page.py).
+    Neither database skips through an index for DISTINCT by itself."""
+    connection = connections[Job.objects.db]
+    table = connection.ops.quote_name(Job._meta.db_table)
+    # The table's own name, quoted; the values are parameters.
+    sql = f"""
+        WITH RECURSIVE used(ratio) AS (
+            SELECT MIN(aspect_ratio) FROM {table} WHERE project_id = %s
+            UNION ALL
+            SELECT (
+                SELECT MIN(aspect_ratio) FROM {table}
+                WHERE project_id = %s AND aspect_ratio > used.ratio
+            )
+            FROM used WHERE used.ratio IS NOT NULL
+        )
+        SELECT ratio FROM used WHERE ratio IS NOT NULL"""  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project.pk, project.pk])
+        return [ratio for (ratio,) in cursor.fetchall()]
 
 
 def project_tags(project: Project) -> list[Tag]:

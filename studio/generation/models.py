@@ -254,7 +254,11 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["project", "-created_at"])]
+        indexes = [
+            models.Index(fields=["project", "-created_at"]),
+            # The gallery's filter offers the ratios a project used (gallery.queries).
+            models.Index(fields=["project", "aspect_ratio"], name="job_project_aspect"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_operation_display()} #{self.pk}"

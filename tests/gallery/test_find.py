@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from studio.gallery.models import Favourite, ImageTag, Tag
 from studio.generation.models import ResultImage
+from studio.projects.models import Project
+from tests.factories import make_job
 from tests.gallery.conftest import HX, gallery_url, make_grid, make_upscale
 
 
@@ -115,6 +117,22 @@ def test_each_filter_narrows_the_gallery(
     }
     for query, expected in cases.items():
         assert set(shown(bob_client.get(gallery_url(project, query)))) == expected, query
+
+
+def test_the_aspect_filter_offers_each_ratio_this_project_used_once_narrowest_first(
+    bob_client: Client, project: Any, bob: Any, library: dict[str, list[ResultImage]]
+) -> None:
+    for ratio in ("2:3", "16:9", "21:9", "2:3"):
+        make_job(project=project, user=bob, aspect_ratio=ratio)
+    elsewhere = Project.objects.create(team=project.team, name="Elsewhere")
+    make_job(project=elsewhere, user=bob, aspect_ratio="4:5")
+
+    page = bob_client.get(gallery_url(project)).content.decode()
+
+    select = re.search(r'<select name="aspect">(.*?)</select>', page, re.S)
+    assert select is not None
+    offered = re.findall(r'<option value="([^"]*)"', select.group(1))
+    assert offered == ["", "2:3", "1:1", "16:9", "21:9"]  # "" is Any
 
 
 def test_favourites_only_shows_mine_not_someone_elses(
