@@ -15,6 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from studio.database import check_lent_connection
 from studio.env import (
     env_bool,
     env_email,
@@ -292,6 +293,8 @@ else:
             "min_size": DATABASE_POOL_MIN_SIZE,
             "max_size": DATABASE_POOL_MAX_SIZE,
             "timeout": DATABASE_POOL_TIMEOUT,
+            # A round trip only for a connection the server spoke on (studio.database).
+            "check": check_lent_connection,
         },
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -19,6 +19,7 @@ import requests
 from django.db import connection
 
 from studio.billing.models import EntryKind, LedgerEntry
+from studio.database import check_lent_connection
 from studio.generation.models import Job
 from tests.conftest import StudioServer, _database_url, start_server, stop_server
 from tests.factories import make_membership, make_project, make_team, make_user
@@ -164,3 +165,46 @@ def test_a_query_run_again_and_again_is_prepared_so_postgresql_plans_it_once() -
 
     [statement] = prepared()
     assert '"generation_job"."id" = $1' in statement
+
+
+def backend_of(django_connection: Any) -> int:
+    return int(django_connection.connection.info.backend_pid)
+
+
+def last_query_of(pid: int) -> str:
+    with psycopg.connect(_database_url(), autocommit=True) as database:
+        row = database.execute(
+            "SELECT query FROM pg_stat_activity WHERE pid = %s", [pid]
+        ).fetchone()
+    assert row is not None, f"backend {pid} is gone"
+    return str(row[0])
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction: closing gives the connection back
+def test_a_pooled_connection_the_server_ended_is_replaced_before_a_request_uses_it() -> None:
+    """PostgreSQL restarted or ended idle sessions: the next request still gets its data
+    (the pool checks a connection the server spoke on before lending it), not a 500."""
+    list(Job.objects.all()[:1])
+    connection.close()  # back to the pool
+    pool = connection.pool
+    idle = [pool.getconn() for _ in range(pool.get_stats()["pool_available"])]
+    ended = {conn.info.backend_pid for conn in idle}
+    for conn in idle:
+        pool.putconn(conn)
+    with psycopg.connect(_database_url(), autocommit=True) as database:
+        for pid in ended:
+            database.execute("SELECT pg_terminate_backend(%s, 10000)", [pid])  # gone on return
+
+    assert Job.objects.count() == 0  # no OperationalError
+    assert backend_of(connection) not in ended
+
+
+def test_a_healthy_idle_connection_is_lent_without_a_round_trip() -> None:
+    """Checking every connection lent with an empty query cost each request a round trip
+    before its first statement (bench/webhook_throughput.py)."""
+    with psycopg.connect(_database_url(), autocommit=True) as idle:
+        idle.execute("SELECT 'last before the pool' AS marker")
+
+        check_lent_connection(idle)  # what the pool does before lending it
+
+        assert last_query_of(idle.info.backend_pid) == "SELECT 'last before the pool' AS marker"

@@ -1,0 +1,25 @@
+"""How a process's pooled PostgreSQL connections are checked before they are lent.
+
+Django's CONN_HEALTH_CHECKS has psycopg's pool send an empty query on every connection
+it lends, a round trip before each request's first query (a fifth of a progress
+webhook's time in daphne, by py-spy: bench/webhook_throughput.py). A connection that
+sat idle in the pool has nothing to read unless the server spoke: it ended the session
+(a restart, pg_terminate_backend, idle_session_timeout: PostgreSQL sends its FATAL
+message, then closes) or a notification came. So the round trip is made only then, and
+tells which: a dead connection raises, and the pool lends a new one instead.
+"""
+
+import select
+from typing import Any
+
+from psycopg_pool import ConnectionPool
+
+
+def check_lent_connection(connection: Any) -> None:
+    """The pool's `check`: raise if `connection` is no longer usable."""
+    if connection.closed or connection.broken:
+        raise ConnectionError("The pooled connection was closed.")
+    waiting = select.poll()  # not select.select: a daphne's descriptors pass 1024
+    waiting.register(connection.fileno(), select.POLLIN | select.POLLPRI)
+    if waiting.poll(0):
+        ConnectionPool.check_connection(connection)
