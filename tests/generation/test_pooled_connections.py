@@ -17,6 +17,7 @@ import psycopg
 import pytest
 import requests
 from django.db import connection
+from psycopg_pool import ConnectionPool
 
 from studio.billing.models import EntryKind, LedgerEntry
 from studio.database import check_lent_connection
@@ -180,25 +181,32 @@ def last_query_of(pid: int) -> str:
     return str(row[0])
 
 
-@pytest.mark.django_db(transaction=True)  # no test transaction: closing gives the connection back
-def test_a_pooled_connection_the_server_ended_is_replaced_before_a_request_uses_it() -> None:
-    """PostgreSQL restarted or ended idle sessions: the next request still gets its data
-    (the pool checks a connection the server spoke on before lending it), not a 500."""
-    list(Job.objects.all()[:1])
-    connection.close()  # back to the pool
-    pool = connection.pool
-    idle = [pool.getconn() for _ in range(pool.get_stats()["pool_available"])]
-    ended = {conn.info.backend_pid for conn in idle}
-    for conn in idle:
-        pool.putconn(conn)
-    with psycopg.connect(_database_url(), autocommit=True) as database:
-        for pid in ended:
-            database.execute("SELECT pg_terminate_backend(%s, 10000)", [pid])  # gone on return
+@pytest.mark.django_db  # the test database, opened here as another process would
+def test_a_pooled_connection_the_server_ended_is_replaced_before_it_is_lent() -> None:
+    """PostgreSQL restarted or ended an idle session: the next borrower still gets a
+    working connection (the check finds the server's goodbye on the socket), not an
+    error. A pool of its own, as Django's is made (one connection, so that the one lent
+    next is the one ended), with the check Django's pool is given."""
+    from django.conf import settings
 
-    assert Job.objects.count() == 0  # no OperationalError
-    assert backend_of(connection) not in ended
+    assert settings.DATABASES["default"]["OPTIONS"]["pool"]["check"] is check_lent_connection
+    pool = ConnectionPool(
+        _database_url(), min_size=1, max_size=1, check=check_lent_connection, open=True
+    )
+    try:
+        with pool.connection() as first:
+            ended = first.info.backend_pid
+        with psycopg.connect(_database_url(), autocommit=True) as database:
+            database.execute("SELECT pg_terminate_backend(%s, 10000)", [ended])  # gone on return
+
+        with pool.connection(timeout=30) as lent:
+            assert lent.execute("SELECT 1").fetchone() == (1,)  # no OperationalError
+            assert lent.info.backend_pid != ended
+    finally:
+        pool.close()
 
 
+@pytest.mark.django_db  # the test database, opened here as another process would
 def test_a_healthy_idle_connection_is_lent_without_a_round_trip() -> None:
     """Checking every connection lent with an empty query cost each request a round trip
     before its first statement (bench/webhook_throughput.py)."""
