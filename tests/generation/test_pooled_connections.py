@@ -168,10 +168,6 @@ def test_a_query_run_again_and_again_is_prepared_so_postgresql_plans_it_once() -
     assert '"generation_job"."id" = $1' in statement
 
 
-def backend_of(django_connection: Any) -> int:
-    return int(django_connection.connection.info.backend_pid)
-
-
 def last_query_of(pid: int) -> str:
     with psycopg.connect(_database_url(), autocommit=True) as database:
         row = database.execute(
