@@ -9,6 +9,7 @@ UPDATE, and only the call that wins schedules side effects.
 import io
 import logging
 import math
+import os
 import re
 import threading
 from collections.abc import Sequence
@@ -81,6 +82,10 @@ WEBP_SAVE: dict[str, Any] = {"quality": 82, "method": 2}
 REDUCING_GAP = 1.0
 # A grid's images are downloaded (and their thumbnails made) this many at a time.
 RESULT_DOWNLOADS = 5
+# Images decoded and made thumbnails of at once in this process, however many tasks and
+# downloads run: one per core. More only take turns on the cores (a burst of results
+# had 20 threads decoding on 2 cores) and evict each other's pixels from the caches.
+PREPARING = threading.BoundedSemaphore(os.cpu_count() or 1)
 
 
 class NoProviderKey(Exception):
@@ -1019,21 +1024,21 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
 
 def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]]) -> None:
     """Download `wanted` all at once and prepare each (decode, thumbnails) in its thread,
-    the grid (what the card shows) before the others, whose preparing would share its
-    CPU; save each here as it is ready, in order. Once the grid is kept, the card is
-    pushed with it if a quadrant is still downloading (a slow CDN); else the one push
+    the grid (what the card shows) first, the others beside it on the other cores (see
+    PREPARING); save each here as it is ready, in order. Once the grid is kept, the card
+    is pushed with it if a quadrant is still downloading (a slow CDN); else the one push
     with all of them comes as soon. Raises the first failure once every image that could
     be kept is."""
     if not wanted:
         return
     failure: Exception | None = None
-    grid_prepared = threading.Event()
+    grid_first = threading.Event()
     if wanted[0][0] != ResultImage.GRID:
-        grid_prepared.set()  # the grid is kept already: a retry for the others
+        grid_first.set()  # the grid is kept already: a retry for the others
     with ThreadPoolExecutor(
         max_workers=min(RESULT_DOWNLOADS, len(wanted)), thread_name_prefix="studio-results"
     ) as pool:
-        fetches = [_Fetch(client, index, url, grid_prepared) for index, url in wanted]
+        fetches = [_Fetch(client, index, url, grid_first) for index, url in wanted]
         pending = [(fetch, pool.submit(fetch)) for fetch in fetches]
         for position, (fetch, future) in enumerate(pending):
             try:
@@ -1051,27 +1056,31 @@ def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]])
 
 class _Fetch:
     """One result image's download and preparing, run in a download thread: no database
-    here (a thread would open a connection of its own and hold it). The others prepare
-    once the grid is prepared (or failed); `wanted` lists the grid first, so it never
-    waits for a thread of the pool."""
+    here (a thread would open a connection of its own and hold it). The others take a
+    core once the grid has one (or failed), so theirs never delay it; `wanted` lists the
+    grid first, so it never waits for a thread of the pool."""
 
-    def __init__(self, client: Provider, index: int, url: str, grid_prepared: threading.Event):
+    def __init__(self, client: Provider, index: int, url: str, grid_first: threading.Event):
         self.client, self.index, self.url = client, index, url
-        self.grid_prepared = grid_prepared
+        self.grid_first = grid_first
         self.downloaded = threading.Event()
 
     def __call__(self) -> "PreparedImage":
+        grid = self.index == ResultImage.GRID
         try:
             try:
                 data = self.client.download(self.url)
             finally:
                 self.downloaded.set()
-            if self.index != ResultImage.GRID:
-                self.grid_prepared.wait()
-            return prepared_image(self.index, data)
+            if not grid:
+                self.grid_first.wait()
+            with PREPARING:
+                if grid:
+                    self.grid_first.set()
+                return prepared_image(self.index, data)
         finally:
-            if self.index == ResultImage.GRID:
-                self.grid_prepared.set()
+            if grid:
+                self.grid_first.set()
 
 
 def _push_grid_early(job: Job) -> None:

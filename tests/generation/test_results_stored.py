@@ -1,10 +1,12 @@
 """How a finished grid's images are kept: all five downloaded together, each stored once;
 one that fails does not lose the others and is tried again; the card shows the grid
-before quadrants still on their way are kept; thumbnails are JPEG (WebP for a cut-out),
-never enlarged, and small images' are not encoded twice."""
+before quadrants still on their way are kept, and the quadrants are prepared beside it,
+one core each; thumbnails are JPEG (WebP for a cut-out), never enlarged, and small
+images' are not encoded twice."""
 
 import io
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -138,21 +140,26 @@ def test_the_card_shows_the_grid_before_quadrants_still_on_their_way(
 
 def test_quadrants_downloaded_with_the_grid_are_pushed_with_it_once(project: Any, bob: Any) -> None:
     job = completed_grid(project, bob)
-    download, _, _ = served()
-    preparing = threading.Semaphore(0)
+    serve, _, _ = served()
+    downloaded = threading.Semaphore(0)
     release = threading.Event()
     stored_at_each_push: list[list[int]] = []
 
+    def download(client: Any, url: str, **kwargs: Any) -> bytes:
+        data = serve(client, url, **kwargs)
+        if url != GRID_URL:
+            downloaded.release()
+        return data
+
     def prepare(index: int, data: bytes) -> services.PreparedImage:
         if index != ResultImage.GRID:
-            preparing.release()  # downloaded, now preparing
             assert release.wait(timeout=30)
         return real_prepared_image(index, data)
 
     def save_once_all_are_downloaded(job: Any, prepared: services.PreparedImage) -> None:
         if prepared.index == ResultImage.GRID:
             for _ in range(4):
-                assert preparing.acquire(timeout=30)
+                assert downloaded.acquire(timeout=30)
             # Still preparing when the card's push is decided; let them go a little later.
             threading.Timer(0.2, release.set).start()
         real_save(job, prepared)
@@ -174,15 +181,58 @@ def test_quadrants_downloaded_with_the_grid_are_pushed_with_it_once(project: Any
     assert stored_at_each_push == [[0, 1, 2, 3, 4]]
 
 
-def test_the_grid_is_prepared_before_the_others_start_preparing(project: Any, bob: Any) -> None:
+class RecordedCores:
+    """PREPARING as two cores, noting which thread took one, in turn."""
+
+    def __init__(self) -> None:
+        self.slots = threading.BoundedSemaphore(2)
+        self.taken_by: list[threading.Thread] = []
+
+    def __enter__(self) -> None:
+        self.slots.acquire()
+        self.taken_by.append(threading.current_thread())
+
+    def __exit__(self, *exc: object) -> None:
+        self.slots.release()
+
+
+def test_the_grid_is_prepared_first_and_the_quadrants_beside_it_one_core_each(
+    project: Any, bob: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     job = completed_grid(project, bob)
-    download, _, _ = served(together=5)  # the others are free to prepare with the grid
-    events: list[tuple[str, int]] = []
+    serve, _, _ = served(together=5)  # all five asked for at once
+    cores = RecordedCores()
+
+    def download(client: Any, url: str, **kwargs: Any) -> bytes:
+        data = serve(client, url, **kwargs)
+        if url == GRID_URL:
+            time.sleep(0.1)  # the largest, the last to arrive
+        return data
+
+    monkeypatch.setattr(services, "PREPARING", cores)
+    lock = threading.Lock()
+    index_of: dict[threading.Thread, int] = {}
+    preparing: set[int] = set()
+    most_at_once = 0
+    quadrant_started = threading.Event()
+    grid_had_company: list[bool] = []
 
     def prepare(index: int, data: bytes) -> services.PreparedImage:
-        events.append(("start", index))
+        nonlocal most_at_once
+        with lock:
+            index_of[threading.current_thread()] = index
+            preparing.add(index)
+            most_at_once = max(most_at_once, len(preparing))
+        if index == ResultImage.GRID:
+            # Waits for a quadrant to start beside it: one waiting for the grid to end
+            # would never start.
+            grid_had_company.append(quadrant_started.wait(timeout=10))
+        else:
+            quadrant_started.set()
+            time.sleep(0.05)  # long enough for any others let in to overlap
         prepared = real_prepared_image(index, data)
-        events.append(("end", index))
+        with lock:
+            preparing.discard(index)
         return prepared
 
     real_prepared_image = services.prepared_image
@@ -192,7 +242,9 @@ def test_the_grid_is_prepared_before_the_others_start_preparing(project: Any, bo
     ):
         services.job_store_results(job_id=job.pk, attempt=1)
 
-    assert events[:2] == [("start", ResultImage.GRID), ("end", ResultImage.GRID)]
+    assert [index_of[thread] for thread in cores.taken_by[:1]] == [ResultImage.GRID]
+    assert grid_had_company == [True]
+    assert most_at_once == 2  # never more than the cores
     assert sorted(job.images.values_list("index", flat=True)) == [0, 1, 2, 3, 4]
 
 
