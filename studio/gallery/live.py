@@ -1,4 +1,6 @@
-"""New results land at the top of every open (unfiltered) gallery of the project.
+"""New results land at the top of every open (unfiltered) gallery of the project: their
+tiles go out with the job's card, in its push once the results are stored
+(`generation.services.job_store_results`).
 
 Only the unfiltered gallery's grid has the id `gallery-grid`, so a filtered view, whose
 order and contents the new tiles might not fit, is left as it is.
@@ -7,8 +9,7 @@ order and contents the new tiles might not fit, is left as it is.
 from django.template.loader import render_to_string
 
 from studio.gallery.queries import items_for
-from studio.generation.models import Job, ResultImage
-from studio.realtime.groups import push_project_html
+from studio.generation.models import ResultImage
 
 PAGE = "gallery/gallery.html"
 
@@ -31,11 +32,3 @@ def new_tiles_html(job_id: int) -> str:
         for item in items_for(images, user=None)
     )
     return f'<div hx-swap-oob="afterbegin:#gallery-grid">{tiles}</div>'
-
-
-def push_new_tiles(job_id: int) -> None:
-    html = new_tiles_html(job_id)
-    if not html:
-        return
-    project_id = Job.objects.filter(pk=job_id).values_list("project_id", flat=True).get()
-    push_project_html(project_id, html)

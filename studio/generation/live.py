@@ -7,6 +7,7 @@ from functools import partial
 from statistics import median
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils.html import format_html
 from django.utils.module_loading import import_string
@@ -15,7 +16,7 @@ from studio.accounts.models import User
 from studio.billing import live as billing_live
 from studio.billing.services import PriceTable, price_table
 from studio.generation.feed import FeedFilters, feed_jobs, state_of
-from studio.generation.models import Job, JobQuerySet
+from studio.generation.models import Job, JobQuerySet, Operation
 from studio.generation.search import Cursor
 from studio.generation.tree import family_of
 from studio.projects.models import Project
@@ -51,11 +52,24 @@ TYPICAL_SAMPLE = 200
 TYPICAL_MINIMUM = 3
 
 
-def _with_display_relations(jobs: JobQuerySet) -> JobQuerySet:
+# The operations whose card shows the job's input images (the described image, the
+# blended ones).
+SHOWS_INPUTS = (Operation.DESCRIBE, Operation.BLEND)
+
+
+def _with_display_relations(jobs: JobQuerySet, *, inputs: bool = True) -> JobQuerySet:
     # A job sent through Studio's API shows its token's name (studio.api).
-    return jobs.select_related(
-        "created_by", "parent", "project__team", "api_task__token"
-    ).prefetch_related("images", "inputs")
+    jobs = jobs.select_related("created_by", "project__team", "api_task__token")
+    return jobs.prefetch_related("images", *(["inputs"] if inputs else []))
+
+
+def job_for_card(job_id: int) -> Job | None:
+    """One job with what its card shows, for a push: its input images only where the
+    card shows them (a query fewer for most)."""
+    job = _with_display_relations(Job.objects.filter(pk=job_id), inputs=False).first()
+    if job is not None and job.operation in SHOWS_INPUTS:
+        prefetch_related_objects([job], "inputs")
+    return job
 
 
 def decorate(jobs: list[Job]) -> list[Job]:
@@ -200,8 +214,11 @@ def tell_api_caller_on_commit(job: Job) -> None:
         transaction.on_commit(partial(import_string(API_JOB_CHANGED_TASK).enqueue, job.pk))
 
 
-def push_job(job_id: int, *, created: bool = False) -> None:
-    job = _with_display_relations(Job.objects.filter(pk=job_id)).first()
+def push_job(job_id: int, *, created: bool = False, also: str = "") -> None:
+    """Push the job's card (and its row in a family tree) to the project's group; `also`,
+    more fragments for the same pages, goes in the same push (a stored result's gallery
+    tiles)."""
+    job = job_for_card(job_id)
     if job is None:
         return
     # Its API task came with it: a new job's first card is pushed once the transaction
@@ -213,7 +230,7 @@ def push_job(job_id: int, *, created: bool = False) -> None:
     else:
         html = render_to_string(f"{PAGE}#job-card", {"job": job, "oob": True})
         html += render_to_string(f"{JOB_PAGE}#tree-row", {"job": job, "oob": True})
-    push_project_html(job.project_id, html)
+    push_project_html(job.project_id, html + also)
     place = getattr(job, "queue_position", None)
     team_id = job.project.team_id
     if created and place is not None and place < _waiting_count(team_id):

@@ -31,7 +31,7 @@ from PIL import Image
 from studio.accounts import audit
 from studio.accounts.models import ProviderKey, Team, User
 from studio.billing import services as billing
-from studio.gallery.live import push_new_tiles
+from studio.gallery.live import new_tiles_html
 from studio.generation import live, tasks
 from studio.generation.canvas import CanvasEdit, read_mask
 from studio.generation.models import (
@@ -1018,8 +1018,8 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
                 result_lost_at=timezone.now(),
                 error=f"The {what} could not be downloaded from the provider ({exc}).",
             )
-    live.push_job(job.pk)
-    push_new_tiles(job.pk)
+    # The card and the gallery's new tiles in one push.
+    live.push_job(job.pk, also=new_tiles_html(job.pk))
 
 
 def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]]) -> None:

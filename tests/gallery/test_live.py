@@ -1,10 +1,10 @@
 """New results land at the top of every open gallery: when a job's images are stored,
-their tiles are pushed to the project's group."""
+their tiles are pushed to the project's group, in the same push as the job's card."""
 
 from typing import Any
 from unittest import mock
 
-from studio.gallery import live
+from studio.generation import live
 from studio.generation.models import ResultImage, Status
 from studio.generation.services import job_store_results
 from studio.providers.piapi import PiAPI
@@ -14,6 +14,12 @@ URLS = {
     "image_url": "https://cdn.example/grid.png",
     "quadrant_urls": [f"https://cdn.example/{n}.png" for n in range(1, 5)],
 }
+GALLERY_TOP = '<div hx-swap-oob="afterbegin:#gallery-grid">'
+
+
+def tiles_of(html: str) -> str:
+    """The gallery's part of a push (after the card's)."""
+    return html[html.index(GALLERY_TOP) :]
 
 
 def test_storing_a_jobs_images_pushes_its_tiles_to_the_top_of_the_gallery(
@@ -32,10 +38,11 @@ def test_storing_a_jobs_images_pushes_its_tiles_to_the_top_of_the_gallery(
     ):
         job_store_results(job_id=job.pk, attempt=1)
 
-    push_html.assert_called_once()
-    project_id, html = push_html.call_args.args
+    push_html.assert_called_once()  # the card and the tiles together
+    project_id, pushed = push_html.call_args.args
     assert project_id == project.pk
-    assert html.startswith('<div hx-swap-oob="afterbegin:#gallery-grid">')
+    assert pushed.lstrip().startswith(f'<article id="job-{job.pk}"')
+    html = tiles_of(pushed)
     tiles = list(ResultImage.objects.in_gallery().order_by("-created_at", "-id"))
     assert len(tiles) == 4
     positions = [html.index(f'id="tile-{tile.pk}"') for tile in tiles]
@@ -64,12 +71,12 @@ def test_an_upscale_is_pushed_as_one_tile(project: Any, bob: Any) -> None:
     ):
         job_store_results(job_id=job.pk, attempt=1)
 
-    html = push_html.call_args.args[1]
+    html = tiles_of(push_html.call_args.args[1])
     upscale = ResultImage.objects.get(job=job)
     assert html.count('<figure class="tile') == 1 and f'id="tile-{upscale.pk}"' in html
 
 
-def test_a_job_without_gallery_images_pushes_nothing(project: Any, bob: Any) -> None:
+def test_a_job_without_gallery_images_pushes_no_tiles(project: Any, bob: Any) -> None:
     job = make_job(
         project=project,
         user=bob,
@@ -80,4 +87,5 @@ def test_a_job_without_gallery_images_pushes_nothing(project: Any, bob: Any) -> 
     with mock.patch.object(live, "push_project_html", autospec=True) as push_html:
         job_store_results(job_id=job.pk, attempt=1)
 
-    push_html.assert_not_called()
+    push_html.assert_called_once()  # its card
+    assert "#gallery-grid" not in push_html.call_args.args[1]
