@@ -1,9 +1,10 @@
 """A feed card as everyone on the project sees it: who made it and when (for the feed's
 own filters), each follow-up's true price, how long a running job has taken and usually
-takes, and a blend's source images."""
+takes, and a blend's source images (and a described image) when pushed too."""
 
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -132,6 +133,30 @@ def test_a_blend_card_shows_its_source_images(bob_client: Client, project: Any, 
     assert 'class="blend-sources" aria-label="Blended images"' in html
     for n, source in enumerate(sources, start=1):
         assert f'src="{source.thumbnail_path()}" alt="Blended image {n}"' in html
+
+
+def test_a_pushed_card_shows_the_blends_and_the_described_images(project: Any, bob: Any) -> None:
+    sources = [make_input(project, bob, n) for n in (1, 2)]
+    blend = make_job(project=project, user=bob, operation="blend", prompt="")
+    blend.inputs.set(sources)
+    describe = make_job(project=project, user=bob, operation="describe", prompt="")
+    describe.inputs.set(sources[:1])
+    imagine = make_job(project=project, user=bob)
+    imagine.inputs.set(sources[:1])  # an image prompt: not shown on its card
+    pushed: list[str] = []
+
+    with mock.patch.object(
+        live, "push_project_html", side_effect=lambda _, html: pushed.append(html)
+    ):
+        live.push_job(blend.pk)
+        live.push_job(describe.pk)
+        with CaptureQueriesContext(connection) as queries:
+            live.push_job(imagine.pk)
+
+    for n, source in enumerate(sources, start=1):
+        assert f'src="{source.thumbnail_path()}" alt="Blended image {n}"' in pushed[0]
+    assert f'class="describe-input" src="{sources[0].image_path()}"' in pushed[1]
+    assert not [q for q in queries if "inputs_inputimage" in q["sql"]]
 
 
 def test_a_preview_replaced_while_asked_for_is_a_not_found_never_an_error(
