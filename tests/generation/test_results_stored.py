@@ -12,7 +12,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
@@ -113,6 +113,30 @@ def test_a_failed_download_keeps_the_others_and_only_it_is_tried_again(
     assert sorted(job.images.values_list("index", flat=True)) == [0, 1, 2, 3, 4]
     job.refresh_from_db()
     assert job.result_lost_at is None
+
+
+@pytest.mark.django_db(transaction=True)  # the storing thread reads the job on its own
+def test_a_grid_that_fails_to_download_does_not_hold_its_quadrants_back(
+    project: Any, bob: Any
+) -> None:
+    job = completed_grid(project, bob)
+    download, _, _ = served(failing=frozenset({GRID_URL}))
+
+    def store() -> None:
+        try:
+            services.job_store_results(job_id=job.pk, attempt=1)
+        finally:
+            connection.close()  # the thread's own
+
+    storing = threading.Thread(target=store, daemon=True)
+    with mock.patch.object(PiAPI, "download", autospec=True, side_effect=download):
+        storing.start()
+        storing.join(timeout=30)
+
+    assert not storing.is_alive(), "the quadrants waited for a grid that never came"
+    assert sorted(job.images.values_list("index", flat=True)) == [1, 2, 3, 4]
+    retry = DBTaskResult.objects.get(task_path__endswith="store_results")
+    assert retry.args_kwargs["args"] == [job.pk, 2]
 
 
 def test_the_card_shows_the_grid_before_quadrants_still_on_their_way(
