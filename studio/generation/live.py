@@ -66,8 +66,12 @@ def _with_display_relations(jobs: JobQuerySet, *, inputs: bool = True) -> JobQue
 def job_for_card(job_id: int) -> Job | None:
     """One job with what its card shows, for a push: its input images only where the
     card shows them (a query fewer for most)."""
-    job = _with_display_relations(Job.objects.filter(pk=job_id), inputs=False).first()
-    if job is not None and job.operation in SHOWS_INPUTS:
+    try:
+        # get(), not first(): no ORDER BY to compile for a job named by its key.
+        job = _with_display_relations(Job.objects.all(), inputs=False).get(pk=job_id)
+    except Job.DoesNotExist:
+        return None
+    if job.operation in SHOWS_INPUTS:
         prefetch_related_objects([job], "inputs")
     return job
 
