@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import re
+import tempfile
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -1191,9 +1192,7 @@ def _store_clip(job: Job, index: int, data: bytes) -> None:
 def webp(image: Image.Image, longest_side: int) -> bytes:
     """A WebP copy no larger than `longest_side` (never enlarged), for pages to load; a
     cut-out keeps its transparency."""
-    copy = _for_thumbnail(image)
-    copy.thumbnail((longest_side, longest_side), reducing_gap=REDUCING_GAP)
-    return _webp_bytes(copy)
+    return _webp_bytes(_fitted(_for_thumbnail(image), longest_side))
 
 
 class Thumbnails(NamedTuple):
@@ -1213,27 +1212,39 @@ def thumbnails(image: Image.Image, data: bytes) -> Thumbnails:
             return Thumbnails(data, data, "webp")
         if longest <= THUMBNAIL_SIZE:
             return Thumbnails(data, webp(image, SMALL_THUMBNAIL_SIZE), "webp")
-    copy = _for_thumbnail(image)
-    if copy.mode == "RGBA":
+    pixels = _for_thumbnail(image)
+    if pixels.mode == "RGBA":
         encode, extension = _webp_bytes, "webp"
     else:
         encode, extension = _jpeg_bytes, "jpg"
-    copy.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), reducing_gap=REDUCING_GAP)
-    large = encode(copy)
+    card = _fitted(pixels, THUMBNAIL_SIZE)
+    large = encode(card)
     if longest <= OWN_TILE_UP_TO:
         return Thumbnails(large, large, extension)
-    # From the card's copy: fewer pixels to scale down than the original has.
-    copy.thumbnail((SMALL_THUMBNAIL_SIZE, SMALL_THUMBNAIL_SIZE), reducing_gap=REDUCING_GAP)
-    return Thumbnails(large, encode(copy), extension)
+    # From the card's size: fewer pixels to scale down than the original has.
+    return Thumbnails(large, encode(_fitted(card, SMALL_THUMBNAIL_SIZE)), extension)
 
 
 def _for_thumbnail(image: Image.Image) -> Image.Image:
-    """An RGB copy, or RGBA if some of the image is see-through (a cut-out)."""
+    """RGB pixels, or RGBA if some of the image is see-through (a cut-out): `image`
+    itself when it is RGB already (nothing here changes it), else a converted copy."""
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         copy = image.convert("RGBA")
         alpha_lowest = copy.getchannel("A").getextrema()[0]
         return copy if alpha_lowest != 255 else copy.convert("RGB")
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _fitted(image: Image.Image, longest_side: int) -> Image.Image:
+    """`image` scaled down to fit `longest_side` (never enlarged), as a new image, or
+    `image` itself if it fits: no copy of pixels that need no change (a grid's is 4 MB).
+    The same filter as Pillow's `thumbnail`, which scales in place and so needs a copy
+    first."""
+    if max(image.size) <= longest_side:
+        return image
+    scale = longest_side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=REDUCING_GAP)
 
 
 def _webp_bytes(image: Image.Image) -> bytes:
@@ -1245,9 +1256,15 @@ def _jpeg_bytes(image: Image.Image) -> bytes:
 
 
 def _encoded(image: Image.Image, image_format: str, options: dict[str, Any]) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, image_format, **options)
-    return buffer.getvalue()
+    """The encoded bytes, by way of an unnamed file: Pillow's JPEG encoder lets go of
+    the GIL only when it writes to a real file, and holds it while it fills a BytesIO
+    (two encodes in two threads take as long as one after the other). Through a file,
+    the threads that prepare a grid's images, and the worker's other tasks, run beside
+    the encodes."""
+    with tempfile.TemporaryFile() as file:
+        image.save(file, image_format, **options)
+        file.seek(0)
+        return file.read()
 
 
 def job_store_preview(*, job_id: int, url: str) -> None:

@@ -416,6 +416,26 @@ def test_a_large_image_gets_both_thumbnails_scaled_down(project: Any, bob: Any) 
             assert (picture.format, picture.size) == ("JPEG", size)
 
 
+def test_thumbnails_leave_the_image_they_are_made_from_as_it_was() -> None:
+    # No copy is made of pixels that need no change: the scaled ones are new images.
+    for size in ((1024, 1024), (2048, 1024)):
+        image = Image.new("RGB", size, "#2a9d8f")
+        image.paste("#e9c46a", (0, 0, size[0] // 2, size[1]))
+        pixels = image.tobytes()
+
+        large, small, extension = services.thumbnails(image, b"")
+
+        assert image.size == size and image.tobytes() == pixels
+        card_size = (1024, 1024 * size[1] // size[0])
+        tile_size = (480, 480 * size[1] // size[0])
+        for thumbnail, expected in ((large, card_size), (small, tile_size)):
+            with Image.open(io.BytesIO(thumbnail)) as picture:
+                assert (picture.format, picture.size) == ("JPEG", expected)
+                left, right = picture.getpixel((10, 10)), picture.getpixel((expected[0] - 10, 10))
+                assert left[0] > 200 and right[0] < 80  # yellow left, teal right
+        assert extension == "jpg"
+
+
 def test_a_cut_out_keeps_its_transparency_in_its_thumbnails(project: Any, bob: Any) -> None:
     job = make_job(project=project, user=bob, status=Status.COMPLETED)
     cut_out = Image.new("RGBA", (1200, 800), (231, 111, 81, 255))
