@@ -203,6 +203,33 @@ def test_a_pooled_connection_the_server_ended_is_replaced_before_it_is_lent() ->
 
 
 @pytest.mark.django_db  # the test database, opened here as another process would
+def test_after_a_restart_the_first_borrower_gets_a_live_connection_not_a_timeout() -> None:
+    """Every idle connection of the pool ended at once, as a restart or a failover ends
+    them. The pool lent the dead ones one after another, waiting 1, 2, 4, 8 s between
+    them, so the borrower gave up at its timeout: a request failed with HTTP 500 though
+    PostgreSQL was back. Now the first dead one found has the others checked at once."""
+    idle = 6
+    pool = ConnectionPool(
+        _database_url(), min_size=idle, max_size=idle, check=check_lent_connection, open=True
+    )
+    try:
+        pool.wait(timeout=30)
+        borrowed = [pool.getconn(timeout=30) for _ in range(idle)]
+        ended = [conn.info.backend_pid for conn in borrowed]
+        for conn in borrowed:
+            pool.putconn(conn)
+        with psycopg.connect(_database_url(), autocommit=True) as database:
+            for pid in ended:
+                database.execute("SELECT pg_terminate_backend(%s, 10000)", [pid])
+
+        with pool.connection(timeout=10) as lent:  # the production default
+            assert lent.execute("SELECT 1").fetchone() == (1,)
+            assert lent.info.backend_pid not in ended
+    finally:
+        pool.close()
+
+
+@pytest.mark.django_db  # the test database, opened here as another process would
 def test_a_healthy_idle_connection_is_lent_without_a_round_trip() -> None:
     """Checking every connection lent with an empty query cost each request a round trip
     before its first statement (bench/webhook_throughput.py)."""
