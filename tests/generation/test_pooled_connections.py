@@ -4,6 +4,9 @@ Each process borrows connections from a pool of at most DATABASE_POOL_MAX_SIZE. 
 connection kept per thread (CONN_MAX_AGE) each process held one for every request
 thread it had run, 10 to 21 apiece, and a stock PostgreSQL (100 connections) answered
 "too many clients", which users saw as HTTP 500.
+
+And after PostgreSQL restarts, the connections its pool kept idle are dead: the next
+request still gets a live one.
 """
 
 import threading
@@ -144,6 +147,54 @@ def test_fifty_concurrent_submits_over_three_processes_all_succeed_within_the_po
     assert max(counter.peak.values()) <= POOL_MAX_SIZE, counter.peak
     assert max(held_after.values()) <= POOL_MAX_SIZE, held_after
     assert sum(counter.peak.values()) < int(max_connections)
+
+
+def test_a_web_process_whose_connections_all_ended_answers_the_next_request(
+    alone: None, tmp_path: Path
+) -> None:
+    """At scale: PostgreSQL restarted (here: every session of the web process ended, as
+    a restart ends them) while the process kept several idle in its pool. The next page
+    is served, not an HTTP 500 after the pool's 10 s timeout."""
+    team = make_team(name="Restart", budget=Decimal("10"))
+    project = make_project(team=team)
+    make_membership(team=team, user=make_user(username="erin"))
+    name = "scale-web-restart"
+    process, url = start_server(
+        media_root=tmp_path / "media",
+        worker=False,
+        extra_env={"DATABASE_URL": f"{_database_url()}?application_name={name}"},
+    )
+    try:
+        session = StudioServer(url, tmp_path / "media").login("erin")
+        page = f"{url}/projects/{project.pk}/"
+
+        def load() -> None:
+            session.get(page, timeout=60).raise_for_status()
+
+        with psycopg.connect(_database_url(), autocommit=True) as database:
+            # Enough pages at once that the pool keeps five or more idle connections.
+            for _ in range(20):
+                threads = [threading.Thread(target=load) for _ in range(12)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(timeout=120)
+                if connections_by_process(database)[name] >= 5:
+                    break
+            idle = connections_by_process(database)[name]
+            assert idle >= 5, f"the pool kept only {idle} connections"
+            database.execute(
+                "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = %s",
+                [name],
+            )
+
+        response = session.get(page, timeout=60)
+
+        assert response.status_code == 200, response.text[:300]
+        assert project.name in response.text
+    finally:
+        stop_server(process)
 
 
 @pytest.mark.django_db
