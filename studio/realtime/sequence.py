@@ -27,6 +27,8 @@ import time
 from channels.layers import BaseChannelLayer
 from channels_redis.core import RedisChannelLayer
 
+from studio.realtime.layer import RedisChannelLayer as NumberingLayer
+
 logger = logging.getLogger(__name__)
 
 # What the page sends to ask for the current state again.
@@ -92,8 +94,17 @@ async def send_numbered(layer: BaseChannelLayer, group: str, html: str) -> None:
 
     The HTML is rendered before the number is taken, so that a state read after
     current_number() is never older than a push numbered up to it."""
-    number = await next_number(layer, group)
-    await layer.group_send(group, {"type": "html.push", "html": mark("push", number) + html})
+    if isinstance(layer, NumberingLayer):
+        number = await layer.group_send_numbered(
+            group,
+            _redis_key(layer, group),
+            start=_clock(),
+            seconds=COUNTER_SECONDS,
+            message_for=lambda number: {"type": "html.push", "html": mark("push", number) + html},
+        )
+    else:
+        number = await next_number(layer, group)
+        await layer.group_send(group, {"type": "html.push", "html": mark("push", number) + html})
     pending = group in _last_sent
     _last_sent[group] = number
     if not pending:

@@ -2,6 +2,7 @@
 is numbered, a number skipped (or the check after a burst) shows the loss, and the page's
 "resync" brings the project's current state with the latest number."""
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from studio.generation import live
 from studio.generation.models import Job, Status
 from studio.realtime import sequence
 from studio.realtime.groups import project_group
+from studio.realtime.layer import RedisChannelLayer as StudioRedisLayer
 from studio.realtime.sequence import RESYNC
 from tests.conftest import needs_redis, redis_url
 from tests.factories import make_job
@@ -121,3 +123,37 @@ def test_the_number_is_shared_through_redis_and_a_lost_counter_restarts_above_it
 
     assert second == first + 1 and current == second
     assert restarted > second
+
+
+@needs_redis
+def test_numbered_pushes_through_redis_reach_the_group_in_order_and_no_expired_member() -> None:
+    """Studio's layer takes the number and the group's members in one round trip and
+    sends in a second: what a member gets is channels_redis's group_send, numbered."""
+    layer = StudioRedisLayer(hosts=[redis_url()], prefix="studio-test-numbered", capacity=2)
+    group = "project-434343"
+
+    async def scenario() -> tuple[list[str], list[str], bool]:
+        member, gone = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add(group, member)
+        await layer.group_add(group, gone)
+        key = layer._group_key(group)
+        await layer.connection(0).zadd(key, {gone: 1})  # joined long ago: expired
+        for html in ("<p>one</p>", "<p>two</p>", "<p>three</p>"):
+            await sequence.send_numbered(layer, group, html)
+        received = [(await layer.receive(member))["html"] for _ in range(2)]
+        members = [name.decode() for name in await layer.connection(0).zrange(key, 0, -1)]
+        try:
+            await asyncio.wait_for(layer.receive(member), timeout=0.5)
+            third = True
+        except TimeoutError:
+            third = False
+        await layer.flush()
+        return received, members, third
+
+    received, members, third = async_to_sync(scenario)()
+
+    (kind, first), (_, second) = (numbered(message) for message in received)
+    assert kind == "push" and second == first + 1
+    assert received[0].endswith("<p>one</p>") and received[1].endswith("<p>two</p>")
+    assert not third  # the channel was full (capacity 2): dropped, as channels_redis does
+    assert len(members) == 1  # the expired member was dropped, not sent to
