@@ -94,17 +94,21 @@ async def send_numbered(layer: BaseChannelLayer, group: str, html: str) -> None:
 
     The HTML is rendered before the number is taken, so that a state read after
     current_number() is never older than a push numbered up to it."""
+
+    def message_for(number: int) -> dict[str, str]:
+        return {"type": "html.push", "html": mark("push", number) + html}
+
     if isinstance(layer, NumberingLayer):
         number = await layer.group_send_numbered(
             group,
             _redis_key(layer, group),
             start=_clock(),
             seconds=COUNTER_SECONDS,
-            message_for=lambda number: {"type": "html.push", "html": mark("push", number) + html},
+            message_for=message_for,
         )
     else:
         number = await next_number(layer, group)
-        await layer.group_send(group, {"type": "html.push", "html": mark("push", number) + html})
+        await layer.group_send(group, message_for(number))
     pending = group in _last_sent
     _last_sent[group] = number
     if not pending:
