@@ -12,9 +12,11 @@ one browser's socket open on the project (read all along, as a page would). Each
   its own jobs already at the provider (so every delivery is new and moves a job).
 
 It prints requests a second for both and the ratio (median and spread over the runs),
-the webhooks answered other than 200, and the most connections to the bench's database
-that Studio's process held during the webhooks (sampled every 0.1 s from
-pg_stat_activity; this process's own are left out), against its pool's maximum.
+the CPU time daphne spent per request in each (steadier than the rates on a shared
+machine: daphne runs near one full core in both), the webhooks answered other than
+200, and the most connections to the bench's database that Studio's process held
+during the webhooks (sampled every 0.1 s from pg_stat_activity; this process's own are
+left out), against its pool's maximum.
 
 Run: .venv/bin/python bench/webhook_throughput.py [--runs 5] [--seconds 5] [--quick]
 """
@@ -33,6 +35,7 @@ from common import (
     Table,
     arguments,
     counts,
+    cpu_seconds,
     make_jobs,
     post_webhook,
     progress_body,
@@ -71,7 +74,7 @@ def main() -> None:
     seconds = 1.5 if options.quick else options.seconds
     with Bench("webhook_throughput") as bench:
         _team, project, user = bench.provision()
-        bench.start_web()
+        web = bench.start_web()
         live = bench.socket(project.pk, bench.login())
         draining = True
 
@@ -106,7 +109,9 @@ def main() -> None:
                 body = progress_body(job, step + 1)
                 return post_webhook(sessions[thread], bench.url, job, body).status_code == 200
 
+            cpu = cpu_seconds(web)
             noop_done, _ = hammer(noop, seconds)
+            noop_cpu = cpu_seconds(web) - cpu
             peak = [0]
             sampling = True
 
@@ -117,12 +122,16 @@ def main() -> None:
 
             sampler = threading.Thread(target=sample)
             sampler.start()
+            cpu = cpu_seconds(web)
             hooks_done, hooks_bad = hammer(webhook, seconds)
+            hooks_cpu = cpu_seconds(web) - cpu
             sampling = False
             sampler.join()
             return {
                 "noop": noop_done / seconds,
                 "webhooks": hooks_done / seconds,
+                "noop_cpu": noop_cpu / noop_done,
+                "hooks_cpu": hooks_cpu / hooks_done,
                 "bad": hooks_bad,
                 "connections": peak[0],
             }
@@ -141,6 +150,11 @@ def main() -> None:
         [r["noop"] for r in results],
         [r["webhooks"] for r in results],
         unit="/s",
+    )
+    table.add(
+        "daphne's CPU per request: no-op vs webhook",
+        [r["noop_cpu"] for r in results],
+        [r["hooks_cpu"] for r in results],
     )
     table.note("webhooks answered other than 200, per run: " + counts([r["bad"] for r in results]))
     if bench.on_postgres:

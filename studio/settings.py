@@ -202,6 +202,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "studio.security.middleware.RequestSizeLimitMiddleware",
+    # Provider webhooks skip the pages' middleware below (studio/generation/middleware.py).
+    "studio.generation.middleware.WebhooksDirectMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

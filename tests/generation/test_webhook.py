@@ -208,3 +208,60 @@ def test_a_redelivery_with_a_new_timestamp_is_still_a_duplicate(client: Client, 
     post_webhook(client, job, again)
 
     assert WebhookDelivery.objects.filter(job=job).count() == 1
+
+
+# A webhook goes to its view without the pages' middleware (studio/generation/middleware.py);
+# what must hold for every request still holds for it.
+
+
+def test_a_webhook_addressed_to_a_host_studio_does_not_serve_is_refused(
+    client: Client, job: Job
+) -> None:
+    response = client.post(
+        f"/webhooks/piapi/{job.pk}/",
+        data=webhook_body("task_processing"),
+        content_type="application/json",
+        headers={"x-webhook-secret": job.webhook_secret, "host": "studio.attacker.example"},
+    )
+
+    assert response.status_code == 400
+    job.refresh_from_db()
+    assert job.status == Status.SUBMITTED
+
+
+def test_a_webhook_over_the_size_limit_is_refused_before_it_is_read(
+    client: Client, job: Job, settings: Any
+) -> None:
+    settings.REQUEST_MAX_BYTES = 1024
+    body = webhook_body("task_processing", padding="x" * 2000)
+
+    response = post_webhook(client, job, body)
+
+    assert response.status_code == 413
+    assert "Studio accepts at most 1 KB" in response.json()["error"]
+    job.refresh_from_db()
+    assert job.status == Status.SUBMITTED
+
+
+def test_a_webhook_answer_carries_the_security_headers_and_sets_no_cookie(
+    client: Client, job: Job
+) -> None:
+    client.cookies["sessionid"] = "a-session-the-provider-cannot-have"
+
+    response = post_webhook(client, job, webhook_body("task_processing"))
+
+    assert response.status_code == 200
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert not response.cookies
+
+
+def test_an_address_under_webhooks_that_names_no_job_is_not_found(client: Client) -> None:
+    response = client.post("/webhooks/piapi/not-a-job/", data="{}", content_type="application/json")
+
+    assert response.status_code == 404
+
+
+def test_a_webhook_fetched_with_get_is_not_allowed(client: Client, job: Job) -> None:
+    response = client.get(f"/webhooks/piapi/{job.pk}/")
+
+    assert response.status_code == 405
