@@ -1,9 +1,68 @@
 import os
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from django.core.asgi import get_asgi_application
+import django
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.core.handlers.asgi import ASGIHandler
+from django.http import HttpRequest, HttpResponseBase
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
-django_asgi_app = get_asgi_application()
+
+
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+
+# Threads kept for the next requests when fewer are busy than in a burst.
+IDLE_REQUEST_THREADS = 32
+
+
+class PagesHandler(ASGIHandler):
+    """Django's ASGI handler, with two costs of each request taken out.
+
+    - A new thread. Django runs a request's sync code in a thread of the request's own
+      (so that its database connection is its own), and started a new one for each
+      request, while the event loop waited for it to start. Here a request takes an
+      idle thread, and a thread is made only when all are busy (as a WSGI server's
+      threads serve request after request).
+    - Handovers between the loop and that thread. Django builds an ASGI request's
+      middleware chain in async mode; with a middleware that can only run sync in the
+      list (WhiteNoise's, two of Studio's), each request went from the event loop to the
+      thread for the middleware, back to the loop to resolve the URL, and to the thread
+      again for the view (every view of Studio is sync). Built in sync mode, as under
+      WSGI, the chain and the view run in one go.
+
+    Issue 14, row 5: ~1 ms less of the web process's CPU a request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.idle: list[ThreadPoolExecutor] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        thread = self.idle.pop() if self.idle else ThreadPoolExecutor(1, "studio-request")
+        try:
+            async with ThreadSensitiveContext(executor=thread):
+                await self.handle(scope, receive, send)
+        finally:
+            # Free: the request's end waits for its sync code, even when the request
+            # is cancelled (asgiref waits for a sync call it cannot interrupt).
+            if len(self.idle) < IDLE_REQUEST_THREADS:
+                self.idle.append(thread)
+            else:
+                thread.shutdown(wait=False)
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+
+django.setup(set_prefix=False)
+pages: Any = PagesHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -16,7 +75,7 @@ from studio.security.proxies import ForwardedHeadersMiddleware  # noqa: E402
 application = ForwardedHeadersMiddleware(
     ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
+            "http": pages,
             "websocket": AllowedHostsOriginValidator(
                 AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
             ),
