@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -87,6 +88,10 @@ RESULT_DOWNLOADS = 5
 # downloads run: one per core. More only take turns on the cores (a burst of results
 # had 20 threads decoding on 2 cores) and evict each other's pixels from the caches.
 PREPARING = threading.BoundedSemaphore(os.cpu_count() or 1)
+# A grid downloaded before its quadrants waits this long for them, to be made from them
+# rather than decoded (see _composed_grid): less than decoding a provider's grid takes
+# (2048 px, ~60 ms), and a slow CDN's quadrants do not hold the card's grid back long.
+GRID_WAITS_FOR_QUADRANTS_SECONDS = 0.05
 
 
 class NoProviderKey(Exception):
@@ -1026,7 +1031,8 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
 def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]]) -> None:
     """Download `wanted` all at once and prepare each (decode, thumbnails) in its thread,
     the grid (what the card shows) first, the others beside it on the other cores (see
-    PREPARING); save each here as it is ready, in order. Once the grid is kept, the card
+    PREPARING); save each here as it is ready, in order. A grid whose quadrants arrive
+    with it is made from them instead of decoded (_Fetch). Once the grid is kept, the card
     is pushed with it if a quadrant is still downloading (a slow CDN); else the one push
     with all of them comes as soon. Raises the first failure once every image that could
     be kept is."""
@@ -1040,6 +1046,8 @@ def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]])
         max_workers=min(RESULT_DOWNLOADS, len(wanted)), thread_name_prefix="studio-results"
     ) as pool:
         fetches = [_Fetch(client, index, url, grid_first) for index, url in wanted]
+        if [fetch.index for fetch in fetches] == [ResultImage.GRID, 1, 2, 3, 4]:
+            fetches[0].quadrants = fetches[1:]
         pending = [(fetch, pool.submit(fetch)) for fetch in fetches]
         for position, (fetch, future) in enumerate(pending):
             try:
@@ -1059,29 +1067,104 @@ class _Fetch:
     """One result image's download and preparing, run in a download thread: no database
     here (a thread would open a connection of its own and hold it). The others take a
     core once the grid has one (or failed), so theirs never delay it; `wanted` lists the
-    grid first, so it never waits for a thread of the pool."""
+    grid first, so it never waits for a thread of the pool. A grid with its `quadrants`
+    downloaded by then (or soon after) lets them go first, and is made from them."""
 
     def __init__(self, client: Provider, index: int, url: str, grid_first: threading.Event):
         self.client, self.index, self.url = client, index, url
         self.grid_first = grid_first
         self.downloaded = threading.Event()
+        self.quadrants: Sequence[_Fetch] = ()
+        self.data: bytes | None = None  # once `downloaded`, unless it failed
+        self.prepared: PreparedImage | None = None  # once `done`, unless it failed
+        self.done = threading.Event()
 
     def __call__(self) -> "PreparedImage":
         grid = self.index == ResultImage.GRID
         try:
             try:
-                data = self.client.download(self.url)
+                data = self.data = self.client.download(self.url)
             finally:
                 self.downloaded.set()
+            if grid and self._quadrants_arrived() and _tiled_by(data, self.quadrants):
+                self.grid_first.set()  # the quadrants go first
+                for quadrant in self.quadrants:
+                    quadrant.done.wait()
+                quadrants = [quadrant.prepared for quadrant in self.quadrants]
+                with PREPARING:
+                    composed = _composed_grid(data, quadrants)
+                if composed is not None:
+                    return composed
             if not grid:
                 self.grid_first.wait()
             with PREPARING:
                 if grid:
                     self.grid_first.set()
-                return prepared_image(self.index, data)
+                self.prepared = prepared_image(self.index, data)
+                return self.prepared
         finally:
             if grid:
                 self.grid_first.set()
+            self.done.set()
+
+    def _quadrants_arrived(self) -> bool:
+        deadline = time.monotonic() + GRID_WAITS_FOR_QUADRANTS_SECONDS
+        return bool(self.quadrants) and all(
+            quadrant.downloaded.wait(max(0.0, deadline - time.monotonic()))
+            for quadrant in self.quadrants
+        )
+
+
+def _tiled_by(data: bytes, quadrants: Sequence[_Fetch]) -> bool:
+    """Whether, from their headers, a grid's PNG is its quadrants' size twice over."""
+    try:
+        sizes = set()
+        for quadrant in quadrants:
+            if quadrant.data is None:
+                return False
+            with Image.open(io.BytesIO(quadrant.data)) as image:
+                sizes.add(image.size)
+        with Image.open(io.BytesIO(data)) as image:
+            if len(sizes) != 1 or image.format != "PNG":
+                return False
+            width, height = sizes.pop()
+            return image.size == (2 * width, 2 * height)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False
+
+
+def _composed_grid(
+    data: bytes, quadrants: Sequence["PreparedImage | None"]
+) -> "PreparedImage | None":
+    """The grid's thumbnails made from its quadrants' pixels, not from its own: a
+    Midjourney grid is its four images side by side, in their order, so the grid's
+    pixels need no decoding of their own (as many as the four quadrants' together;
+    in bench/result_ingest.py, the ingest's largest single cost). The download is still
+    checked whole (every chunk's checksum) before it is kept. Called when the headers
+    say the PNG is tiled by the quadrants (_tiled_by); None, to decode the grid after
+    all, unless it is sound and the four quadrants are decoded and opaque. (Were a
+    provider's grid ever not its quadrants side by side, the card would show the
+    quadrants, which are what its buttons act on.)"""
+    tiles = [q.pixels for q in quadrants if q is not None and q.pixels is not None]
+    if len(tiles) != 4:
+        return None  # one failed, or is not opaque
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    except (SyntaxError, OSError, ValueError, Image.DecompressionBombError):
+        return None  # decoded, it fails with the reason
+    width, height = tiles[0].size
+    grid = Image.new("RGB", (2 * width, 2 * height))
+    for position, tile in enumerate(tiles):
+        grid.paste(tile, (position % 2 * width, position // 2 * height))
+    return PreparedImage(
+        index=ResultImage.GRID,
+        data=data,
+        extension="png",
+        width=grid.width,
+        height=grid.height,
+        thumbnails=thumbnails(grid, data),
+    )
 
 
 def _push_grid_early(job: Job) -> None:
@@ -1104,21 +1187,28 @@ class PreparedImage:
     width: int
     height: int
     thumbnails: "Thumbnails"
+    pixels: Image.Image | None = None  # a quadrant's, decoded, for its grid (_is_tile)
 
 
 def prepared_image(index: int, data: bytes) -> PreparedImage:
     """Decode `data` (a truncated or corrupt download fails here, before anything is
     saved) and make its thumbnails."""
-    with Image.open(io.BytesIO(data)) as image:
-        image.load()
-        return PreparedImage(
-            index=index,
-            data=data,
-            extension=(image.format or "png").lower(),
-            width=image.width,
-            height=image.height,
-            thumbnails=thumbnails(image, data),
-        )
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return PreparedImage(
+        index=index,
+        data=data,
+        extension=(image.format or "png").lower(),
+        width=image.width,
+        height=image.height,
+        thumbnails=thumbnails(image, data),
+        pixels=image if _is_tile(index, image) else None,
+    )
+
+
+def _is_tile(index: int, image: Image.Image) -> bool:
+    """Whether `image` may make part of its grid's thumbnails (see _composed_grid)."""
+    return index != ResultImage.GRID and image.mode == "RGB" and "transparency" not in image.info
 
 
 def job_retry_results(*, job: Job) -> None:

@@ -491,3 +491,108 @@ def test_two_workers_storing_the_same_grid_at_once_keep_one_copy_and_no_stray_fi
     )
     fields = ("file", "thumbnail", "thumbnail_small")
     assert on_disk == sorted(getattr(image, field).name for image in kept for field in fields)
+
+
+# A grid whose quadrants came with it is made from them (services._composed_grid).
+
+TILE = (96, 64)
+
+
+def tiled_grid() -> dict[str, bytes]:
+    """A provider's grid and its quadrants: the grid is the four side by side, in order."""
+    quadrants = [Image.new("RGB", TILE, COLOURS[url]) for url in QUADRANT_URLS]
+    grid = Image.new("RGB", (2 * TILE[0], 2 * TILE[1]))
+    for position, quadrant in enumerate(quadrants):
+        grid.paste(quadrant, (position % 2 * TILE[0], position // 2 * TILE[1]))
+    files = {}
+    for url, image in zip([GRID_URL, *QUADRANT_URLS], [grid, *quadrants], strict=True):
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        files[url] = buffer.getvalue()
+    return files
+
+
+def store_with(job: Any, files: dict[str, bytes]) -> list[int]:
+    """Store `job`'s results from `files`: the indexes of the images decoded."""
+    decoded: list[int] = []
+
+    def prepare(index: int, data: bytes) -> services.PreparedImage:
+        decoded.append(index)
+        return real_prepared_image(index, data)
+
+    real_prepared_image = services.prepared_image
+    with (
+        mock.patch.object(
+            PiAPI, "download", autospec=True, side_effect=lambda client, url, **_: files[url]
+        ),
+        mock.patch.object(services, "prepared_image", side_effect=prepare),
+    ):
+        services.job_store_results(job_id=job.pk, attempt=1)
+    return sorted(decoded)
+
+
+def corners(field: Any) -> list[tuple[int, ...]]:
+    with field.open("rb") as stored, Image.open(stored) as picture:
+        rgb = picture.convert("RGB")
+        width, height = rgb.size
+        return [
+            rgb.getpixel(xy)
+            for xy in ((5, 5), (width - 6, 5), (5, height - 6), (width - 6, height - 6))
+        ]  # type: ignore[misc]
+
+
+def near(found: list[tuple[int, ...]], expected: list[tuple[int, ...]]) -> bool:
+    return all(
+        max(abs(a - b) for a, b in zip(f, e, strict=True)) <= 6
+        for f, e in zip(found, expected, strict=True)
+    )
+
+
+def test_a_grid_whose_quadrants_came_with_it_is_made_from_them_and_looks_the_same(
+    project: Any, bob: Any
+) -> None:
+    job = completed_grid(project, bob)
+    files = tiled_grid()
+
+    decoded = store_with(job, files)
+
+    assert decoded == [1, 2, 3, 4]  # not the grid: its pixels are the quadrants'
+    grid = job.images.get(index=ResultImage.GRID)
+    assert (grid.width, grid.height) == (2 * TILE[0], 2 * TILE[1])
+    assert grid.file.read() == files[GRID_URL]  # the provider's file, as it came
+    quadrant_colours = [
+        Image.new("RGB", (1, 1), COLOURS[url]).getpixel((0, 0)) for url in QUADRANT_URLS
+    ]
+    assert near(corners(grid.thumbnail), quadrant_colours)  # type: ignore[arg-type]
+    assert near(corners(grid.thumbnail_small), quadrant_colours)  # type: ignore[arg-type]
+    assert corners(grid.file) == quadrant_colours
+
+
+def test_a_truncated_grid_is_not_kept_though_its_quadrants_came_whole(
+    project: Any, bob: Any
+) -> None:
+    job = completed_grid(project, bob)
+    files = tiled_grid()
+    files[GRID_URL] = files[GRID_URL][: len(files[GRID_URL]) - 40]
+
+    store_with(job, files)
+
+    assert sorted(job.images.values_list("index", flat=True)) == [1, 2, 3, 4]
+    retry = DBTaskResult.objects.get(task_path__endswith="store_results")
+    assert retry.args_kwargs["args"] == [job.pk, 2]
+
+
+def test_a_grid_its_quadrants_do_not_tile_is_decoded_itself(project: Any, bob: Any) -> None:
+    job = completed_grid(project, bob)
+    files = tiled_grid()
+    buffer = io.BytesIO()
+    Image.new("RGB", (2 * TILE[0] + 8, 2 * TILE[1]), COLOURS[GRID_URL]).save(buffer, "PNG")
+    files[GRID_URL] = buffer.getvalue()  # a border: not the quadrants side by side
+
+    decoded = store_with(job, files)
+
+    assert decoded == [0, 1, 2, 3, 4]
+    grid = job.images.get(index=ResultImage.GRID)
+    assert colour_of(grid) == Image.new("RGB", (1, 1), COLOURS[GRID_URL]).getpixel((0, 0))
+    with grid.thumbnail.open("rb") as stored, Image.open(stored) as thumbnail:
+        assert thumbnail.size == (2 * TILE[0] + 8, 2 * TILE[1])
