@@ -33,7 +33,8 @@ class PagesHandler(ASGIHandler):
       again for the view (every view of Studio is sync). Built in sync mode, as under
       WSGI, the chain and the view run in one go.
 
-    Issue 14, row 5: ~1 ms less of the web process's CPU a request."""
+    Issue 14, row 5 (bench/webhook_throughput.py): daphne's CPU per no-op request went
+    from 4.2-4.9 ms to 2.5-3.2 ms."""
 
     def __init__(self) -> None:
         super().__init__()

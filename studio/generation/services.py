@@ -89,8 +89,9 @@ RESULT_DOWNLOADS = 5
 # had 20 threads decoding on 2 cores) and evict each other's pixels from the caches.
 PREPARING = threading.BoundedSemaphore(os.cpu_count() or 1)
 # A grid downloaded before its quadrants waits this long for them, to be made from them
-# rather than decoded (see _composed_grid): less than decoding a provider's grid takes
-# (2048 px, ~60 ms), and a slow CDN's quadrants do not hold the card's grid back long.
+# rather than decoded (see _composed_grid): less than decoding a provider's 2048 px grid
+# should take (four times the pixels of the sandbox's 1024 px grid, whose decode takes
+# 15-20 ms here), and a slow CDN's quadrants do not hold the card's grid back long.
 GRID_WAITS_FOR_QUADRANTS_SECONDS = 0.05
 
 
@@ -1116,7 +1117,8 @@ class _Fetch:
 
 
 def _tiled_by(data: bytes, quadrants: Sequence[_Fetch]) -> bool:
-    """Whether, from their headers, a grid's PNG is its quadrants' size twice over."""
+    """Whether a grid's download is a sound PNG (every chunk's checksum, and its end)
+    that is its quadrants' size twice over, from their headers."""
     try:
         sizes = set()
         for quadrant in quadrants:
@@ -1128,9 +1130,12 @@ def _tiled_by(data: bytes, quadrants: Sequence[_Fetch]) -> bool:
             if len(sizes) != 1 or image.format != "PNG":
                 return False
             width, height = sizes.pop()
-            return image.size == (2 * width, 2 * height)
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return False
+            if image.size != (2 * width, 2 * height):
+                return False
+            image.verify()
+            return True
+    except (SyntaxError, OSError, ValueError, Image.DecompressionBombError):
+        return False  # decoded, it fails with the reason
 
 
 def _composed_grid(
@@ -1138,21 +1143,14 @@ def _composed_grid(
 ) -> "PreparedImage | None":
     """The grid's thumbnails made from its quadrants' pixels, not from its own: a
     Midjourney grid is its four images side by side, in their order, so the grid's
-    pixels need no decoding of their own (as many as the four quadrants' together;
-    in bench/result_ingest.py, the ingest's largest single cost). The download is still
-    checked whole (every chunk's checksum) before it is kept. Called when the headers
-    say the PNG is tiled by the quadrants (_tiled_by); None, to decode the grid after
-    all, unless it is sound and the four quadrants are decoded and opaque. (Were a
-    provider's grid ever not its quadrants side by side, the card would show the
+    pixels (as many as the four quadrants' together) need no decoding of their own.
+    Called once _tiled_by found the download sound and tiled by the quadrants; None, to
+    decode the grid after all, unless the four quadrants are decoded and opaque. (Were
+    a provider's grid ever not its quadrants side by side, the card would show the
     quadrants, which are what its buttons act on.)"""
     tiles = [q.pixels for q in quadrants if q is not None and q.pixels is not None]
     if len(tiles) != 4:
         return None  # one failed, or is not opaque
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-    except (SyntaxError, OSError, ValueError, Image.DecompressionBombError):
-        return None  # decoded, it fails with the reason
     width, height = tiles[0].size
     grid = Image.new("RGB", (2 * width, 2 * height))
     for position, tile in enumerate(tiles):
