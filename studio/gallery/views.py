@@ -195,8 +195,8 @@ def image_view(request: AuthenticatedRequest, image_id: int) -> HttpResponse:
 @login_required
 @cache_control(private=True, max_age=31_536_000, immutable=True)
 def thumbnail(request: AuthenticatedRequest, image_id: int) -> FileResponse:
-    """The 480 px thumbnail a tile shows (the 1024 px one for images stored before there
-    was a small one)."""
+    """The small thumbnail (480–600 px) a tile shows (the 1024 px one for images stored
+    before there was a small one)."""
     image = get_object_or_404(ResultImage.objects.select_related("job"), pk=image_id)
     project_for_user(request.user, image.job.project_id)
     field = image.thumbnail_small or image.thumbnail

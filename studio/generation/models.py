@@ -486,7 +486,8 @@ class ResultImage(models.Model):
     file = models.ImageField(upload_to="results/%Y/%m/")
     # JPEG (WebP for a cut-out; older results WebP), 1024 px: cards.
     thumbnail = models.ImageField(upload_to="thumbnails/%Y/%m/")
-    # The same, 480 px: gallery tiles, tree nodes. Empty for images stored before it existed.
+    # The same, 480–600 px (a 1024 px card halved): gallery tiles, tree nodes. Empty for
+    # images stored before it existed.
     thumbnail_small = models.ImageField(upload_to="thumbnails/%Y/%m/", blank=True)
     # Hidden from the gallery by someone on the team (the image itself is kept).
     archived_at = models.DateTimeField(null=True, blank=True)

@@ -411,7 +411,8 @@ def test_a_large_image_gets_both_thumbnails_scaled_down(project: Any, bob: Any) 
     services._store_image(job, ResultImage.GRID, make_png(size=(2048, 1024)))
 
     stored = job.images.get()
-    for field, size in ((stored.thumbnail, (1024, 512)), (stored.thumbnail_small, (480, 240))):
+    # The tile is the card halved: between SMALL_THUMBNAIL_SIZE and OWN_TILE_UP_TO.
+    for field, size in ((stored.thumbnail, (1024, 512)), (stored.thumbnail_small, (512, 256))):
         with field.open("rb") as thumbnail, Image.open(thumbnail) as picture:
             assert (picture.format, picture.size) == ("JPEG", size)
 
@@ -427,7 +428,7 @@ def test_thumbnails_leave_the_image_they_are_made_from_as_it_was() -> None:
 
         assert image.size == size and image.tobytes() == pixels
         card_size = (1024, 1024 * size[1] // size[0])
-        tile_size = (480, 480 * size[1] // size[0])
+        tile_size = (512, 512 * size[1] // size[0])
         for thumbnail, expected in ((large, card_size), (small, tile_size)):
             with Image.open(io.BytesIO(thumbnail)) as picture:
                 assert (picture.format, picture.size) == ("JPEG", expected)
@@ -446,7 +447,7 @@ def test_a_cut_out_keeps_its_transparency_in_its_thumbnails(project: Any, bob: A
     services._store_image(job, ResultImage.GRID, buffer.getvalue())
 
     stored = job.images.get()
-    for field, size in ((stored.thumbnail, (1024, 683)), (stored.thumbnail_small, (480, 320))):
+    for field, size in ((stored.thumbnail, (1024, 683)), (stored.thumbnail_small, (512, 342))):
         with field.open("rb") as thumbnail, Image.open(thumbnail) as picture:
             assert (picture.format, picture.size) == ("WEBP", size)
             assert picture.convert("RGBA").getpixel((10, 10))[3] == 0
