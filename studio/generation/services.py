@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -1032,47 +1032,61 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
 def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]]) -> None:
     """Download `wanted` all at once and prepare each (decode, thumbnails) in its thread,
     the grid (what the card shows) first, the others beside it on the other cores (see
-    PREPARING); save each here as it is ready, in order. A grid whose quadrants arrive
-    with it is made from them instead of decoded (_Fetch). Once the grid is kept, the card
-    is pushed with it if a quadrant is still downloading (a slow CDN); else the one push
-    with all of them comes as soon. Raises the first failure once every image that could
-    be kept is."""
+    PREPARING), and write its files there too; here, add each one's row as it is ready,
+    in order. A grid whose quadrants arrive with it is made from them instead of decoded
+    (_Fetch). Once the grid is kept, the card is pushed with it if a quadrant is still
+    downloading (a slow CDN); else the one push with all of them comes as soon. Raises the
+    first failure once every image that could be kept is."""
     if not wanted:
         return
     failure: Exception | None = None
     grid_first = threading.Event()
     if wanted[0][0] != ResultImage.GRID:
         grid_first.set()  # the grid is kept already: a retry for the others
-    with ThreadPoolExecutor(
-        max_workers=min(RESULT_DOWNLOADS, len(wanted)), thread_name_prefix="studio-results"
-    ) as pool:
-        fetches = [_Fetch(client, index, url, grid_first) for index, url in wanted]
-        if [fetch.index for fetch in fetches] == [ResultImage.GRID, 1, 2, 3, 4]:
-            fetches[0].quadrants = fetches[1:]
-        pending = [(fetch, pool.submit(fetch)) for fetch in fetches]
-        for position, (fetch, future) in enumerate(pending):
-            try:
-                prepared = future.result()
-            except (ProviderError, OSError, ValueError, Image.DecompressionBombError) as exc:
-                failure = failure or exc
-                continue
-            _image_save(job, prepared)
-            later = pending[position + 1 :]
-            if fetch.index == ResultImage.GRID and any(not f.downloaded.is_set() for f, _ in later):
-                _push_grid_early(job)
+    fetches = [_Fetch(job, client, index, url, grid_first) for index, url in wanted]
+    if [fetch.index for fetch in fetches] == [ResultImage.GRID, 1, 2, 3, 4]:
+        fetches[0].quadrants = fetches[1:]
+    unsaved: list[Future[ResultImage]] = []
+    try:
+        with ThreadPoolExecutor(
+            max_workers=min(RESULT_DOWNLOADS, len(wanted)), thread_name_prefix="studio-results"
+        ) as pool:
+            unsaved = [pool.submit(fetch) for fetch in fetches]
+            for position, fetch in enumerate(fetches):
+                future = unsaved.pop(0)
+                try:
+                    result = future.result()
+                except (ProviderError, OSError, ValueError, Image.DecompressionBombError) as exc:
+                    failure = failure or exc
+                    continue
+                _image_insert(result)
+                if fetch.index == ResultImage.GRID and any(
+                    not later.downloaded.is_set() for later in fetches[position + 1 :]
+                ):
+                    _push_grid_early(job)
+    except BaseException:
+        # This thread failed (the database gone, say): the images not yet added leave no
+        # files behind. (The pool is shut down by now: every download has ended.)
+        for future in unsaved:
+            if not future.cancelled() and future.exception() is None:
+                _image_files_delete(future.result())
+        raise
     if failure is not None:
         raise failure
 
 
 class _Fetch:
-    """One result image's download and preparing, run in a download thread: no database
-    here (a thread would open a connection of its own and hold it). The others take a
-    core once the grid has one (or failed), so theirs never delay it; `wanted` lists the
-    grid first, so it never waits for a thread of the pool. A grid with its `quadrants`
-    downloaded by then (or soon after) lets them go first, and is made from them."""
+    """One result image's download, preparing and files, run in a download thread: no
+    database here (a thread would open a connection of its own and hold it); its row is
+    added by the task's thread. The others take a core once the grid has one (or failed),
+    so theirs never delay it; `wanted` lists the grid first, so it never waits for a
+    thread of the pool. A grid with its `quadrants` downloaded by then (or soon after)
+    lets them go first, and is made from them."""
 
-    def __init__(self, client: Provider, index: int, url: str, grid_first: threading.Event):
-        self.client, self.index, self.url = client, index, url
+    def __init__(
+        self, job: Job, client: Provider, index: int, url: str, grid_first: threading.Event
+    ):
+        self.job, self.client, self.index, self.url = job, client, index, url
         self.grid_first = grid_first
         self.downloaded = threading.Event()
         self.quadrants: Sequence[_Fetch] = ()
@@ -1080,7 +1094,11 @@ class _Fetch:
         self.prepared: PreparedImage | None = None  # once `done`, unless it failed
         self.done = threading.Event()
 
-    def __call__(self) -> "PreparedImage":
+    def __call__(self) -> ResultImage:
+        """The image's row, not yet added, with its files written."""
+        return _image_files(self.job, self._prepared())
+
+    def _prepared(self) -> "PreparedImage":
         grid = self.index == ResultImage.GRID
         try:
             try:
@@ -1223,14 +1241,29 @@ def _store_image(job: Job, index: int, data: bytes) -> None:
 
 
 def _image_save(job: Job, prepared: PreparedImage) -> None:
+    _image_insert(_image_files(job, prepared))
+
+
+def _image_files(job: Job, prepared: PreparedImage) -> ResultImage:
+    """Write the image's file and thumbnails: its row, not yet added. Files written
+    before one that failed are deleted."""
     name = f"job-{job.pk}-{prepared.index}"
     result = ResultImage(
         job=job, index=prepared.index, width=prepared.width, height=prepared.height
     )
-    result.file.save(f"{name}.{prepared.extension}", ContentFile(prepared.data), save=False)
     large, small, extension = prepared.thumbnails
-    result.thumbnail.save(f"{name}.{extension}", ContentFile(large), save=False)
-    result.thumbnail_small.save(f"{name}-s.{extension}", ContentFile(small), save=False)
+    try:
+        result.file.save(f"{name}.{prepared.extension}", ContentFile(prepared.data), save=False)
+        result.thumbnail.save(f"{name}.{extension}", ContentFile(large), save=False)
+        result.thumbnail_small.save(f"{name}-s.{extension}", ContentFile(small), save=False)
+    except BaseException:
+        _image_files_delete(result)
+        raise
+    return result
+
+
+def _image_insert(result: ResultImage) -> None:
+    """Add the row of an image whose files are written."""
     # One INSERT; a savepoint only inside a transaction, which a duplicate must not break.
     nested = transaction.get_connection().in_atomic_block
     try:
@@ -1240,7 +1273,12 @@ def _image_save(job: Job, prepared: PreparedImage) -> None:
         # Another worker stored this image first: keep theirs, leave no stray files.
         # (Any other error keeps them: a connection lost after the server committed the
         # row must not leave a row without its files.)
-        for field in (result.file, result.thumbnail, result.thumbnail_small):
+        _image_files_delete(result)
+
+
+def _image_files_delete(result: ResultImage) -> None:
+    for field in (result.file, result.thumbnail, result.thumbnail_small):
+        if field:
             field.delete(save=False)
 
 

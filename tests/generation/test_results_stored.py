@@ -12,6 +12,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.db import OperationalError, connection
 from django_tasks_db.models import DBTaskResult
 from PIL import Image
@@ -180,24 +181,24 @@ def test_quadrants_downloaded_with_the_grid_are_pushed_with_it_once(project: Any
             assert release.wait(timeout=30)
         return real_prepared_image(index, data)
 
-    def save_once_all_are_downloaded(job: Any, prepared: services.PreparedImage) -> None:
-        if prepared.index == ResultImage.GRID:
+    def add_once_all_are_downloaded(result: ResultImage) -> None:
+        if result.index == ResultImage.GRID:
             for _ in range(4):
                 assert downloaded.acquire(timeout=30)
             # Still preparing when the card's push is decided; let them go a little later.
             threading.Timer(0.2, release.set).start()
-        real_save(job, prepared)
+        real_insert(result)
 
     def push_job(job_id: int, **kwargs: Any) -> None:
         stored_at_each_push.append(
             sorted(ResultImage.objects.filter(job_id=job_id).values_list("index", flat=True))
         )
 
-    real_prepared_image, real_save = services.prepared_image, services._image_save
+    real_prepared_image, real_insert = services.prepared_image, services._image_insert
     with (
         mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
         mock.patch.object(services, "prepared_image", side_effect=prepare),
-        mock.patch.object(services, "_image_save", side_effect=save_once_all_are_downloaded),
+        mock.patch.object(services, "_image_insert", side_effect=add_once_all_are_downloaded),
         mock.patch.object(live, "push_job", autospec=True, side_effect=push_job),
     ):
         services.job_store_results(job_id=job.pk, attempt=1)
@@ -492,6 +493,57 @@ def test_two_workers_storing_the_same_grid_at_once_keep_one_copy_and_no_stray_fi
     )
     fields = ("file", "thumbnail", "thumbnail_small")
     assert on_disk == sorted(getattr(image, field).name for image in kept for field in fields)
+
+
+def files_on_disk(settings: Any) -> list[str]:
+    return sorted(
+        path.name for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()
+    )
+
+
+def test_a_quadrant_whose_thumbnail_cannot_be_written_leaves_no_files_and_is_tried_again(
+    project: Any, bob: Any, settings: Any
+) -> None:
+    job = completed_grid(project, bob)
+    download, _, _ = served()
+    real_save = FileSystemStorage._save
+
+    def save(storage: Any, name: str, content: Any) -> str:
+        if Path(name).name.startswith(f"job-{job.pk}-2-s"):
+            raise OSError(28, "No space left on device")
+        return real_save(storage, name, content)
+
+    with (
+        mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
+        mock.patch.object(FileSystemStorage, "_save", autospec=True, side_effect=save),
+    ):
+        services.job_store_results(job_id=job.pk, attempt=1)
+
+    assert sorted(job.images.values_list("index", flat=True)) == [0, 1, 3, 4]
+    assert not [name for name in files_on_disk(settings) if name.startswith(f"job-{job.pk}-2")]
+    retry = DBTaskResult.objects.get(task_path__endswith="store_results")
+    assert retry.args_kwargs["args"] == [job.pk, 2]
+
+
+def test_the_database_lost_while_a_grid_is_added_leaves_no_files_of_the_images_not_added(
+    project: Any, bob: Any, settings: Any
+) -> None:
+    job = completed_grid(project, bob)
+    download, _, _ = served()
+
+    def insert(result: ResultImage) -> None:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    with (
+        mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
+        mock.patch.object(services, "_image_insert", side_effect=insert),
+        pytest.raises(OperationalError),
+    ):
+        services.job_store_results(job_id=job.pk, attempt=1)
+
+    # The grid's files stay: its row may have been committed before the connection went.
+    grid = f"job-{job.pk}-0"
+    assert files_on_disk(settings) == sorted([f"{grid}.png", f"{grid}.jpg", f"{grid}-s.jpg"])
 
 
 # A grid whose quadrants came with it is made from them (services._composed_grid).
