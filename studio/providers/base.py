@@ -25,11 +25,21 @@ from typing import Any, ClassVar
 import requests
 from django.conf import settings
 from django.utils import timezone
+from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 # Answers after which the same call may well succeed later.
 RETRYABLE_STATUSES = {408, 429, 500, 502, 503, 504}
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
+# Reads (a task's GET, a result's download, the account) go over connections kept open
+# and shared by every client in the process: each read otherwise opened a connection of
+# its own, a TLS handshake (round trips) before a byte of a result came. Up to this many
+# are kept per host, for the worker's threads downloading grids at once (WORKER_CONCURRENCY
+# tasks, five images each). A create or a cancel is sent on a connection of its own, as
+# before: one that a server closed while it sat idle could fail a POST after it was sent
+# (an answer lost), where a read is simply asked again later.
+KEPT_CONNECTIONS_PER_HOST = 32
+KEPT_CONNECTIONS = HTTPAdapter(pool_connections=8, pool_maxsize=KEPT_CONNECTIONS_PER_HOST)
 # Retry-After hints are honoured up to this many seconds.
 MAX_RETRY_AFTER_SECONDS = 300
 # A custom Zoom Out factor, as Midjourney takes it.
@@ -199,7 +209,10 @@ class Provider(ABC):
         self.api_key = api_key
         self.base_url = (base_url or self.configured_base_url()).rstrip("/")
         self.timeout = timeout if timeout is not None else settings.PROVIDER_TIMEOUT_SECONDS
-        self.session = requests.Session()
+        self.session = requests.Session()  # creates and cancels: a new connection each
+        self.reads = requests.Session()
+        self.reads.mount("http://", KEPT_CONNECTIONS)
+        self.reads.mount("https://", KEPT_CONNECTIONS)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.base_url}>"
@@ -335,8 +348,9 @@ class Provider(ABC):
         the requests exception, for the caller to judge (a lost answer to a create is
         not the same as a lost answer to a read)."""
         headers = {"x-api-key": self.api_key} if with_key else {}
+        session = self.reads if method == "GET" else self.session
         try:
-            return self.session.request(
+            return session.request(
                 method,
                 url,
                 json=json,
