@@ -496,9 +496,7 @@ def test_two_workers_storing_the_same_grid_at_once_keep_one_copy_and_no_stray_fi
 
 
 def files_on_disk(settings: Any) -> list[str]:
-    return sorted(
-        path.name for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()
-    )
+    return sorted(path.name for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file())
 
 
 def test_a_quadrant_whose_thumbnail_cannot_be_written_leaves_no_files_and_is_tried_again(
