@@ -209,7 +209,8 @@ class Provider(ABC):
         self.api_key = api_key
         self.base_url = (base_url or self.configured_base_url()).rstrip("/")
         self.timeout = timeout if timeout is not None else settings.PROVIDER_TIMEOUT_SECONDS
-        self.session = requests.Session()  # creates and cancels: a new connection each
+        # Creates and cancels: a connection of this client's own (a client is made for each).
+        self.session = requests.Session()
         self.reads = requests.Session()
         self.reads.mount("http://", KEPT_CONNECTIONS)
         self.reads.mount("https://", KEPT_CONNECTIONS)
