@@ -12,10 +12,17 @@ gives its place in the line back.
 
 And a numbered push (sequence.py) goes out in two round trips to Redis: its number and
 the group's members in one, the message to the members in the other, where channels_redis
-took four for the send and a fifth for the number."""
+took four for the send and a fifth for the number.
 
+And a process takes the messages waiting for its channels all at once: channels_redis took
+them one at a time, four round trips to Redis each. A daphne busy with requests (webhooks
+at 100 a second) then took its pushes off Redis more slowly than it sent them, and its
+channel overflowed: pushes dropped, pages asking for the whole state again."""
+
+import asyncio
 import logging
 import time
+from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +53,26 @@ return over_capacity
 """
 
 
+# At most this many messages taken off a channel at once (its capacity, in Studio).
+RECEIVE_BATCH = 100
+
+# channels_redis's receive, for every message waiting at once: the messages of a receive
+# whose answer was lost (cancelled) are put back first; those taken now are kept in the
+# backup until they are in hand. KEYS: the channel, its backup; ARGV: how many at most.
+TAKE_WAITING = """
+local backed_up = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+for i = #backed_up, 1, -2 do
+    redis.call('ZADD', KEYS[1], backed_up[i], backed_up[i - 1])
+end
+redis.call('DEL', KEYS[2])
+local taken = redis.call('ZPOPMIN', KEYS[1], ARGV[1])
+for i = 1, #taken, 2 do
+    redis.call('ZADD', KEYS[2], taken[i + 1], taken[i])
+end
+return taken
+"""
+
+
 class CancellableChannelLock(ChannelLock):
     """channels_redis counts a waiter before it waits and never uncounts one that was
     cancelled, so the channel's lock is never dropped again: it stays bound to the event
@@ -67,6 +94,8 @@ class RedisChannelLayer(ChannelsRedisLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.receive_clean_locks = CancellableChannelLock()
+        # Messages taken off a process's channel key, not yet handed out, oldest first.
+        self.taken: defaultdict[str, deque[bytes]] = defaultdict(deque)
 
     def create_pool(self, index: int) -> BlockingConnectionPool:
         host: dict[str, Any] = dict(self.hosts[index])
@@ -76,6 +105,42 @@ class RedisChannelLayer(ChannelsRedisLayer):
             timeout=settings.REDIS_POOL_WAIT_SECONDS,
             **host,
         )
+
+    async def receive_single(self, channel: str) -> tuple[Any, Any]:
+        """The next message of this process's channels (`channel` ends with "!"): from
+        those taken already, else every one waiting now, in one round trip; when none is
+        waiting, channels_redis's blocking receive of the next. Other channels, which
+        other processes may receive from too, are channels_redis's."""
+        if not channel.endswith("!"):
+            return await super().receive_single(channel)
+        taken = self.taken[channel]
+        if not taken:
+            key = self.prefix + channel
+            index = self.consistent_hash(channel)
+            backup = self._backup_channel_name(key)
+            await self.receive_clean_locks.acquire(key)
+            try:
+                waiting = await self.connection(index).eval(
+                    TAKE_WAITING, 2, key, backup, RECEIVE_BATCH
+                )
+            except BaseException:
+                self.receive_clean_locks.release(key)
+                raise
+            if not waiting:
+                self.receive_clean_locks.release(key)
+                return await super().receive_single(channel)
+            taken.extend(waiting[::2])  # member, score, member, score…
+            # In hand: the backup goes (channels_redis's cleaning, for all of them).
+            cleaner = asyncio.ensure_future(self.connection(index).delete(backup))
+            self.receive_cleaners.append(cleaner)
+
+            def cleaned(done: "asyncio.Future[Any]") -> None:
+                self.receive_cleaners.remove(done)
+                self.receive_clean_locks.release(key)
+
+            cleaner.add_done_callback(cleaned)
+        message = self.deserialize(taken.popleft())
+        return message.pop("__asgi_channel__", channel), message
 
     async def group_send_numbered(
         self,
