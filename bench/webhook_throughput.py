@@ -16,11 +16,14 @@ the CPU time daphne spent per request in each (steadier than the rates on a shar
 machine: daphne runs near one full core in both), the webhooks answered other than
 200, and the most connections to the bench's database that Studio's process held
 during the webhooks (sampled every 0.1 s from pg_stat_activity; this process's own are
-left out), against its pool's maximum.
+left out), against its pool's maximum. And what the socket received of the webhooks'
+pushes: the messages, and the numbers skipped or going back (each a page asking for
+the whole state again; see studio/realtime/sequence.py).
 
 Run: .venv/bin/python bench/webhook_throughput.py [--runs 5] [--seconds 5] [--quick]
 """
 
+import itertools
 import os
 import sys
 import threading
@@ -73,20 +76,25 @@ def main() -> None:
     options = arguments(__doc__, seconds=(float, 5.0, "seconds of each case a run"))
     seconds = 1.5 if options.quick else options.seconds
     with Bench("webhook_throughput") as bench:
+        from studio.realtime import sequence
+
         _team, project, user = bench.provision()
         web = bench.start_web()
         live = bench.socket(project.pk, bench.login())
         draining = True
+        pushed: list[int] = []  # the numbers of the pushes received, in order
 
         def drain() -> None:
             while draining:
                 try:
-                    live.receive(0.2)
+                    found = sequence.parse(live.receive(0.2))
                 except TimeoutError:
-                    pass
+                    continue
                 except Exception as ended:
                     print(f"  note: the drained socket ended: {ended}")
                     return
+                if found is not None and found[0] == "push":
+                    pushed.append(found[1])
 
         drainer = threading.Thread(target=drain, daemon=True)
         drainer.start()
@@ -122,11 +130,15 @@ def main() -> None:
 
             sampler = threading.Thread(target=sample)
             sampler.start()
+            received = len(pushed)
             cpu = cpu_seconds(web)
             hooks_done, hooks_bad = hammer(webhook, seconds)
             hooks_cpu = cpu_seconds(web) - cpu
             sampling = False
             sampler.join()
+            time.sleep(1.5)  # the pushes still on their way
+            numbers = pushed[received:]
+            steps = [later - earlier for earlier, later in itertools.pairwise(numbers)]
             return {
                 "noop": noop_done / seconds,
                 "webhooks": hooks_done / seconds,
@@ -134,6 +146,9 @@ def main() -> None:
                 "hooks_cpu": hooks_cpu / hooks_done,
                 "bad": hooks_bad,
                 "connections": peak[0],
+                "messages": len(numbers),
+                "skipped": sum(1 for step in steps if step > 1),
+                "back": sum(1 for step in steps if step < 1),
             }
 
         hammer(noop, 0.5)  # warm up
@@ -157,6 +172,14 @@ def main() -> None:
         [r["hooks_cpu"] for r in results],
     )
     table.note("webhooks answered other than 200, per run: " + counts([r["bad"] for r in results]))
+    table.note(
+        "pushes the socket received, per run: "
+        + counts([r["messages"] for r in results])
+        + "; numbers skipped: "
+        + counts([r["skipped"] for r in results])
+        + "; going back: "
+        + counts([r["back"] for r in results])
+    )
     if bench.on_postgres:
         table.note(
             "most PostgreSQL connections Studio held, per run: "

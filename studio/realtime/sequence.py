@@ -89,10 +89,78 @@ async def current_number(layer: BaseChannelLayer, group: str) -> int:
     return await _counter(layer, group, step=0)
 
 
+# A push that takes the pushes waiting behind it along stops at this size; the rest go next.
+GATHER_UP_TO_CHARACTERS = 256 * 1024
+
+# This process's pushes waiting to go, by layer and group, while one of the group's goes.
+_waiting: dict[tuple[BaseChannelLayer, str], list[tuple[str, "asyncio.Future[None]"]]] = {}
+_senders: set["asyncio.Task[None]"] = set()  # held until done (the loop keeps weak ones)
+
+
 async def send_numbered(layer: BaseChannelLayer, group: str, html: str) -> None:
     """Push `html` to `group` with the group's next number, and a check to follow.
 
-    The HTML is rendered before the number is taken, so that a state read after
+    A process's pushes to a group go one at a time, in the order they came, so that no
+    socket gets them out of order (the number is taken before the message goes: two at
+    once could arrive the other way round, a gap to the page). Those that come while one
+    is on its way go together in the next message, under one number: under load (many
+    webhooks a second), fewer, larger messages."""
+    key = (layer, group)
+    sent = asyncio.get_running_loop().create_future()
+    waiting = _waiting.get(key)
+    if waiting is not None:
+        waiting.append((html, sent))
+    else:
+        _waiting[key] = [(html, sent)]
+        sender = asyncio.ensure_future(_send_waiting(layer, group, key))
+        _senders.add(sender)
+        sender.add_done_callback(_senders.discard)
+    await sent
+
+
+async def _send_waiting(
+    layer: BaseChannelLayer, group: str, key: tuple[BaseChannelLayer, str]
+) -> None:
+    waiting = _waiting[key]
+    batch: list[tuple[str, asyncio.Future[None]]] = []
+    try:
+        while waiting:
+            batch = _gathered(waiting)
+            try:
+                await _send(layer, group, "".join(html for html, _ in batch))
+            except Exception as error:
+                outcome: BaseException | None = error
+            else:
+                outcome = None
+            for _, sent in batch:
+                if not sent.done():  # else its caller stopped waiting
+                    if outcome is None:
+                        sent.set_result(None)
+                    else:
+                        sent.set_exception(outcome)
+    finally:
+        del _waiting[key]
+        for _, sent in batch + waiting:  # cancelled itself (the loop is closing)
+            sent.cancel()
+
+
+def _gathered(
+    waiting: list[tuple[str, "asyncio.Future[None]"]],
+) -> list[tuple[str, "asyncio.Future[None]"]]:
+    """The first push waiting and those behind it, up to GATHER_UP_TO_CHARACTERS."""
+    size = count = 0
+    for html, _ in waiting:
+        size += len(html)
+        if count and size > GATHER_UP_TO_CHARACTERS:
+            break
+        count += 1
+    batch = waiting[:count]
+    del waiting[:count]
+    return batch
+
+
+async def _send(layer: BaseChannelLayer, group: str, html: str) -> None:
+    """The HTML is rendered before the number is taken, so that a state read after
     current_number() is never older than a push numbered up to it."""
 
     def message_for(number: int) -> dict[str, str]:

@@ -2,15 +2,24 @@
 (daphne through `manage.py runstudio`), talked to over TCP as a browser does. No worker
 runs: each push tested here comes from the web process where the change was made."""
 
+import json
 import os
+import re
+import threading
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from studio.accounts.models import Membership, Role
+from studio.generation.models import Status
+from studio.realtime import sequence
 from studio.realtime.groups import ACCESS_ENDED, RECONNECT
 from tests.conftest import StudioServer, needs_redis, redis_url, start_server, stop_server
+from tests.factories import make_job
+from tests.generation.helpers import webhook_body
 from tests.websocket import LiveSocket, Refused
 
 pytestmark = needs_redis
@@ -128,3 +137,64 @@ def test_a_socket_is_renewed_through_daphne_when_it_reaches_its_age(
 
     # Not 1012, which daphne cannot send: the page's script reconnects on this code.
     assert code == RECONNECT
+
+
+PROGRESS_PILL = re.compile(r'id="status-pill-(\d+)"[^>]*>(\d+)%<')
+
+
+def test_webhooks_as_fast_as_a_web_process_takes_them_all_reach_a_page_in_order(
+    web_pair: tuple[StudioServer, StudioServer], project: Any, bob: Any
+) -> None:
+    """Eight connections post progress webhooks, each as soon as the last was answered:
+    the web process is as busy as it gets. Every job's last progress reaches the page,
+    and the pushes' numbers go up one at a time: a number skipped (a push dropped by a
+    channel that overflowed) or going back (two sent at once) is a page asking for the
+    whole state again."""
+    web, _ = web_pair
+    jobs = [
+        make_job(project=project, user=bob, status=Status.PROCESSING, provider_task_id=f"t-{n}")
+        for n in range(16)
+    ]
+    socket = LiveSocket.open(web.url, f"/ws/projects/{project.pk}/", web.login("bob"))
+    messages: list[str] = []
+    answers: list[int] = []
+    try:
+        messages.append(socket.receive_until('id="meter-me-', timeout=20))
+
+        def post_each_step(mine: list[Any]) -> None:
+            connection = requests.Session()
+            for progress in range(1, 31):
+                for job in mine:
+                    body = webhook_body("task_processing", task_id=job.provider_task_id)
+                    body["data"]["output"].update(progress=progress, intermediate_image_urls=None)
+                    response = connection.post(
+                        f"{web.url}/webhooks/piapi/{job.pk}/",
+                        data=json.dumps(body),
+                        headers={
+                            "Content-Type": "application/json",
+                            "x-webhook-secret": job.webhook_secret,
+                        },
+                        timeout=30,
+                    )
+                    answers.append(response.status_code)
+
+        posters = [threading.Thread(target=post_each_step, args=(jobs[n::8],)) for n in range(8)]
+        for poster in posters:
+            poster.start()
+        for poster in posters:
+            poster.join(timeout=120)
+        shown: dict[int, int] = {}
+        with suppress(TimeoutError):  # what never comes is told below
+            while any(shown.get(job.pk) != 30 for job in jobs):
+                message = socket.receive(timeout=20)
+                messages.append(message)
+                shown.update((int(job), int(step)) for job, step in PROGRESS_PILL.findall(message))
+    finally:
+        socket.close()
+
+    assert answers == [200] * 16 * 30
+    assert {job.pk: shown.get(job.pk) for job in jobs} == {job.pk: 30 for job in jobs}
+    marks = [sequence.parse(message) for message in messages]
+    assert marks[0] is not None and marks[0][0] == "snapshot"
+    pushed = [mark[1] for mark in marks if mark is not None and mark[0] == "push"]
+    assert pushed == list(range(marks[0][1] + 1, marks[0][1] + 1 + len(pushed)))
