@@ -1032,8 +1032,8 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
 def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]]) -> None:
     """Download `wanted` all at once and prepare each (decode, thumbnails) in its thread,
     the grid (what the card shows) first, the others beside it on the other cores (see
-    PREPARING), and write its files there too; here, add each one's row as it is ready,
-    in order. A grid whose quadrants arrive with it is made from them instead of decoded
+    PREPARING), and write its files there too; here, add their rows as they are ready, in
+    order (those ready together in one INSERT). A grid whose quadrants arrive with it is made from them instead of decoded
     (_Fetch). Once the grid is kept, the card is pushed with it if a quadrant is still
     downloading (a slow CDN); else the one push with all of them comes as soon. Raises the
     first failure once every image that could be kept is."""
@@ -1047,26 +1047,40 @@ def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]])
     if [fetch.index for fetch in fetches] == [ResultImage.GRID, 1, 2, 3, 4]:
         fetches[0].quadrants = fetches[1:]
     unsaved: list[Future[ResultImage]] = []
+    ready: list[ResultImage] = []  # files written, rows not added yet
     try:
         with ThreadPoolExecutor(
             max_workers=min(RESULT_DOWNLOADS, len(wanted)), thread_name_prefix="studio-results"
         ) as pool:
             unsaved = [pool.submit(fetch) for fetch in fetches]
-            for position, fetch in enumerate(fetches):
-                future = unsaved.pop(0)
-                try:
-                    result = future.result()
-                except (ProviderError, OSError, ValueError, Image.DecompressionBombError) as exc:
-                    failure = failure or exc
-                    continue
-                _image_insert(result)
-                if fetch.index == ResultImage.GRID and any(
-                    not later.downloaded.is_set() for later in fetches[position + 1 :]
-                ):
+            behind = list(fetches)
+            while unsaved:
+                # The next image in line, waited for, and those behind it already done:
+                # their rows go in one INSERT (a grid is made from its quadrants, so
+                # they are usually done when it is).
+                grid = False
+                while unsaved and (not ready or unsaved[0].done()):
+                    future, fetch = unsaved.pop(0), behind.pop(0)
+                    try:
+                        ready.append(future.result())
+                    except (
+                        ProviderError,
+                        OSError,
+                        ValueError,
+                        Image.DecompressionBombError,
+                    ) as exc:
+                        failure = failure or exc
+                        continue
+                    grid = grid or fetch.index == ResultImage.GRID
+                batch, ready = ready, []
+                _images_insert(batch)
+                if grid and any(not later.downloaded.is_set() for later in behind):
                     _push_grid_early(job)
     except BaseException:
         # This thread failed (the database gone, say): the images not yet added leave no
         # files behind. (The pool is shut down by now: every download has ended.)
+        for result in ready:
+            _image_files_delete(result)
         for future in unsaved:
             if not future.cancelled() and future.exception() is None:
                 _image_files_delete(future.result())
@@ -1260,6 +1274,25 @@ def _image_files(job: Job, prepared: PreparedImage) -> ResultImage:
         _image_files_delete(result)
         raise
     return result
+
+
+def _images_insert(results: Sequence[ResultImage]) -> None:
+    """Add the rows of images whose files are written, in one INSERT; one at a time when
+    one of them is there already (another worker stored it first)."""
+    if len(results) < 2:
+        for result in results:
+            _image_insert(result)
+        return
+    for result in results:
+        result.project_id = result.job.project_id  # as ResultImage.save does
+    # One statement (in a transaction of its own); a savepoint only inside a transaction.
+    nested = transaction.get_connection().in_atomic_block
+    try:
+        with transaction.atomic() if nested else nullcontext():
+            ResultImage.objects.bulk_create(results)
+    except IntegrityError:
+        for result in results:
+            _image_insert(result)
 
 
 def _image_insert(result: ResultImage) -> None:

@@ -14,6 +14,7 @@ from unittest import mock
 import pytest
 from django.core.files.storage import FileSystemStorage
 from django.db import OperationalError, connection
+from django.db.models import QuerySet
 from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
@@ -311,18 +312,25 @@ def test_the_five_downloads_are_under_way_at_once(project: Any, bob: Any) -> Non
 def test_an_image_whose_commit_was_not_acknowledged_keeps_its_files(project: Any, bob: Any) -> None:
     job = completed_grid(project, bob)
     download, _, _ = served()
-    real_save = ResultImage.save
+    real_save, real_bulk_create = ResultImage.save, QuerySet.bulk_create
 
-    def save_then_lose_the_connection(image: ResultImage, *args: Any, **kwargs: Any) -> None:
-        real_save(image, *args, **kwargs)
-        if image.index == 2:
+    def lose_the_connection_after(images: list[ResultImage]) -> None:
+        if any(image.index == 2 for image in images):
             raise OperationalError("server closed the connection unexpectedly")
+
+    def save(image: ResultImage, *args: Any, **kwargs: Any) -> None:
+        real_save(image, *args, **kwargs)
+        lose_the_connection_after([image])
+
+    def bulk_create(rows: QuerySet[Any], images: list[ResultImage], **kwargs: Any) -> Any:
+        created = real_bulk_create(rows, images, **kwargs)
+        lose_the_connection_after(images)
+        return created
 
     with (
         mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
-        mock.patch.object(
-            ResultImage, "save", autospec=True, side_effect=save_then_lose_the_connection
-        ),
+        mock.patch.object(ResultImage, "save", autospec=True, side_effect=save),
+        mock.patch.object(QuerySet, "bulk_create", autospec=True, side_effect=bulk_create),
         pytest.raises(OperationalError),
     ):
         services.job_store_results(job_id=job.pk, attempt=1)
@@ -528,20 +536,26 @@ def test_the_database_lost_while_a_grid_is_added_leaves_no_files_of_the_images_n
     job = completed_grid(project, bob)
     download, _, _ = served()
 
-    def insert(result: ResultImage) -> None:
+    tried: list[int] = []
+
+    def insert(results: list[ResultImage]) -> None:
+        tried.extend(result.index for result in results)
         raise OperationalError("server closed the connection unexpectedly")
 
     with (
         mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
-        mock.patch.object(services, "_image_insert", side_effect=insert),
+        mock.patch.object(services, "_images_insert", side_effect=insert),
         pytest.raises(OperationalError),
     ):
         services.job_store_results(job_id=job.pk, attempt=1)
 
-    # The grid's files stay: its row may have been committed before the connection went.
-    grid = f"job-{job.pk}-0"
+    # The files of the rows tried stay (the grid's first): they may have been committed
+    # before the connection went. The others' go.
+    assert tried[0] == ResultImage.GRID
     names = sorted(Path(name).name for name in files_on_disk(settings))
-    assert names == sorted([f"{grid}.png", f"{grid}.jpg", f"{grid}-s.jpg"])
+    kept = [f"job-{job.pk}-{index}" for index in tried]
+    assert names == sorted(name + end for name in kept for end in (".png", ".jpg", "-s.jpg"))
+    assert len(kept) < 5  # some were not added, and left nothing
 
 
 # A grid whose quadrants came with it is made from them (services._composed_grid).
