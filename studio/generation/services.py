@@ -1033,10 +1033,10 @@ def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]])
     """Download `wanted` all at once and prepare each (decode, thumbnails) in its thread,
     the grid (what the card shows) first, the others beside it on the other cores (see
     PREPARING), and write its files there too; here, add their rows as they are ready, in
-    order (those ready together in one INSERT). A grid whose quadrants arrive with it is made from them instead of decoded
-    (_Fetch). Once the grid is kept, the card is pushed with it if a quadrant is still
-    downloading (a slow CDN); else the one push with all of them comes as soon. Raises the
-    first failure once every image that could be kept is."""
+    order (those ready together in one INSERT). A grid whose quadrants arrive with it is
+    made from them instead of decoded (_Fetch). Once the grid is kept, the card is pushed
+    with it if a quadrant is still downloading (a slow CDN); else the one push with all of
+    them comes as soon. Raises the first failure once every image that could be kept is."""
     if not wanted:
         return
     failure: Exception | None = None
