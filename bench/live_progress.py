@@ -16,6 +16,11 @@ socket (tests/websocket.py's LiveSocket) and waits for its resync. Each run then
 It prints p50 and p99 of both, and their ratios, as median (min–max) over the runs.
 Without REDIS_URL the raw push cannot reach daphne's sockets: Studio's figures only.
 
+And a floor, against the same baseline: N no-op requests to the same daphne (the
+sandbox's catch-all, a small JSON 404 that reads no database), each timed from the GET
+to its answer, plus the raw push's time. A webhook is at least a request and a push, so
+no webhook → card can be faster than this, whatever it does in between.
+
 Run: .venv/bin/python bench/live_progress.py [--runs 5] [--n 30] [--quick]
 """
 
@@ -58,6 +63,12 @@ def main() -> None:
             live.receive_until(marker, timeout=30)
             return time.perf_counter() - started
 
+        def noop_once() -> float:
+            started = time.perf_counter()
+            response = hooks.get(f"{bench.url}/sandbox/bench-noop", timeout=30)
+            assert response.status_code == 404, response.text[:300]
+            return time.perf_counter() - started
+
         def webhook_once(job: object, progress: int) -> float:
             body = progress_body(job, progress)
             started = time.perf_counter()
@@ -74,11 +85,12 @@ def main() -> None:
             if raw.reaches_sockets:
                 raw_once()
 
-        def one_run(run: int) -> tuple[list[float], list[float]]:
+        def one_run(run: int) -> tuple[list[float], list[float], list[float]]:
             baseline = [raw_once() for _ in range(n)] if raw.reaches_sockets else []
             jobs = make_jobs(project, user, n)
             studio = [webhook_once(job, 20 + run) for job in jobs]
-            return baseline, studio
+            noops = [noop_once() for _ in range(n)]
+            return baseline, studio, noops
 
         results = run_each(options.runs, one_run)
         raw.close()
@@ -89,8 +101,14 @@ def main() -> None:
     for label, fraction in (("p50", 0.5), ("p99", 0.99)):
         table.add(
             f"{label}: raw group_send vs webhook → card",
-            [percentile(b, fraction) if b else None for b, _ in results],
-            [percentile(s, fraction) for _, s in results],
+            [percentile(b, fraction) if b else None for b, _, _ in results],
+            [percentile(s, fraction) for _, s, _ in results],
+        )
+    if all(b for b, _, _ in results):
+        table.add(
+            "p50 floor: raw vs no-op GET + raw push",
+            [percentile(b, 0.5) for b, _, _ in results],
+            [percentile(noops, 0.5) + percentile(b, 0.5) for b, _, noops in results],
         )
     table.print()
 
