@@ -10,9 +10,11 @@ for a connection costs those leaves a few milliseconds instead (issue 14).
 And a receive cancelled while it waits for its channel's lock (a page closing its socket)
 gives its place in the line back.
 
-And a numbered push (sequence.py) goes out in two round trips to Redis: its number and
-the group's members in one, the message to the members in the other, where channels_redis
-took four for the send and a fifth for the number.
+And a numbered push (sequence.py) goes out in one round trip to Redis, a script that
+takes the number and sends with it, where channels_redis took four for the send and a
+fifth for the number: two processes pushing at once could otherwise each take a number
+and send in the other order, a gap to the pages that get them (each then asks for the
+whole state again).
 
 And a process takes the messages waiting for its channels all at once: channels_redis took
 them one at a time, four round trips to Redis each. A daphne busy with requests (webhooks
@@ -23,33 +25,62 @@ import asyncio
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
 from typing import Any
 
 from channels_redis.core import ChannelLock
 from channels_redis.core import RedisChannelLayer as ChannelsRedisLayer
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from redis.asyncio import BlockingConnectionPool
 
 logger = logging.getLogger(__name__)
 
-# channels_redis's script for a group send on one shard, with the expired messages of
-# each channel dropped first (there, a round trip of its own before the script).
-SEND_TO_CHANNELS = """
-local now = ARGV[#ARGV - 2]
-local expiry = ARGV[#ARGV - 1]
-local expired_before = ARGV[#ARGV]
+# A numbered group send: the group's next number, its members (those whose membership
+# expired dropped, as channels_redis does), and the message to each member's channel
+# (once per channel key, naming its channels, serialized as channels_redis does: its
+# prefix's bytes, then msgpack), with what channels_redis's send checks: expired
+# messages dropped, the capacity. (No random prefix is needed to tell messages apart: the
+# number does.) A message goes after every one already on its channel,
+# so that the channel's receiver (which takes the lowest score first) gets them in the
+# order of their numbers, whatever the clocks of the processes that sent them.
+# KEYS: the counter, the group. ARGV: the counter's start and seconds, when memberships
+# expire, now, a channel's expiry, when its messages expire, its capacity, the layer's
+# prefix, the message's type, the HTML before the number and after it, the serialized
+# message's prefix.
+SEND_NUMBERED = """
+redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
+local number = redis.call('INCRBY', KEYS[1], 1)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], 0, ARGV[3])
+local keys, channels = {}, {}
+for _, name in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+    local bang = string.find(name, '!', 1, true)
+    local key = ARGV[8] .. (bang and string.sub(name, 1, bang) or name)
+    if channels[key] == nil then
+        channels[key] = {}
+        table.insert(keys, key)
+    end
+    table.insert(channels[key], name)
+end
+local digits = string.format('%d', number)
+local html = ARGV[10] .. digits .. ARGV[11]
+local now = tonumber(ARGV[4])
 local over_capacity = 0
-for i = 1, #KEYS do
-    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, expired_before)
-    if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[i + #KEYS]) then
-        redis.call('ZADD', KEYS[i], now, ARGV[i])
-        redis.call('EXPIRE', KEYS[i], expiry)
+for _, key in ipairs(keys) do
+    redis.call('ZREMRANGEBYSCORE', key, 0, ARGV[6])
+    if redis.call('ZCARD', key) < tonumber(ARGV[7]) then
+        local score = now
+        local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+        if last[2] ~= nil and tonumber(last[2]) >= score then
+            score = tonumber(last[2]) + 0.000001
+        end
+        local message = {type = ARGV[9], html = html, __asgi_channel__ = channels[key]}
+        redis.call('ZADD', key, score, ARGV[12] .. cmsgpack.pack(message))
+        redis.call('EXPIRE', key, ARGV[5])
     else
         over_capacity = over_capacity + 1
     end
 end
-return over_capacity
+return {number, over_capacity}
 """
 
 
@@ -93,6 +124,13 @@ class CancellableChannelLock(ChannelLock):
 class RedisChannelLayer(ChannelsRedisLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # A numbered send is one script on one Redis, serialized as the layer's default
+        # (the settings configure no other).
+        if len(self.hosts) != 1 or self.channel_capacity or self._serializer.crypter:
+            raise ImproperlyConfigured(
+                "Studio's channel layer runs on one Redis, without per-channel capacities "
+                "or encryption."
+            )
         self.receive_clean_locks = CancellableChannelLock()
         # Messages taken off a process's channel key, not yet handed out, oldest first.
         self.taken: defaultdict[str, deque[bytes]] = defaultdict(deque)
@@ -149,32 +187,35 @@ class RedisChannelLayer(ChannelsRedisLayer):
         *,
         start: int,
         seconds: int,
-        message_for: Callable[[int], dict[str, Any]],
+        message_type: str,
+        before: str,
+        after: str,
     ) -> int:
-        """channels_redis's group_send of `message_for(number)`, where `number` is the
-        next value of the Redis key `counter` (made at `start`, to last `seconds`), taken
-        with the group's members: the counter is on the group's shard. Returns the
+        """channels_redis's group_send of {type: message_type, html: before + number +
+        after}, where `number` is the next value of the Redis key `counter` (made at
+        `start`, to last `seconds`): one script, so that the members' channels get the
+        group's pushes in the order of their numbers, from whichever process. Returns the
         number."""
         assert self.require_valid_group_name(group), "Group name not valid"
-        group_key = self._group_key(group)
-        connection = self.connection(self.consistent_hash(group))
         now = time.time()
-        async with connection.pipeline(transaction=False) as pipe:
-            pipe.set(counter, start, nx=True, ex=seconds)
-            pipe.incrby(counter, 1)
-            # The members whose membership expired are dropped, as channels_redis does.
-            pipe.zremrangebyscore(group_key, min=0, max=int(now) - self.group_expiry)
-            pipe.zrange(group_key, 0, -1)
-            _, number, _, members = await pipe.execute()
-        number = int(number)
-        names = [member.decode("utf8") for member in members]
-        by_shard, messages, capacities = self._map_channel_keys_to_connection(
-            names, message_for(number)
+        number, over = await self.connection(0).eval(
+            SEND_NUMBERED,
+            2,
+            counter,
+            self._group_key(group),
+            start,
+            seconds,
+            int(now) - self.group_expiry,
+            now,
+            self.expiry,
+            int(now) - int(self.expiry),
+            self.capacity,
+            self.prefix,
+            message_type,
+            before,
+            after,
+            "0" * self._serializer.random_prefix_length,
         )
-        for shard, keys in by_shard.items():
-            arguments = [messages[key] for key in keys] + [capacities[key] for key in keys]
-            arguments += [now, self.expiry, int(now) - int(self.expiry)]
-            over = await self.connection(shard).eval(SEND_TO_CHANNELS, len(keys), *keys, *arguments)
-            if over:
-                logger.info("%s of %s channels over capacity in group %s", over, len(names), group)
-        return number
+        if over:
+            logger.info("%s channels over capacity in group %s", over, group)
+        return int(number)

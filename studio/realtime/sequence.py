@@ -46,7 +46,7 @@ _last_sent: dict[str, int] = {}  # groups with a check pending: the last number 
 _checks: set["asyncio.Task[None]"] = set()  # held until done (the loop keeps weak ones)
 
 
-def mark(kind: str, number: int) -> str:
+def mark(kind: str, number: int | str) -> str:
     """The comment that leads a numbered message: kind is push, snapshot or check."""
     return f"<!--live-{kind} {number}-->"
 
@@ -100,11 +100,11 @@ _senders: set["asyncio.Task[None]"] = set()  # held until done (the loop keeps w
 async def send_numbered(layer: BaseChannelLayer, group: str, html: str) -> None:
     """Push `html` to `group` with the group's next number, and a check to follow.
 
-    A process's pushes to a group go one at a time, in the order they came, so that no
-    socket gets them out of order (the number is taken before the message goes: two at
-    once could arrive the other way round, a gap to the page). Those that come while one
-    is on its way go together in the next message, under one number: under load (many
-    webhooks a second), fewer, larger messages."""
+    A process's pushes to a group go one at a time, in the order they came; those that
+    come while one is on its way go together in the next message, under one number: under
+    load (many webhooks a second), fewer, larger messages to send and to take in. (With
+    Redis, the number is taken and the message sent in one script, so that the pushes of
+    several processes also reach each socket in the order of their numbers.)"""
     key = (layer, group)
     sent = asyncio.get_running_loop().create_future()
     waiting = _waiting.get(key)
@@ -163,20 +163,20 @@ async def _send(layer: BaseChannelLayer, group: str, html: str) -> None:
     """The HTML is rendered before the number is taken, so that a state read after
     current_number() is never older than a push numbered up to it."""
 
-    def message_for(number: int) -> dict[str, str]:
-        return {"type": "html.push", "html": mark("push", number) + html}
-
     if isinstance(layer, NumberingLayer):
+        before, after = mark("push", "#").split("#")
         number = await layer.group_send_numbered(
             group,
             _redis_key(layer, group),
             start=_clock(),
             seconds=COUNTER_SECONDS,
-            message_for=message_for,
+            message_type="html.push",
+            before=before,
+            after=after + html,
         )
     else:
         number = await next_number(layer, group)
-        await layer.group_send(group, message_for(number))
+        await layer.group_send(group, {"type": "html.push", "html": mark("push", number) + html})
     pending = group in _last_sent
     _last_sent[group] = number
     if not pending:

@@ -3,6 +3,8 @@ is numbered, a number skipped (or the check after a burst) shows the loss, and t
 "resync" brings the project's current state with the latest number."""
 
 import asyncio
+import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from channels_redis.core import RedisChannelLayer
 
 from studio.generation import live
 from studio.generation.models import Job, Status
+from studio.realtime import layer as layer_module
 from studio.realtime import sequence
 from studio.realtime.groups import project_group
 from studio.realtime.layer import RedisChannelLayer as StudioRedisLayer
@@ -157,3 +160,39 @@ def test_numbered_pushes_through_redis_reach_the_group_in_order_and_no_expired_m
     assert received[0].endswith("<p>one</p>") and received[1].endswith("<p>two</p>")
     assert not third  # the channel was full (capacity 2): dropped, as channels_redis does
     assert len(members) == 1  # the expired member was dropped, not sent to
+
+
+@needs_redis
+def test_pushes_from_two_processes_reach_a_member_in_the_order_of_their_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two web processes push to one project, the second's clock 5 s behind the first's.
+    The member's channel gives the pushes in the order of their numbers: it gives the
+    oldest first, by the time each message was sent, and a push sent later but stamped
+    earlier would come first, a gap the page could only close by asking for everything."""
+    first = StudioRedisLayer(hosts=[redis_url()], prefix="studio-test-two-senders")
+    second = StudioRedisLayer(hosts=[redis_url()], prefix="studio-test-two-senders")
+    group = "project-454545"
+    behind = SimpleNamespace(time=lambda: time.time() - 5)
+
+    async def scenario() -> list[str]:
+        member = await first.new_channel()
+        await first.group_add(group, member)
+        await sequence.send_numbered(first, group, "<p>one</p>")
+        with monkeypatch.context() as clock:
+            clock.setattr(layer_module, "time", behind)
+            await sequence.send_numbered(second, group, "<p>two</p>")
+        await sequence.send_numbered(first, group, "<p>three</p>")
+        received = [(await first.receive(member))["html"] for _ in range(3)]
+        await first.flush()
+        return received
+
+    received = async_to_sync(scenario)()
+
+    assert [html.split("-->", 1)[1] for html in received] == [
+        "<p>one</p>",
+        "<p>two</p>",
+        "<p>three</p>",
+    ]
+    numbers = [numbered(html)[1] for html in received]
+    assert numbers == [numbers[0], numbers[0] + 1, numbers[0] + 2]
