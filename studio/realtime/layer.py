@@ -11,10 +11,10 @@ And a receive cancelled while it waits for its channel's lock (a page closing it
 gives its place in the line back.
 
 And a numbered push (sequence.py) goes out in one round trip to Redis, a script that
-takes the number and sends with it, where channels_redis took four for the send and a
-fifth for the number: two processes pushing at once could otherwise each take a number
-and send in the other order, a gap to the pages that get them (each then asks for the
-whole state again).
+takes the number and sends with it, after every message already sent, where channels_redis
+took four for the send and a fifth for the number: two processes pushing at once could
+otherwise each take a number and send in the other order, a gap to the pages that get
+them (each then asks for the whole state again).
 
 And a process takes the messages waiting for its channels all at once: channels_redis took
 them one at a time, four round trips to Redis each. A daphne busy with requests (webhooks
@@ -35,21 +35,29 @@ from redis.asyncio import BlockingConnectionPool
 
 logger = logging.getLogger(__name__)
 
-# A numbered group send: the group's next number, its members (those whose membership
-# expired dropped, as channels_redis does), and the message to each member's channel
-# (once per channel key, naming its channels, serialized as channels_redis does: its
-# prefix's bytes, then msgpack), with what channels_redis's send checks: expired
-# messages dropped, the capacity. (No random prefix is needed to tell messages apart: the
-# number does.) A message goes after every one already on its channel,
-# so that the channel's receiver (which takes the lowest score first) gets them in the
-# order of their numbers, whatever the clocks of the processes that sent them.
+# A group send in the order of the group's numbers (sequence.py): with `number` set, the
+# group's next number is taken and goes between the two parts of the HTML; its members
+# are read (those whose membership expired dropped, as channels_redis does), and the
+# message goes to each member's channel (once per channel key, naming its channels,
+# serialized as channels_redis does: its prefix's bytes, then msgpack), with what
+# channels_redis's send checks: expired messages dropped, the capacity. A message goes
+# after every one already on its channel, or taken off it and not yet in hand (its
+# backup), so that the receiver, who takes the lowest score first, gets the group's
+# messages in the order they were sent, whatever the clocks of the processes that sent
+# them. (No random prefix is needed to tell messages apart: the number does, or the
+# time.)
 # KEYS: the counter, the group. ARGV: the counter's start and seconds, when memberships
 # expire, now, a channel's expiry, when its messages expire, its capacity, the layer's
 # prefix, the message's type, the HTML before the number and after it, the serialized
-# message's prefix.
-SEND_NUMBERED = """
-redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
-local number = redis.call('INCRBY', KEYS[1], 1)
+# message's prefix, the backup's suffix, "1" to take a number.
+SEND_IN_ORDER = """
+local number = 0
+local html = ARGV[10] .. ARGV[11]
+if ARGV[14] == '1' then
+    redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
+    number = redis.call('INCRBY', KEYS[1], 1)
+    html = ARGV[10] .. string.format('%d', number) .. ARGV[11]
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], 0, ARGV[3])
 local keys, channels = {}, {}
 for _, name in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
@@ -61,17 +69,17 @@ for _, name in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
     end
     table.insert(channels[key], name)
 end
-local digits = string.format('%d', number)
-local html = ARGV[10] .. digits .. ARGV[11]
 local now = tonumber(ARGV[4])
 local over_capacity = 0
 for _, key in ipairs(keys) do
     redis.call('ZREMRANGEBYSCORE', key, 0, ARGV[6])
     if redis.call('ZCARD', key) < tonumber(ARGV[7]) then
         local score = now
-        local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-        if last[2] ~= nil and tonumber(last[2]) >= score then
-            score = tonumber(last[2]) + 0.000001
+        for _, queue in ipairs({key, key .. ARGV[13]}) do
+            local last = redis.call('ZRANGE', queue, -1, -1, 'WITHSCORES')
+            if last[2] ~= nil and tonumber(last[2]) >= score then
+                score = tonumber(last[2]) + 0.000001
+            end
         end
         local message = {type = ARGV[9], html = html, __asgi_channel__ = channels[key]}
         redis.call('ZADD', key, score, ARGV[12] .. cmsgpack.pack(message))
@@ -180,7 +188,7 @@ class RedisChannelLayer(ChannelsRedisLayer):
         message = self.deserialize(taken.popleft())
         return message.pop("__asgi_channel__", channel), message
 
-    async def group_send_numbered(
+    async def group_send_in_order(
         self,
         group: str,
         counter: str,
@@ -190,16 +198,16 @@ class RedisChannelLayer(ChannelsRedisLayer):
         message_type: str,
         before: str,
         after: str,
+        numbered: bool,
     ) -> int:
-        """channels_redis's group_send of {type: message_type, html: before + number +
-        after}, where `number` is the next value of the Redis key `counter` (made at
-        `start`, to last `seconds`): one script, so that the members' channels get the
-        group's pushes in the order of their numbers, from whichever process. Returns the
-        number."""
+        """channels_redis's group_send of {type: message_type, html: before + after},
+        after every message already on the members' channels; `numbered`, with the next
+        value of the Redis key `counter` (made at `start`, to last `seconds`) between the
+        two, taken in the same script. Returns the number (0 when not `numbered`)."""
         assert self.require_valid_group_name(group), "Group name not valid"
         now = time.time()
         number, over = await self.connection(0).eval(
-            SEND_NUMBERED,
+            SEND_IN_ORDER,
             2,
             counter,
             self._group_key(group),
@@ -215,7 +223,13 @@ class RedisChannelLayer(ChannelsRedisLayer):
             before,
             after,
             "0" * self._serializer.random_prefix_length,
+            self._backup_channel_name(""),
+            "1" if numbered else "0",
         )
         if over:
             logger.info("%s channels over capacity in group %s", over, group)
         return int(number)
+
+    async def flush(self) -> None:
+        await super().flush()
+        self.taken.clear()

@@ -93,7 +93,10 @@ async def current_number(layer: BaseChannelLayer, group: str) -> int:
 GATHER_UP_TO_CHARACTERS = 256 * 1024
 
 # This process's pushes waiting to go, by layer and group, while one of the group's goes.
-_waiting: dict[tuple[BaseChannelLayer, str], list[tuple[str, "asyncio.Future[None]"]]] = {}
+_waiting: dict[
+    tuple[asyncio.AbstractEventLoop, BaseChannelLayer, str],
+    list[tuple[str, "asyncio.Future[None]"]],
+] = {}
 _senders: set["asyncio.Task[None]"] = set()  # held until done (the loop keeps weak ones)
 
 
@@ -105,8 +108,9 @@ async def send_numbered(layer: BaseChannelLayer, group: str, html: str) -> None:
     load (many webhooks a second), fewer, larger messages to send and to take in. (With
     Redis, the number is taken and the message sent in one script, so that the pushes of
     several processes also reach each socket in the order of their numbers.)"""
-    key = (layer, group)
-    sent = asyncio.get_running_loop().create_future()
+    loop = asyncio.get_running_loop()
+    key = (loop, layer, group)  # a loop's own: a future of one is not for another
+    sent = loop.create_future()
     waiting = _waiting.get(key)
     if waiting is not None:
         waiting.append((html, sent))
@@ -119,7 +123,9 @@ async def send_numbered(layer: BaseChannelLayer, group: str, html: str) -> None:
 
 
 async def _send_waiting(
-    layer: BaseChannelLayer, group: str, key: tuple[BaseChannelLayer, str]
+    layer: BaseChannelLayer,
+    group: str,
+    key: tuple[asyncio.AbstractEventLoop, BaseChannelLayer, str],
 ) -> None:
     waiting = _waiting[key]
     batch: list[tuple[str, asyncio.Future[None]]] = []
@@ -165,7 +171,7 @@ async def _send(layer: BaseChannelLayer, group: str, html: str) -> None:
 
     if isinstance(layer, NumberingLayer):
         before, after = mark("push", "#").split("#")
-        number = await layer.group_send_numbered(
+        number = await layer.group_send_in_order(
             group,
             _redis_key(layer, group),
             start=_clock(),
@@ -173,6 +179,7 @@ async def _send(layer: BaseChannelLayer, group: str, html: str) -> None:
             message_type="html.push",
             before=before,
             after=after + html,
+            numbered=True,
         )
     else:
         number = await next_number(layer, group)
@@ -195,7 +202,19 @@ async def _send_check(layer: BaseChannelLayer, group: str) -> None:
     if number is None:
         return
     try:
-        await layer.group_send(group, {"type": "html.push", "html": mark("check", number)})
+        if isinstance(layer, NumberingLayer):  # after the pushes it tells of
+            await layer.group_send_in_order(
+                group,
+                _redis_key(layer, group),
+                start=_clock(),
+                seconds=COUNTER_SECONDS,
+                message_type="html.push",
+                before=mark("check", number),
+                after="",
+                numbered=False,
+            )
+        else:
+            await layer.group_send(group, {"type": "html.push", "html": mark("check", number)})
     except Exception:  # a check is a second chance; the next push brings another
         logger.exception("the check after pushes to %s was not sent", group)
 

@@ -196,3 +196,32 @@ def test_pushes_from_two_processes_reach_a_member_in_the_order_of_their_numbers(
     ]
     numbers = [numbered(html)[1] for html in received]
     assert numbers == [numbers[0], numbers[0] + 1, numbers[0] + 2]
+
+
+@needs_redis
+def test_the_check_after_pushes_from_a_process_whose_clock_is_ahead_comes_after_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The check that follows a burst tells the last number pushed; come before the
+    pushes it tells of, it would make the page ask for everything for nothing."""
+    first = StudioRedisLayer(hosts=[redis_url()], prefix="studio-test-check-order")
+    second = StudioRedisLayer(hosts=[redis_url()], prefix="studio-test-check-order")
+    group = "project-464646"
+    ahead = SimpleNamespace(time=lambda: time.time() + 5)
+
+    async def scenario() -> list[str]:
+        member = await first.new_channel()
+        await first.group_add(group, member)
+        with monkeypatch.context() as clock:
+            clock.setattr(layer_module, "time", ahead)
+            await sequence.send_numbered(second, group, "<p>one</p>")
+        await sequence.send_numbered(first, group, "<p>two</p>")
+        await asyncio.sleep(sequence.CHECK_AFTER_SECONDS + 0.5)  # the check follows
+        received = [(await first.receive(member))["html"] for _ in range(3)]
+        await first.flush()
+        return received
+
+    received = async_to_sync(scenario)()
+
+    (_, one), (_, two), (kind, checked) = (numbered(html) for html in received)
+    assert (two, kind, checked) == (one + 1, "check", one + 1)
