@@ -1060,18 +1060,16 @@ def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]])
                 # they are usually done when it is).
                 grid = False
                 while unsaved and (not ready or unsaved[0].done()):
-                    future, fetch = unsaved.pop(0), behind.pop(0)
                     try:
-                        ready.append(future.result())
-                    except (
-                        ProviderError,
-                        OSError,
-                        ValueError,
-                        Image.DecompressionBombError,
-                    ) as exc:
-                        failure = failure or exc
-                        continue
-                    grid = grid or fetch.index == ResultImage.GRID
+                        result: ResultImage | None = unsaved[0].result()
+                    except FETCH_FAILURES as exc:
+                        failure, result = failure or exc, None
+                    # Taken off only now: until then, a failure here deletes its files.
+                    unsaved.pop(0)
+                    fetch = behind.pop(0)
+                    if result is not None:
+                        ready.append(result)
+                        grid = grid or fetch.index == ResultImage.GRID
                 batch, ready = ready, []
                 _images_insert(batch)
                 if grid and any(not later.downloaded.is_set() for later in behind):
@@ -1087,6 +1085,10 @@ def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]])
         raise
     if failure is not None:
         raise failure
+
+
+# How a result's download or preparing fails, to be tried again later.
+FETCH_FAILURES = (ProviderError, OSError, ValueError, Image.DecompressionBombError)
 
 
 class _Fetch:
@@ -1291,8 +1293,13 @@ def _images_insert(results: Sequence[ResultImage]) -> None:
         with transaction.atomic() if nested else nullcontext():
             ResultImage.objects.bulk_create(results)
     except IntegrityError:
-        for result in results:
-            _image_insert(result)
+        for position, result in enumerate(results):
+            try:
+                _image_insert(result)
+            except BaseException:
+                for untried in results[position + 1 :]:
+                    _image_files_delete(untried)
+                raise
 
 
 def _image_insert(result: ResultImage) -> None:
