@@ -1029,6 +1029,10 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
     live.push_job(job.pk, also=new_tiles_html(job.pk))
 
 
+# How a result's download or preparing fails, to be tried again later.
+FETCH_FAILURES = (ProviderError, OSError, ValueError, Image.DecompressionBombError)
+
+
 def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]]) -> None:
     """Download `wanted` all at once and prepare each (decode, thumbnails) in its thread,
     the grid (what the card shows) first, the others beside it on the other cores (see
@@ -1085,10 +1089,6 @@ def _store_images(job: Job, client: Provider, wanted: Sequence[tuple[int, str]])
         raise
     if failure is not None:
         raise failure
-
-
-# How a result's download or preparing fails, to be tried again later.
-FETCH_FAILURES = (ProviderError, OSError, ValueError, Image.DecompressionBombError)
 
 
 class _Fetch:
@@ -1281,7 +1281,7 @@ def _image_files(job: Job, prepared: PreparedImage) -> ResultImage:
 def _images_insert(results: Sequence[ResultImage]) -> None:
     """Add the rows of images whose files are written, in one INSERT; one at a time when
     one of them is there already (another worker stored it first)."""
-    if len(results) < 2:
+    if len(results) < 2:  # one row: its INSERT alone, with no transaction around it
         for result in results:
             _image_insert(result)
         return

@@ -132,18 +132,18 @@ async def _send_waiting(
     try:
         while waiting:
             batch = _gathered(waiting)
+            error: Exception | None = None
             try:
                 await _send(layer, group, "".join(html for html, _ in batch))
-            except Exception as error:
-                outcome: BaseException | None = error
-            else:
-                outcome = None
+            except Exception as failed:
+                error = failed
             for _, sent in batch:
-                if not sent.done():  # else its caller stopped waiting
-                    if outcome is None:
-                        sent.set_result(None)
-                    else:
-                        sent.set_exception(outcome)
+                if sent.done():
+                    continue  # its caller stopped waiting
+                if error is None:
+                    sent.set_result(None)
+                else:
+                    sent.set_exception(error)
     finally:
         del _waiting[key]
         for _, sent in batch + waiting:  # cancelled itself (the loop is closing)
@@ -168,10 +168,23 @@ def _gathered(
 async def _send(layer: BaseChannelLayer, group: str, html: str) -> None:
     """The HTML is rendered before the number is taken, so that a state read after
     current_number() is never older than a push numbered up to it."""
+    number = await _send_marked(layer, group, "push", html)
+    pending = group in _last_sent
+    _last_sent[group] = number
+    if not pending:
+        loop = asyncio.get_running_loop()
+        loop.call_later(CHECK_AFTER_SECONDS, _start_check, loop, layer, group)
 
+
+async def _send_marked(
+    layer: BaseChannelLayer, group: str, kind: str, html: str = "", number: int | None = None
+) -> int:
+    """Send `html` to `group` led by its mark, after what the group was sent before; with
+    no `number`, the group's next, taken with the send. Returns the number."""
     if isinstance(layer, NumberingLayer):
-        before, after = mark("push", "#").split("#")
-        number = await layer.group_send_in_order(
+        # The number the script takes goes between the two parts.
+        before, after = mark(kind, "#").split("#") if number is None else (mark(kind, number), "")
+        taken = await layer.group_send_in_order(
             group,
             _redis_key(layer, group),
             start=_clock(),
@@ -179,16 +192,13 @@ async def _send(layer: BaseChannelLayer, group: str, html: str) -> None:
             message_type="html.push",
             before=before,
             after=after + html,
-            numbered=True,
+            numbered=number is None,
         )
-    else:
+        return taken if number is None else number
+    if number is None:
         number = await next_number(layer, group)
-        await layer.group_send(group, {"type": "html.push", "html": mark("push", number) + html})
-    pending = group in _last_sent
-    _last_sent[group] = number
-    if not pending:
-        loop = asyncio.get_running_loop()
-        loop.call_later(CHECK_AFTER_SECONDS, _start_check, loop, layer, group)
+    await layer.group_send(group, {"type": "html.push", "html": mark(kind, number) + html})
+    return number
 
 
 def _start_check(loop: asyncio.AbstractEventLoop, layer: BaseChannelLayer, group: str) -> None:
@@ -202,19 +212,7 @@ async def _send_check(layer: BaseChannelLayer, group: str) -> None:
     if number is None:
         return
     try:
-        if isinstance(layer, NumberingLayer):  # after the pushes it tells of
-            await layer.group_send_in_order(
-                group,
-                _redis_key(layer, group),
-                start=_clock(),
-                seconds=COUNTER_SECONDS,
-                message_type="html.push",
-                before=mark("check", number),
-                after="",
-                numbered=False,
-            )
-        else:
-            await layer.group_send(group, {"type": "html.push", "html": mark("check", number)})
+        await _send_marked(layer, group, "check", number=number)  # after the pushes it tells of
     except Exception:  # a check is a second chance; the next push brings another
         logger.exception("the check after pushes to %s was not sent", group)
 
