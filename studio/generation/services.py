@@ -614,8 +614,15 @@ def job_advance(
         values["progress"] = 100
     if status in (Status.COMPLETED, Status.FAILED, Status.CANCELED):
         values.setdefault("finished_at", now)
-    # Only a running job's percentage moved: pages need its new figure, not its card.
-    progress_only = status == Status.PROCESSING == job.status and not job.note and job.makes_images
+    # Only a running job's percentage moved: pages need its new figure, not its card. So
+    # too when its images are done at the provider: the card comes with them, once they
+    # are stored (store_results pushes it); until then its pill says they are being saved.
+    progress_only = (
+        status in (Status.PROCESSING, Status.COMPLETED)
+        and job.status == Status.PROCESSING
+        and not job.note
+        and job.makes_images
+    )
     finished = status in FINISHED_STATUSES
     # A move that only updates the job's row is one statement: no transaction of its
     # own to open and commit (two round trips of a progress webhook's five).

@@ -4,6 +4,7 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django_tasks_db.models import DBTaskResult
 
 from studio.asgi import application
 from studio.generation import live, services
@@ -74,6 +75,42 @@ def test_a_progress_step_pushes_the_new_percentage_and_not_the_whole_card(
     assert f'id="status-pill-{job.pk}" hx-swap-oob="true">42%</span>' in step
     assert f'id="progress-bar-{job.pk}" max="100" value="42"' in step
     assert f'id="tree-chip-{job.pk}" hx-swap-oob="true">42%' in step
+
+
+def test_a_grid_done_at_the_provider_shows_it_is_being_saved_until_its_card_comes_with_it(
+    project: Any, bob: Any
+) -> None:
+    """A running job whose images are done: its pill says they are being saved (and its
+    bar is full) at once; the card itself comes with the grid, once it is stored — not
+    twice, first without it."""
+    job = make_job(project=project, user=bob, prompt="a fox", status=Status.PROCESSING)
+    Job.objects.filter(pk=job.pk).update(provider_task_id="task-1", progress=80)
+    socket = communicator(project, user=bob)
+    done = ProviderTask(
+        "task-1",
+        "imagine",
+        "completed",
+        image_url="https://cdn.example/grid.png",
+        quadrant_urls=[f"https://cdn.example/{n}.png" for n in range(1, 5)],
+    )
+
+    async def scenario() -> str:
+        await socket.connect()
+        await socket.receive_from(timeout=5)
+        running = await sync_to_async(Job.objects.get)(pk=job.pk)
+        await sync_to_async(services.job_apply_provider_task)(running, done)
+        message = await socket.receive_from(timeout=5)
+        await socket.disconnect()
+        return message
+
+    message = async_to_sync(scenario)()
+
+    assert Job.objects.get(pk=job.pk).status == Status.COMPLETED
+    assert f'<article id="job-{job.pk}"' not in message
+    assert f'id="status-pill-{job.pk}" hx-swap-oob="true">Saving images…</span>' in message
+    assert f'id="progress-bar-{job.pk}" max="100" value="100"' in message
+    # The images are stored next (the worker's task), and their push brings the card.
+    assert DBTaskResult.objects.filter(task_path__endswith="store_results").count() == 1
 
 
 def test_a_new_job_is_pushed_to_the_top_of_every_viewers_list(
