@@ -617,7 +617,7 @@ def job_advance(
     # Only a running job's percentage moved: pages need its new figure, not its card. So
     # too when its images are done at the provider: the card comes with them, once they
     # are stored (store_results pushes it); until then its pill says they are being saved.
-    progress_only = (
+    pill_only = (
         status in (Status.PROCESSING, Status.COMPLETED)
         and job.status == Status.PROCESSING
         and not job.note
@@ -650,7 +650,7 @@ def job_advance(
                 # It left the line without a slot (canceled while waiting): everyone
                 # behind it moves up, though no slot may be free to hand out.
                 transaction.on_commit(partial(live.push_queue, job.project.team_id))
-        if progress_only:
+        if pill_only:
             transaction.on_commit(partial(live.push_progress, job))
         else:
             transaction.on_commit(partial(live.push_job, job.pk))
