@@ -564,7 +564,9 @@ class WebhookDeliveryQuerySet(models.QuerySet["WebhookDelivery"]):
 
 
 class WebhookDelivery(models.Model):
-    """A webhook body already handled, so the same delivery twice changes nothing."""
+    """A webhook of a final state (completed, failed) already handled, so that the same
+    delivery twice reads the task once. (News on the way needs none: a job only moves
+    forward, so a redelivery of it changes nothing.)"""
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="webhook_deliveries")
     digest = models.CharField(max_length=64)

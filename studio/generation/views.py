@@ -725,15 +725,18 @@ def webhook(request: HttpRequest, provider: str, job_id: int, token: str = "") -
     if not job.provider_task_id and task.task_id:
         # The answer to the create was lost: the job's own secret vouches for its task.
         services.job_adopt_task(job, task.task_id)
-    # The task, not the whole body: a redelivery carries a new timestamp.
-    data = body.get("data", body) if isinstance(body, dict) else body
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-    if not WebhookDelivery.objects.record(job, digest):
-        return JsonResponse({"status": "duplicate"})
     if task.status in ("completed", "failed"):
+        # The final state is read again with GET, once: a redelivery is a duplicate (its
+        # task, not the whole body, tells: a redelivery carries a new timestamp).
+        data = body.get("data", body) if isinstance(body, dict) else body
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+        if not WebhookDelivery.objects.record(job, digest):
+            return JsonResponse({"status": "duplicate"})
         tasks.refresh_job.enqueue(job.pk)
-    else:
-        services.job_apply_provider_task(job, task)
+    elif not services.job_apply_provider_task(job, task):
+        # News on the way only moves a job forward: a redelivery, or news older than
+        # what the job shows, changes nothing (and, many a second, is kept nowhere).
+        return JsonResponse({"status": "stale"})
     return JsonResponse({"status": "ok"})
 
 

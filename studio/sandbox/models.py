@@ -115,6 +115,9 @@ class Task(models.Model):
     # and why they failed; the timeline waits for this before it goes past progress 0.
     inputs_ready_at = models.DateTimeField(null=True, blank=True)
     input_error = models.TextField(blank=True, default="")
+    # Webhooks the receiver answered 2xx (a copy of a duplicated delivery counts too), as
+    # a provider's dashboard lists its deliveries.
+    webhooks_delivered = models.PositiveIntegerField(default=0)
 
     objects = TaskQuerySet.as_manager()
 

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.db import connection
+from django.db.models import F
 
 from studio.sandbox import payloads, timeline
 from studio.sandbox.behaviours import Behaviour
@@ -191,6 +192,7 @@ def _post_with_retries(task: Task, data: dict[str, Any]) -> bool:
             )
             continue
         if 200 <= response.status_code < 300:
+            Task.objects.filter(pk=task.pk).update(webhooks_delivered=F("webhooks_delivered") + 1)
             return True
         logger.info(
             "sandbox webhook for task %s to %s answered %s", task.pk, where, response.status_code

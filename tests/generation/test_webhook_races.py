@@ -1,11 +1,13 @@
 """The same webhook delivered several times at once (a provider's retry racing its first
 try, two load-balanced web processes): one of them is handled, the others are told they
-are duplicates, and the job moves once. Real threads, each with its own connection."""
+are duplicates (or stale news, on the way), and the job moves once; a final state is
+read once. Real threads, each with its own connection."""
 
 from typing import Any
 
 import pytest
 from django.test import Client
+from django_tasks_db.models import DBTaskResult
 
 from studio.generation.models import Status, WebhookDelivery
 from tests.billing.test_races import race
@@ -28,7 +30,24 @@ def test_the_same_delivery_at_once_from_eight_threads_is_handled_once(
 
     answers = race([deliver] * 8)
 
-    assert sorted(answers) == ["duplicate"] * 7 + ["ok"]
-    assert WebhookDelivery.objects.filter(job=job).count() == 1
+    assert sorted(answers) == ["ok"] + ["stale"] * 7
     job.refresh_from_db()
     assert (job.status, job.progress) == (Status.PROCESSING, 45)
+
+
+def test_the_same_final_delivery_at_once_from_eight_threads_reads_the_task_once(
+    project: Any, bob: Any
+) -> None:
+    job = make_job(project=project, user=bob, status=Status.PROCESSING, provider_task_id=TASK_ID)
+    body = webhook_body("task_completed")
+
+    def deliver() -> str:
+        response = post_webhook(Client(), job, body)
+        assert response.status_code == 200
+        return str(response.json()["status"])
+
+    answers = race([deliver] * 8)
+
+    assert sorted(answers) == ["duplicate"] * 7 + ["ok"]
+    assert WebhookDelivery.objects.filter(job=job).count() == 1
+    assert DBTaskResult.objects.filter(task_path__endswith="refresh_job").count() == 1
