@@ -615,10 +615,11 @@ def job_advance(
     if status in (Status.COMPLETED, Status.FAILED, Status.CANCELED):
         values.setdefault("finished_at", now)
     # Only a running job's percentage moved: pages need its new figure, not its card. So
-    # too when its images are done at the provider: the card comes with them, once they
-    # are stored (store_results pushes it); until then its pill says they are being saved.
+    # too when its grid is done at the provider: the card comes with it, once stored (in
+    # ~0.1 s; store_results pushes it); until then its pill says it is being saved. (Clips
+    # take longer to download: their card comes at once.)
     pill_only = (
-        status in (Status.PROCESSING, Status.COMPLETED)
+        (status == Status.PROCESSING or (status == Status.COMPLETED and not job.makes_clips))
         and job.status == Status.PROCESSING
         and not job.note
         and job.makes_images
@@ -1024,8 +1025,10 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
             tasks.store_results.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
                 job.pk, attempt + 1
             )
-            if job.images.count() == len(stored):
-                return  # nothing new to show while the rest is tried again
+            if attempt > 1 and job.images.count() == len(stored):
+                # Nothing new to show while the rest is tried again. (The first attempt's
+                # push shows the job completed: until then only its pill said so.)
+                return
         else:
             what = "clips" if job.makes_clips else "images"
             Job.objects.filter(pk=job.pk).update(

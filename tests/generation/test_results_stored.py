@@ -376,6 +376,24 @@ def test_a_retry_that_stores_nothing_new_pushes_nothing(project: Any, bob: Any) 
     push_job.assert_not_called()
 
 
+def test_a_first_attempt_that_stores_nothing_still_shows_the_job_completed(
+    project: Any, bob: Any
+) -> None:
+    """At completion a grid's card got only its pill ("Saving images…"): the card itself,
+    completed with its buttons, comes from the first attempt, even one that kept none."""
+    job = completed_grid(project, bob)
+    download, _, _ = served(failing=frozenset([GRID_URL, *QUADRANT_URLS]))
+    with (
+        mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
+        mock.patch.object(live, "push_job", autospec=True) as push_job,
+    ):
+        services.job_store_results(job_id=job.pk, attempt=1)
+
+    assert not job.images.exists()
+    push_job.assert_called_once_with(job.pk, also="")
+    assert DBTaskResult.objects.filter(task_path__endswith="store_results").count() == 1
+
+
 def test_an_image_a_little_larger_than_a_tile_is_its_own_tile(project: Any, bob: Any) -> None:
     job = make_job(project=project, user=bob, status=Status.COMPLETED)
 

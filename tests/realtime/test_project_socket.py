@@ -8,7 +8,7 @@ from django_tasks_db.models import DBTaskResult
 
 from studio.asgi import application
 from studio.generation import live, services
-from studio.generation.models import Job, Status
+from studio.generation.models import Job, Operation, Status
 from studio.providers.base import ProviderTask
 from tests.factories import make_job, make_project
 from tests.realtime.sockets import communicator, session_cookie
@@ -111,6 +111,31 @@ def test_a_grid_done_at_the_provider_shows_it_is_being_saved_until_its_card_come
     assert f'id="progress-bar-{job.pk}" max="100" value="100"' in message
     # The images are stored next (the worker's task), and their push brings the card.
     assert DBTaskResult.objects.filter(task_path__endswith="store_results").count() == 1
+
+
+def test_clips_done_at_the_provider_show_their_card_completed_at_once(
+    project: Any, bob: Any
+) -> None:
+    """Clips take longer to download than a grid: their card shows the job completed
+    (saving its clips) at once, not only its pill."""
+    job = make_job(project=project, user=bob, operation=Operation.ANIMATE, status=Status.PROCESSING)
+    Job.objects.filter(pk=job.pk).update(provider_task_id="task-1", progress=80)
+    socket = communicator(project, user=bob)
+    done = ProviderTask("task-1", "video", "completed", video_urls=["https://cdn.example/clip.mp4"])
+
+    async def scenario() -> str:
+        await socket.connect()
+        await socket.receive_from(timeout=5)
+        running = await sync_to_async(Job.objects.get)(pk=job.pk)
+        await sync_to_async(services.job_apply_provider_task)(running, done)
+        message = await socket.receive_from(timeout=5)
+        await socket.disconnect()
+        return message
+
+    message = async_to_sync(scenario)()
+
+    assert f'<article id="job-{job.pk}" class="job-card is-completed' in message
+    assert "Saving clips…" in message
 
 
 def test_a_new_job_is_pushed_to_the_top_of_every_viewers_list(
