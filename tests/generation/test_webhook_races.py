@@ -17,18 +17,24 @@ from tests.generation.helpers import TASK_ID, post_webhook, webhook_body
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_the_same_delivery_at_once_from_eight_threads_is_handled_once(
-    project: Any, bob: Any
-) -> None:
-    job = make_job(project=project, user=bob, status=Status.SUBMITTED, provider_task_id=TASK_ID)
-    body = webhook_body("task_processing")
+def delivered_at_once(job: Any, body: dict[str, Any], *, times: int) -> list[str]:
+    """The webhook `body` posted `times` at once, each from its own thread: the answers."""
 
     def deliver() -> str:
         response = post_webhook(Client(), job, body)
         assert response.status_code == 200
         return str(response.json()["status"])
 
-    answers = race([deliver] * 8)
+    return race([deliver] * times)
+
+
+def test_the_same_delivery_at_once_from_eight_threads_is_handled_once(
+    project: Any, bob: Any
+) -> None:
+    job = make_job(project=project, user=bob, status=Status.SUBMITTED, provider_task_id=TASK_ID)
+    body = webhook_body("task_processing")
+
+    answers = delivered_at_once(job, body, times=8)
 
     assert sorted(answers) == ["ok"] + ["stale"] * 7
     job.refresh_from_db()
@@ -41,12 +47,7 @@ def test_the_same_final_delivery_at_once_from_eight_threads_reads_the_task_once(
     job = make_job(project=project, user=bob, status=Status.PROCESSING, provider_task_id=TASK_ID)
     body = webhook_body("task_completed")
 
-    def deliver() -> str:
-        response = post_webhook(Client(), job, body)
-        assert response.status_code == 200
-        return str(response.json()["status"])
-
-    answers = race([deliver] * 8)
+    answers = delivered_at_once(job, body, times=8)
 
     assert sorted(answers) == ["duplicate"] * 7 + ["ok"]
     assert WebhookDelivery.objects.filter(job=job).count() == 1

@@ -77,6 +77,23 @@ def test_a_progress_step_pushes_the_new_percentage_and_not_the_whole_card(
     assert f'id="tree-chip-{job.pk}" hx-swap-oob="true">42%' in step
 
 
+def pushed_on(project: Any, user: Any, job: Job, task: ProviderTask) -> str:
+    """What `user`'s socket on `project` receives when the provider's `task` is applied
+    to `job` (after the state it gets on connecting)."""
+    socket = communicator(project, user=user)
+
+    async def scenario() -> str:
+        await socket.connect()
+        await socket.receive_from(timeout=5)
+        running = await sync_to_async(Job.objects.get)(pk=job.pk)
+        await sync_to_async(services.job_apply_provider_task)(running, task)
+        message = await socket.receive_from(timeout=5)
+        await socket.disconnect()
+        return message
+
+    return async_to_sync(scenario)()
+
+
 def test_a_grid_done_at_the_provider_shows_it_is_being_saved_until_its_card_comes_with_it(
     project: Any, bob: Any
 ) -> None:
@@ -85,7 +102,6 @@ def test_a_grid_done_at_the_provider_shows_it_is_being_saved_until_its_card_come
     twice, first without it."""
     job = make_job(project=project, user=bob, prompt="a fox", status=Status.PROCESSING)
     Job.objects.filter(pk=job.pk).update(provider_task_id="task-1", progress=80)
-    socket = communicator(project, user=bob)
     done = ProviderTask(
         "task-1",
         "imagine",
@@ -94,16 +110,7 @@ def test_a_grid_done_at_the_provider_shows_it_is_being_saved_until_its_card_come
         quadrant_urls=[f"https://cdn.example/{n}.png" for n in range(1, 5)],
     )
 
-    async def scenario() -> str:
-        await socket.connect()
-        await socket.receive_from(timeout=5)
-        running = await sync_to_async(Job.objects.get)(pk=job.pk)
-        await sync_to_async(services.job_apply_provider_task)(running, done)
-        message = await socket.receive_from(timeout=5)
-        await socket.disconnect()
-        return message
-
-    message = async_to_sync(scenario)()
+    message = pushed_on(project, bob, job, done)
 
     assert Job.objects.get(pk=job.pk).status == Status.COMPLETED
     assert f'<article id="job-{job.pk}"' not in message
@@ -120,19 +127,9 @@ def test_clips_done_at_the_provider_show_their_card_completed_at_once(
     (saving its clips) at once, not only its pill."""
     job = make_job(project=project, user=bob, operation=Operation.ANIMATE, status=Status.PROCESSING)
     Job.objects.filter(pk=job.pk).update(provider_task_id="task-1", progress=80)
-    socket = communicator(project, user=bob)
     done = ProviderTask("task-1", "video", "completed", video_urls=["https://cdn.example/clip.mp4"])
 
-    async def scenario() -> str:
-        await socket.connect()
-        await socket.receive_from(timeout=5)
-        running = await sync_to_async(Job.objects.get)(pk=job.pk)
-        await sync_to_async(services.job_apply_provider_task)(running, done)
-        message = await socket.receive_from(timeout=5)
-        await socket.disconnect()
-        return message
-
-    message = async_to_sync(scenario)()
+    message = pushed_on(project, bob, job, done)
 
     assert f'<article id="job-{job.pk}" class="job-card is-completed' in message
     assert "Saving clips…" in message
