@@ -255,8 +255,8 @@ def push_progress(job: Job) -> None:
     """A running job's new progress and nothing else: its card's pill and bar and its
     chip in a family tree, rendered from `job` as it is, with no query (the card's other
     parts have not changed; a webhook's news is mostly this, many times a second). Also
-    a job whose images are done at the provider: its card comes with them once they are
-    stored (a card and a query fewer for each grid, in a burst of completions)."""
+    a job whose grid is done at the provider: its card comes with the grid once stored
+    (a card and a query fewer for each grid, in a burst of completions)."""
     tell_api_caller_on_commit(job)
     context = {"job": job, "alone": True}
     html = (
