@@ -26,8 +26,10 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.tasks import TaskResultStatus
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
 from studio.accounts import audit
@@ -991,6 +993,46 @@ def jobs_sweep() -> None:
         # Claim the poll, so the next sweep (of any worker) waits again.
         if Job.objects.stale(quiet_since=quiet_since).filter(pk=job_id).update(polled_at=now):
             tasks.refresh_job.enqueue(job_id)
+    results_sweep(now)
+
+
+# A store task still running after this long stopped without recording its end: its
+# worker lost its database connection, say (one killed is put back by tasks_reclaim).
+# Downloads time out long before: PROVIDER_TIMEOUT_SECONDS a read.
+STORE_RUNS_AT_MOST = timedelta(minutes=15)
+# How far back the sweep looks for store tasks that failed.
+STORE_FAILURES_LOOKED_AT = timedelta(hours=1)
+
+
+def results_sweep(now: Any) -> None:
+    """Take up the store of a completed job whose last store task ended in an error it
+    did not expect (the database lost mid-way, a bug), which schedules no retry: else the
+    job would stay "Saving images…" for good. Its next attempt is enqueued, after the
+    same wait as a failed download's; after the last, its result is lost (the card then
+    offers to try again)."""
+    store = DBTaskResult.objects.filter(task_path=tasks.store_results.module_path)
+    ended = store.filter(
+        status=TaskResultStatus.FAILED, finished_at__gte=now - STORE_FAILURES_LOOKED_AT
+    ) | store.filter(status=TaskResultStatus.RUNNING, started_at__lt=now - STORE_RUNS_AT_MOST)
+    for task_id, call in ended.values_list("pk", "args_kwargs"):
+        job_id, attempt = call["args"]
+        latest = store.filter(args_kwargs__args__0=job_id).order_by("-enqueued_at").first()
+        if latest is None or latest.pk != task_id:
+            continue  # taken up already (by this sweep before, or a person's "Try again")
+        job = Job.objects.filter(
+            pk=job_id, status=Status.COMPLETED, result_lost_at__isnull=True
+        ).first()
+        if job is None or set(job.images.values_list("index", flat=True)) >= {
+            index for index, _ in job.result_urls
+        }:
+            continue  # every image is kept (its push failed, say): nothing to take up
+        error = latest.exception_class_path.rpartition(".")[2] or "its worker stopped"
+        logger.warning("job %s: its store task ended (%s); taken up again", job_id, error)
+        if attempt < MAX_STORE_ATTEMPTS:
+            _store_again(job, attempt)
+        else:
+            _results_lost(job, f"saved: Studio failed while saving them ({error})")
+            live.push_job(job.pk)
 
 
 def job_store_results(*, job_id: int, attempt: int) -> None:
@@ -1021,22 +1063,31 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
         video.VideoError,
     ) as exc:
         if attempt < MAX_STORE_ATTEMPTS:
-            delay = settings.PROVIDER_BACKOFF_SECONDS * 4**attempt
-            tasks.store_results.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
-                job.pk, attempt + 1
-            )
+            _store_again(job, attempt)
             if attempt > 1 and job.images.count() == len(stored):
                 # Nothing new to show while the rest is tried again. (The first attempt's
                 # push shows the job completed: until then only its pill said so.)
                 return
         else:
-            what = "clips" if job.makes_clips else "images"
-            Job.objects.filter(pk=job.pk).update(
-                result_lost_at=timezone.now(),
-                error=f"The {what} could not be downloaded from the provider ({exc}).",
-            )
+            _results_lost(job, f"downloaded from the provider ({exc})")
     # The card and the gallery's new tiles in one push.
     live.push_job(job.pk, also=new_tiles_html(job.pk))
+
+
+def _store_again(job: Job, attempt: int) -> None:
+    """Enqueue the store's next attempt, later each time."""
+    delay = settings.PROVIDER_BACKOFF_SECONDS * 4**attempt
+    tasks.store_results.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
+        job.pk, attempt + 1
+    )
+
+
+def _results_lost(job: Job, could_not_be: str) -> None:
+    """The job's result is lost: its card says so and offers to try again."""
+    what = "clips" if job.makes_clips else "images"
+    Job.objects.filter(pk=job.pk).update(
+        result_lost_at=timezone.now(), error=f"The {what} could not be {could_not_be}."
+    )
 
 
 # How a result's download or preparing fails, to be tried again later.

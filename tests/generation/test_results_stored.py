@@ -7,6 +7,7 @@ images' are not encoded twice."""
 import io
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -15,11 +16,13 @@ import pytest
 from django.core.files.storage import FileSystemStorage
 from django.db import OperationalError, connection
 from django.db.models import QuerySet
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
-from studio.generation import live, services
+from studio.generation import live, services, tasks
 from studio.generation.models import ResultImage, Status
+from studio.generation.worker import StudioWorker
 from studio.providers.base import ProviderError
 from studio.providers.piapi import PiAPI
 from tests.billing.test_races import race
@@ -675,3 +678,99 @@ def test_a_grid_its_quadrants_do_not_tile_is_decoded_itself(project: Any, bob: A
     assert colour_of(grid) == Image.new("RGB", (1, 1), COLOURS[GRID_URL]).getpixel((0, 0))
     with grid.thumbnail.open("rb") as stored, Image.open(stored) as thumbnail:
         assert thumbnail.size == (2 * TILE[0] + 8, 2 * TILE[1])
+
+
+# A store task that ends in an error it does not expect schedules no retry: the sweep
+# takes the store up again (services.results_sweep).
+
+
+def store_tasks(job: Any) -> list[DBTaskResult]:
+    return list(
+        DBTaskResult.objects.filter(
+            task_path__endswith="store_results", args_kwargs__args__0=job.pk
+        ).order_by("enqueued_at")
+    )
+
+
+def run_store_tasks_due(download: Any) -> None:
+    """The worker runs the store tasks as if their wait were over."""
+    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+    with mock.patch.object(PiAPI, "download", autospec=True, side_effect=download):
+        StudioWorker().run_ready_tasks()
+
+
+def test_a_store_that_broke_off_is_taken_up_again_by_the_sweep(project: Any, bob: Any) -> None:
+    job = completed_grid(project, bob)
+    tasks.store_results.enqueue(job.pk, 1)
+    with mock.patch.object(
+        services, "_images_insert", side_effect=OperationalError("server closed the connection")
+    ):
+        run_store_tasks_due(served()[0])
+    [broken] = store_tasks(job)
+    assert broken.status == "FAILED" and not job.images.exists()
+
+    services.jobs_sweep()
+    services.jobs_sweep()  # a second sweep finds it taken up
+
+    [_, again] = store_tasks(job)
+    assert again.status == "READY" and again.args_kwargs["args"] == [job.pk, 2]
+    assert again.run_after > timezone.now()  # after the wait of a failed download's retry
+    with mock.patch.object(live, "push_job", autospec=True) as push_job:
+        run_store_tasks_due(served()[0])
+    assert sorted(job.images.values_list("index", flat=True)) == [0, 1, 2, 3, 4]
+    push_job.assert_called_once()  # the card, with its grid
+
+
+def test_a_store_task_left_running_is_taken_up_again(project: Any, bob: Any) -> None:
+    job = completed_grid(project, bob)
+    tasks.store_results.enqueue(job.pk, 1)
+    # Its worker lost the database before it could record the end.
+    DBTaskResult.objects.update(
+        status="RUNNING", started_at=timezone.now() - services.STORE_RUNS_AT_MOST - timedelta(1)
+    )
+
+    services.jobs_sweep()
+
+    assert [task.args_kwargs["args"] for task in store_tasks(job)] == [[job.pk, 1], [job.pk, 2]]
+
+
+def test_a_last_attempt_that_broke_off_loses_the_result_and_offers_to_try_again(
+    project: Any, bob: Any
+) -> None:
+    job = completed_grid(project, bob)
+    tasks.store_results.enqueue(job.pk, services.MAX_STORE_ATTEMPTS)
+    with mock.patch.object(services, "_images_insert", side_effect=RuntimeError("a bug")):
+        run_store_tasks_due(served()[0])
+
+    with mock.patch.object(live, "push_job", autospec=True) as push_job:
+        services.jobs_sweep()
+
+    job.refresh_from_db()
+    assert job.result_lost_at is not None
+    assert (
+        job.error
+        == "The images could not be saved: Studio failed while saving them (RuntimeError)."
+    )
+    push_job.assert_called_once_with(job.pk)
+    assert len(store_tasks(job)) == 1
+
+    services.job_retry_results(job=job)  # the card's "Try again"
+    services.jobs_sweep()  # the failed task is not the job's last any more: left alone
+    run_store_tasks_due(served()[0])
+    assert job.images.count() == 5
+
+
+def test_a_store_that_failed_after_keeping_every_image_is_left_alone(
+    project: Any, bob: Any
+) -> None:
+    job = completed_grid(project, bob)
+    tasks.store_results.enqueue(job.pk, services.MAX_STORE_ATTEMPTS)
+    # Every image is kept, then the card's push fails (Redis gone, say).
+    with mock.patch.object(live, "push_job", side_effect=ConnectionError("redis")):
+        run_store_tasks_due(served()[0])
+    assert store_tasks(job)[0].status == "FAILED" and job.images.count() == 5
+
+    services.jobs_sweep()
+
+    job.refresh_from_db()
+    assert job.result_lost_at is None and len(store_tasks(job)) == 1
