@@ -699,13 +699,17 @@ def run_store_tasks_due(download: Any) -> None:
         StudioWorker().run_ready_tasks()
 
 
+def store_breaks_off(job: Any, attempt: int, target: Any, name: str, error: Exception) -> None:
+    """The worker runs `job`'s store attempt `attempt`, and `error` is raised where it
+    calls `name` of `target`."""
+    tasks.store_results.enqueue(job.pk, attempt)
+    with mock.patch.object(target, name, side_effect=error):
+        run_store_tasks_due(served()[0])
+
+
 def test_a_store_that_broke_off_is_taken_up_again_by_the_sweep(project: Any, bob: Any) -> None:
     job = completed_grid(project, bob)
-    tasks.store_results.enqueue(job.pk, 1)
-    with mock.patch.object(
-        services, "_images_insert", side_effect=OperationalError("server closed the connection")
-    ):
-        run_store_tasks_due(served()[0])
+    store_breaks_off(job, 1, services, "_images_insert", OperationalError("connection lost"))
     [broken] = store_tasks(job)
     assert broken.status == "FAILED" and not job.images.exists()
 
@@ -738,9 +742,7 @@ def test_a_last_attempt_that_broke_off_loses_the_result_and_offers_to_try_again(
     project: Any, bob: Any
 ) -> None:
     job = completed_grid(project, bob)
-    tasks.store_results.enqueue(job.pk, services.MAX_STORE_ATTEMPTS)
-    with mock.patch.object(services, "_images_insert", side_effect=RuntimeError("a bug")):
-        run_store_tasks_due(served()[0])
+    store_breaks_off(job, services.MAX_STORE_ATTEMPTS, services, "_images_insert", RuntimeError())
 
     with mock.patch.object(live, "push_job", autospec=True) as push_job:
         services.jobs_sweep()
@@ -764,10 +766,8 @@ def test_a_store_that_failed_after_keeping_every_image_is_left_alone(
     project: Any, bob: Any
 ) -> None:
     job = completed_grid(project, bob)
-    tasks.store_results.enqueue(job.pk, services.MAX_STORE_ATTEMPTS)
     # Every image is kept, then the card's push fails (Redis gone, say).
-    with mock.patch.object(live, "push_job", side_effect=ConnectionError("redis")):
-        run_store_tasks_due(served()[0])
+    store_breaks_off(job, services.MAX_STORE_ATTEMPTS, live, "push_job", ConnectionError())
     assert store_tasks(job)[0].status == "FAILED" and job.images.count() == 5
 
     services.jobs_sweep()
