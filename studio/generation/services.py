@@ -996,43 +996,54 @@ def jobs_sweep() -> None:
     results_sweep(now)
 
 
-# A store task still running after this long stopped without recording its end: its
-# worker lost its database connection, say (one killed is put back by tasks_reclaim).
-# Downloads time out long before: PROVIDER_TIMEOUT_SECONDS a read.
-STORE_RUNS_AT_MOST = timedelta(minutes=15)
+# A store task still running after this long never records its end: its worker lost the
+# database connection, say (a worker killed is found by tasks_reclaim). A download may
+# take long (PROVIDER_TIMEOUT_SECONDS is a read's, and a job's clips, up to MAX_CLIP_BYTES
+# each, come one after another), so only one running this long is taken for gone.
+STORE_RUNS_AT_MOST = timedelta(hours=1)
 # How far back the sweep looks for store tasks that failed.
 STORE_FAILURES_LOOKED_AT = timedelta(hours=1)
 
 
 def results_sweep(now: Any) -> None:
-    """Take up the store of a completed job whose last store task ended in an error it
-    did not expect (the database lost mid-way, a bug), which schedules no retry: else the
-    job would stay "Saving images…" for good. Its next attempt is enqueued, after the
-    same wait as a failed download's; after the last, its result is lost (the card then
-    offers to try again)."""
+    """Take up the store of a completed job whose last store task broke off: it ended in
+    an error it does not expect (a bug, say), or never recorded its end (its database
+    connection lost). Such a task schedules no retry, so the job would stay "Saving
+    images…" for good. Its next attempt is enqueued, after the same wait as a failed
+    download's; after the last, its result is lost (the card offers to try again)."""
     store = DBTaskResult.objects.filter(task_path=tasks.store_results.module_path)
     ended = store.filter(
         status=TaskResultStatus.FAILED, finished_at__gte=now - STORE_FAILURES_LOOKED_AT
     ) | store.filter(status=TaskResultStatus.RUNNING, started_at__lt=now - STORE_RUNS_AT_MOST)
     for task_id, call in ended.values_list("pk", "args_kwargs"):
+        if len(call.get("args") or ()) != 2:
+            continue
         job_id, attempt = call["args"]
-        latest = store.filter(args_kwargs__args__0=job_id).order_by("-enqueued_at").first()
-        if latest is None or latest.pk != task_id:
-            continue  # taken up already (by this sweep before, or a person's "Try again")
-        job = Job.objects.filter(
-            pk=job_id, status=Status.COMPLETED, result_lost_at__isnull=True
-        ).first()
-        if job is None or set(job.images.values_list("index", flat=True)) >= {
-            index for index, _ in job.result_urls
-        }:
-            continue  # every image is kept (its push failed, say): nothing to take up
-        error = latest.exception_class_path.rpartition(".")[2] or "its worker stopped"
-        logger.warning("job %s: its store task ended (%s); taken up again", job_id, error)
-        if attempt < MAX_STORE_ATTEMPTS:
-            _store_again(job, attempt)
-        else:
-            _results_lost(job, f"saved: Studio failed while saving them ({error})")
-            live.push_job(job.pk)
+        # One sweep at a time takes a job up (every worker sweeps): the job's row is
+        # locked (SQLite: the write lock) while its last store task is looked at.
+        with transaction.atomic():
+            job = (
+                Job.objects.select_for_update()
+                .filter(pk=job_id, status=Status.COMPLETED, result_lost_at__isnull=True)
+                .first()
+            )
+            latest = store.filter(args_kwargs__args__0=job_id).order_by("-enqueued_at").first()
+            if job is None or latest is None or latest.pk != task_id:
+                continue  # deleted or lost, or taken up already (a sweep, "Try again")
+            if set(job.images.values_list("index", flat=True)) >= {i for i, _ in job.result_urls}:
+                continue  # every image is kept (the card's push failed, say): nothing to do
+            # A task that never recorded its end is ended here, so that it is looked at once.
+            store.filter(pk=task_id, status=TaskResultStatus.RUNNING).update(
+                status=TaskResultStatus.FAILED, finished_at=now
+            )
+            error = latest.exception_class_path.rpartition(".")[2] or "its end never recorded"
+            if attempt < MAX_STORE_ATTEMPTS:
+                logger.warning("job %s: its store broke off (%s); tried again", job_id, error)
+                _store_again(job, attempt)
+            else:
+                logger.warning("job %s: its last store broke off (%s); lost", job_id, error)
+                _results_lost(job, "saved: Studio stopped while saving them")
+                transaction.on_commit(partial(live.push_job, job.pk))
 
 
 def job_store_results(*, job_id: int, attempt: int) -> None:

@@ -232,6 +232,26 @@ def test_a_failed_card_says_failed_once_and_retry_runs_it_again(
     )
 
 
+def test_a_lost_result_says_why_and_offers_to_try_again(
+    server: StudioServer, page: Page, project: Any, bob: Any
+) -> None:
+    reason = "The images could not be saved: Studio stopped while saving them."
+    lost = make_job(
+        project=project,
+        user=bob,
+        prompt="a lighthouse in a storm, oil painting",
+        status=Status.COMPLETED,
+        finished_at=timezone.now(),
+        result_lost_at=timezone.now(),
+        error=reason,
+    )
+    open_feed(page, server, project)
+    card = page.locator(f"#job-{lost.pk}")
+    expect(card.locator(".media-note.lost")).to_contain_text(reason)
+    expect(card.get_by_role("button", name="Try again")).to_be_visible()
+    screenshot(page, "feed-lost-result")
+
+
 @pytest.mark.parametrize(
     ("name", "viewport", "scheme"),
     [

@@ -730,36 +730,78 @@ def test_a_store_task_left_running_is_taken_up_again(project: Any, bob: Any) -> 
     tasks.store_results.enqueue(job.pk, 1)
     # Its worker lost the database before it could record the end.
     DBTaskResult.objects.update(
-        status="RUNNING", started_at=timezone.now() - services.STORE_RUNS_AT_MOST - timedelta(1)
+        status="RUNNING",
+        started_at=timezone.now() - services.STORE_RUNS_AT_MOST - timedelta(seconds=1),
     )
 
     services.jobs_sweep()
+    services.jobs_sweep()  # looked at once: it is ended
 
-    assert [task.args_kwargs["args"] for task in store_tasks(job)] == [[job.pk, 1], [job.pk, 2]]
+    assert [(task.status, task.args_kwargs["args"]) for task in store_tasks(job)] == [
+        ("FAILED", [job.pk, 1]),
+        ("READY", [job.pk, 2]),
+    ]
 
 
 def test_a_last_attempt_that_broke_off_loses_the_result_and_offers_to_try_again(
-    project: Any, bob: Any
+    project: Any, bob: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     job = completed_grid(project, bob)
     store_breaks_off(job, services.MAX_STORE_ATTEMPTS, services, "_images_insert", RuntimeError())
 
-    with mock.patch.object(live, "push_job", autospec=True) as push_job:
+    with (
+        mock.patch.object(live, "push_project_html", autospec=True) as push,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         services.jobs_sweep()
 
     job.refresh_from_db()
     assert job.result_lost_at is not None
-    assert (
-        job.error
-        == "The images could not be saved: Studio failed while saving them (RuntimeError)."
-    )
-    push_job.assert_called_once_with(job.pk)
+    [(_, card)] = [call.args for call in push.call_args_list]
+    assert "The images could not be saved: Studio stopped while saving them." in card
+    assert "Try again" in card
     assert len(store_tasks(job)) == 1
 
     services.job_retry_results(job=job)  # the card's "Try again"
     services.jobs_sweep()  # the failed task is not the job's last any more: left alone
+    job.refresh_from_db()
+    assert job.result_lost_at is None and len(store_tasks(job)) == 2
     run_store_tasks_due(served()[0])
     assert job.images.count() == 5
+
+
+def test_a_failed_download_s_lost_result_says_why_on_its_card(project: Any, bob: Any) -> None:
+    job = completed_grid(project, bob)
+    download, _, _ = served(failing=frozenset([GRID_URL]))
+    with (
+        mock.patch.object(PiAPI, "download", autospec=True, side_effect=download),
+        mock.patch.object(live, "push_project_html", autospec=True) as push,
+    ):
+        services.job_store_results(job_id=job.pk, attempt=services.MAX_STORE_ATTEMPTS)
+
+    [(_, card)] = [call.args for call in push.call_args_list]
+    assert (
+        "The images could not be downloaded from the provider (Downloading a result failed "
+        "with HTTP 503)." in card
+    )
+    assert "Try again" in card
+
+
+def test_a_store_still_running_or_failed_long_ago_is_left_alone(project: Any, bob: Any) -> None:
+    running, failed = completed_grid(project, bob), completed_grid(project, bob)
+    tasks.store_results.enqueue(running.pk, 1)
+    tasks.store_results.enqueue(failed.pk, 1)
+    now = timezone.now()
+    DBTaskResult.objects.filter(args_kwargs__args__0=running.pk).update(
+        status="RUNNING", started_at=now - services.STORE_RUNS_AT_MOST + timedelta(minutes=1)
+    )
+    DBTaskResult.objects.filter(args_kwargs__args__0=failed.pk).update(
+        status="FAILED", finished_at=now - services.STORE_FAILURES_LOOKED_AT - timedelta(minutes=1)
+    )
+
+    services.jobs_sweep()
+
+    assert len(store_tasks(running)) == 1 and len(store_tasks(failed)) == 1
 
 
 def test_a_store_that_failed_after_keeping_every_image_is_left_alone(
@@ -774,3 +816,19 @@ def test_a_store_that_failed_after_keeping_every_image_is_left_alone(
 
     job.refresh_from_db()
     assert job.result_lost_at is None and len(store_tasks(job)) == 1
+
+
+@pytest.mark.django_db(transaction=True)  # each sweep in a thread with its own connection
+def test_two_workers_sweeping_at_once_take_a_broken_store_up_once(project: Any, bob: Any) -> None:
+    job = completed_grid(project, bob)
+    store_breaks_off(job, 1, services, "_images_insert", OperationalError("connection lost"))
+    enqueue = services._store_again
+
+    def slow_enqueue(*args: Any) -> None:
+        time.sleep(0.5)  # the other sweep has looked at the job's tasks by now
+        enqueue(*args)
+
+    with mock.patch.object(services, "_store_again", side_effect=slow_enqueue):
+        assert race([services.jobs_sweep, services.jobs_sweep]) == [None, None]
+
+    assert [task.args_kwargs["args"] for task in store_tasks(job)] == [[job.pk, 1], [job.pk, 2]]
