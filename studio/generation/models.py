@@ -3,6 +3,7 @@ import hmac
 import secrets
 from dataclasses import replace
 from datetime import timedelta
+from functools import cache
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -155,6 +156,48 @@ class JobQuerySet(models.QuerySet["Job"]):
             condition |= Q(status=Status.PROCESSING, progress__lt=progress)
         return self.filter(condition)
 
+    def progress_step(
+        self, job_id: int, *, provider: str, task_id: str, secret: str, progress: int
+    ) -> "Job | None":
+        """A webhook's commonest news in one statement (many a second): the job `job_id`,
+        processing with no note, moved to a higher `progress` if the webhook is its own
+        (its provider, its task, its secret), and read back, with its API task if it has
+        one. None if any of that does not hold: the caller reads the job and decides
+        (can_advance_to's ladder, up one rung, for the rest)."""
+        connection = connections[self.db]
+        table, columns, api_task = _progress_step_sql(self.db)
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        # Names of tables and columns, quoted; the values are parameters.
+        sql = (
+            f"UPDATE {table} SET progress = %s, last_event_at = %s WHERE id = %s "  # noqa: S608
+            "AND provider = %s AND provider_task_id = %s AND webhook_secret = %s "
+            f"AND status = %s AND note = '' AND progress < %s RETURNING {columns}, {api_task}"
+        )
+        params = [progress, now, job_id, provider, task_id, secret, Status.PROCESSING, progress]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        fields = self.model._meta.concrete_fields
+        compiler = self.none().query.get_compiler(self.db)
+        converters = compiler.get_converters(
+            [field.get_col(self.model._meta.db_table) for field in fields]
+        )
+        [values] = compiler.apply_converters([row[: len(fields)]], converters)
+        job = self.model.from_db(self.db, [field.attname for field in fields], values)
+        api_task_id, endpoint = row[len(fields) :]
+        rel = self.model._meta.get_field("api_task")
+        rel.set_cached_value(  # type: ignore[union-attr]
+            job,
+            None
+            if api_task_id is None
+            else rel.related_model.from_db(  # type: ignore[union-attr]
+                self.db, ["id", "job_id", "webhook_endpoint"], [api_task_id, job.pk, endpoint]
+            ),
+        )
+        return job
+
     def family_of(self, job: "Job") -> "JobQuerySet":
         """Every job grown from the same root as `job` (an imagine, describe or blend)."""
         return self.filter(root_id=job.root_id or job.pk)
@@ -185,6 +228,25 @@ class JobQuerySet(models.QuerySet["Job"]):
     def unsettled(self) -> "JobQuerySet":
         """Jobs whose outcome stayed unknown and whose hold no one has settled yet."""
         return self.filter(status=Status.UNKNOWN).exclude(ledger__kind__in=["charge", "release"])
+
+
+@cache
+def _progress_step_sql(alias: str) -> tuple[str, str, str]:
+    """For JobQuerySet.progress_step: the job table's name, its columns, and its API task's
+    id and endpoint (two subqueries), quoted for the database `alias`."""
+    quote = connections[alias].ops.quote_name
+    job_table = quote(Job._meta.db_table)
+    api: Any = Job._meta.get_field("api_task").related_model._meta  # type: ignore[union-attr]
+    fields: Any = Job._meta.concrete_fields
+    columns = ", ".join(f"{job_table}.{quote(field.column)}" for field in fields)
+    of_job = (
+        f"FROM {quote(api.db_table)} WHERE {quote(api.get_field('job').column)} = {job_table}.id"
+    )
+    api_task = (
+        f"(SELECT {quote(api.pk.column)} {of_job}), "
+        f"(SELECT {quote(api.get_field('webhook_endpoint').column)} {of_job})"
+    )
+    return job_table, columns, api_task
 
 
 class Job(models.Model):

@@ -705,6 +705,33 @@ def job_settle_unknown(*, job: Job, actor: User, charge: bool) -> None:
         )
 
 
+def job_progress_step(job_id: int, *, provider: str, secret: str, task: ProviderTask) -> bool:
+    """A webhook's news that the job `job_id` runs on, at a higher progress: applied in
+    one statement, with what job_advance does for such a move (its pill pushed, or its
+    card if it makes text) and its preview fetched, if the webhook is the job's own (its
+    `provider`, its task, the `secret` it carries) and the job was processing with no
+    note. False if not: the job is then read, the webhook checked (the secret compared
+    in constant time) and job_apply_provider_task decides."""
+    if PROVIDER_STATUS.get(task.status) != Status.PROCESSING or not (task.task_id and secret):
+        return False
+    job = Job.objects.progress_step(
+        job_id, provider=provider, task_id=task.task_id, secret=secret, progress=task.progress
+    )
+    if job is None:
+        return False
+    if job.makes_images:
+        transaction.on_commit(partial(live.push_progress, job))
+    else:
+        transaction.on_commit(partial(live.push_job, job.pk))
+    _preview_news(job, task)
+    return True
+
+
+def _preview_news(job: Job, task: ProviderTask) -> None:
+    if task.intermediate_urls:
+        tasks.store_preview.enqueue(job.pk, task.intermediate_urls[0])
+
+
 def job_apply_provider_task(job: Job, task: ProviderTask) -> bool:
     """Bring `job` up to what the provider says of its task; stale news changes nothing."""
     status = PROVIDER_STATUS.get(task.status)
@@ -732,8 +759,8 @@ def job_apply_provider_task(job: Job, task: ProviderTask) -> bool:
         else:
             changes["error"] = task.error or "The provider reported a failure without a reason."
     won = job_advance(job, status=status, progress=progress, **changes)
-    if won and status == Status.PROCESSING and task.intermediate_urls:
-        tasks.store_preview.enqueue(job.pk, task.intermediate_urls[0])
+    if won and status == Status.PROCESSING:
+        _preview_news(job, task)
     return won
 
 

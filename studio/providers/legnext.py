@@ -33,7 +33,6 @@ from studio.providers.base import (
     TaskRequest,
     int_or,
     retry_after,
-    secrets_match,
 )
 
 ENDPOINTS = {
@@ -228,8 +227,8 @@ class LegNext(Provider):
         return secret
 
     @classmethod
-    def webhook_is_authentic(cls, *, headers: Mapping[str, str], token: str, secret: str) -> bool:
-        return secrets_match(token, secret)
+    def webhook_secret_given(cls, *, headers: Mapping[str, str], token: str) -> str:
+        return token
 
     @classmethod
     def webhook_task(cls, body: Any) -> ProviderTask:

@@ -26,7 +26,6 @@ from studio.providers.base import (
     TaskRequest,
     int_or,
     retry_after,
-    secrets_match,
 )
 
 
@@ -176,8 +175,8 @@ class PiAPI(Provider):
     # --- webhooks: a secret in the x-webhook-secret header, the unified body -----------
 
     @classmethod
-    def webhook_is_authentic(cls, *, headers: Mapping[str, str], token: str, secret: str) -> bool:
-        return secrets_match(headers.get("x-webhook-secret", ""), secret)
+    def webhook_secret_given(cls, *, headers: Mapping[str, str], token: str) -> str:
+        return headers.get("x-webhook-secret", "")
 
     @classmethod
     def webhook_task(cls, body: Any) -> ProviderTask:

@@ -7,6 +7,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
+from studio.generation import live
 from studio.generation.models import Job, ResultImage, Status, WebhookDelivery
 from studio.generation.worker import StudioWorker
 from studio.providers.piapi import PiAPI, task_from_data
@@ -188,7 +189,7 @@ def test_progress_only_moves_forward(client: Client, job: Job) -> None:
     assert job.progress == 45
 
 
-def test_a_progress_step_is_two_statements_the_read_and_the_move(
+def test_a_progress_step_is_one_statement_that_moves_the_job_and_reads_it_back(
     client: Client, job: Job, django_capture_on_commit_callbacks: Any
 ) -> None:
     post_webhook(client, job, webhook_body("task_processing"))  # processing, 45 %
@@ -196,6 +197,7 @@ def test_a_progress_step_is_two_statements_the_read_and_the_move(
     further["data"]["output"].update(progress=60, intermediate_image_urls=None)  # no preview
 
     with (
+        mock.patch.object(live, "push_project_html", autospec=True) as push,
         CaptureQueriesContext(connection) as statements,
         django_capture_on_commit_callbacks(execute=True),  # its push, and its API caller
     ):
@@ -204,12 +206,106 @@ def test_a_progress_step_is_two_statements_the_read_and_the_move(
     assert response.status_code == 200
     job.refresh_from_db()
     assert job.progress == 60
-    # Dozens a second at 50 jobs a second (issue 14): the push renders from the job read,
-    # and no record of the delivery is kept (the move itself is forward-only).
-    assert [query["sql"].split()[0] for query in statements.captured_queries] == [
-        "SELECT",
-        "UPDATE",
-    ]
+    # Dozens a second at 50 jobs a second (issue 14): the push renders from the job read
+    # back, and no record of the delivery is kept (the move itself is forward-only).
+    assert [query["sql"].split()[0] for query in statements.captured_queries] == ["UPDATE"]
+    [(_, pushed)] = [call.args for call in push.call_args_list]
+    assert f'id="status-pill-{job.pk}" hx-swap-oob="true">60%</span>' in pushed
+
+
+def running(job: Job, **fields: Any) -> Job:
+    Job.objects.filter(pk=job.pk).update(status=Status.PROCESSING, progress=45, **fields)
+    job.refresh_from_db()
+    return job
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "task_id", "status"),
+    [
+        ("/webhooks/piapi/{pk}/", "guess", TASK_ID, 401),
+        ("/webhooks/piapi/{pk}/", "", TASK_ID, 401),
+        ("/webhooks/piapi/{pk}/", "{other}", TASK_ID, 401),
+        ("/webhooks/legnext/{pk}/{secret}/", "{secret}", TASK_ID, 401),  # not its provider
+        ("/webhooks/piapi/{pk}/", "{secret}", "someone-elses-task", 400),
+    ],
+)
+def test_a_running_jobs_progress_from_anyone_else_is_refused_and_moves_nothing(
+    client: Client,
+    job: Job,
+    project: Any,
+    bob: Any,
+    url: str,
+    secret: str,
+    task_id: str,
+    status: int,
+) -> None:
+    job = running(job)
+    other = make_job(project=project, user=bob, status=Status.PROCESSING, provider_task_id=TASK_ID)
+    body = webhook_body("task_processing", task_id=task_id)
+    body["data"]["output"]["progress"] = 80
+    values = {"pk": job.pk, "secret": job.webhook_secret, "other": other.webhook_secret}
+
+    response = client.post(
+        url.format(**values),
+        data=body,
+        content_type="application/json",
+        headers={"x-webhook-secret": secret.format(**values)},
+    )
+
+    assert response.status_code == status
+    job.refresh_from_db()
+    assert job.progress == 45
+
+
+def test_a_body_that_is_no_task_from_a_stranger_is_refused_as_unauthorized(
+    client: Client, job: Job
+) -> None:
+    running(job)
+    for body in ("not json", '{"data": {"status": "processing", "output": 7}}', "[]"):
+        response = client.post(
+            f"/webhooks/piapi/{job.pk}/",
+            data=body,
+            content_type="application/json",
+            headers={"x-webhook-secret": "guess"},
+        )
+        assert response.status_code == 401
+
+
+def test_a_running_job_waiting_with_a_note_loses_it_with_the_next_percent(
+    client: Client, job: Job, django_capture_on_commit_callbacks: Any
+) -> None:
+    job = running(job, note="The provider is slow to answer; Studio asks again.")
+    body = webhook_body("task_processing")
+    body["data"]["output"]["progress"] = 60
+
+    with (
+        mock.patch.object(live, "push_project_html", autospec=True) as push,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = post_webhook(client, job, body)
+
+    assert response.status_code == 200
+    job.refresh_from_db()
+    assert (job.progress, job.note) == (60, "")
+    [(_, pushed)] = [call.args for call in push.call_args_list]
+    assert f'<article id="job-{job.pk}"' in pushed  # the card, without its note
+    assert "slow to answer" not in pushed
+
+
+def test_a_running_describes_percent_re_sends_its_card(
+    client: Client, job: Job, django_capture_on_commit_callbacks: Any
+) -> None:
+    job = running(job, operation="describe")
+    body = webhook_body("task_processing")
+    body["data"]["output"]["progress"] = 60
+
+    with (
+        mock.patch.object(live, "push_job", autospec=True) as push_job,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        post_webhook(client, job, body)
+
+    push_job.assert_called_once_with(job.pk)
 
 
 def test_a_failed_task_fails_the_job_with_the_providers_reason(client: Client, job: Job) -> None:
