@@ -164,6 +164,7 @@ class JobQuerySet(models.QuerySet["Job"]):
         (its provider, its task, its secret), and read back, with its API task if it has
         one. None if any of that does not hold: the caller reads the job and decides
         (can_advance_to's ladder, up one rung, for the rest)."""
+        self._for_write = True  # as update() does: the database written to
         connection = connections[self.db]
         table, columns, api_task = _progress_step_sql(self.db)
         now = connection.ops.adapt_datetimefield_value(timezone.now())

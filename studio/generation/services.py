@@ -711,8 +711,14 @@ def job_progress_step(job_id: int, *, provider: str, secret: str, task: Provider
     card if it makes text) and its preview fetched, if the webhook is the job's own (its
     `provider`, its task, the `secret` it carries) and the job was processing with no
     note. False if not: the job is then read, the webhook checked (the secret compared
-    in constant time) and job_apply_provider_task decides."""
-    if PROVIDER_STATUS.get(task.status) != Status.PROCESSING or not (task.task_id and secret):
+    in constant time) and job_apply_provider_task decides. (Here it is compared by the
+    database, like a session's key: what it takes to tell a near miss, nanoseconds, is
+    lost in a request's noise, and a guess must name the job and its task too.)"""
+    if PROVIDER_STATUS.get(task.status) != Status.PROCESSING or not (
+        # Not the job's, whoever sent it: what the columns could not hold is not sent to
+        # the database (a NUL, a lone surrogate; an id beyond its integers).
+        0 < job_id < 2**63 and _column_value(task.task_id) and _column_value(secret)
+    ):
         return False
     job = Job.objects.progress_step(
         job_id, provider=provider, task_id=task.task_id, secret=secret, progress=task.progress
@@ -725,6 +731,11 @@ def job_progress_step(job_id: int, *, provider: str, secret: str, task: Provider
         transaction.on_commit(partial(live.push_job, job.pk))
     _preview_news(job, task)
     return True
+
+
+def _column_value(text: str) -> bool:
+    """Whether `text` may be a job's task id or secret (64 printable characters at most)."""
+    return 0 < len(text) <= 64 and text.isprintable()
 
 
 def _preview_news(job: Job, task: ProviderTask) -> None:

@@ -1,3 +1,4 @@
+import json
 from typing import Any
 from unittest import mock
 
@@ -8,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
 from studio.generation import live
-from studio.generation.models import Job, ResultImage, Status, WebhookDelivery
+from studio.generation.models import Job, JobQuerySet, ResultImage, Status, WebhookDelivery
 from studio.generation.worker import StudioWorker
 from studio.providers.piapi import PiAPI, task_from_data
 from tests.factories import make_job
@@ -219,14 +220,26 @@ def running(job: Job, **fields: Any) -> Job:
     return job
 
 
+def legnext_processing(task_id: str, progress: int) -> dict[str, Any]:
+    body = load("diffusion_pending", "legnext")
+    body.update(job_id=task_id, status="processing")
+    body["output"]["progress"] = progress
+    return body
+
+
 @pytest.mark.parametrize(
-    ("url", "secret", "task_id", "status"),
+    ("url", "secret", "task_id", "status", "tried"),
     [
-        ("/webhooks/piapi/{pk}/", "guess", TASK_ID, 401),
-        ("/webhooks/piapi/{pk}/", "", TASK_ID, 401),
-        ("/webhooks/piapi/{pk}/", "{other}", TASK_ID, 401),
-        ("/webhooks/legnext/{pk}/{secret}/", "{secret}", TASK_ID, 401),  # not its provider
-        ("/webhooks/piapi/{pk}/", "{secret}", "someone-elses-task", 400),
+        ("/webhooks/piapi/{pk}/", "guess", TASK_ID, 401, True),
+        ("/webhooks/piapi/{pk}/", "{other}", TASK_ID, 401, True),
+        ("/webhooks/legnext/{pk}/{secret}/", "", TASK_ID, 401, True),  # not its provider
+        ("/webhooks/piapi/{pk}/", "{secret}", "someone-elses-task", 400, True),
+        ("/webhooks/piapi/{pk}/", "", TASK_ID, 401, False),
+        # What no job's column holds is not sent to the database (it would fail there).
+        ("/webhooks/piapi/{pk}/", "guess", "\ud800", 401, False),
+        ("/webhooks/piapi/{pk}/", "guess", "a\u0000b", 401, False),
+        ("/webhooks/legnext/{pk}/%00/", "", TASK_ID, 401, False),
+        ("/webhooks/piapi/10000000000000000000000000/", "guess", TASK_ID, 401, False),
     ],
 )
 def test_a_running_jobs_progress_from_anyone_else_is_refused_and_moves_nothing(
@@ -238,23 +251,45 @@ def test_a_running_jobs_progress_from_anyone_else_is_refused_and_moves_nothing(
     secret: str,
     task_id: str,
     status: int,
+    tried: bool,
 ) -> None:
     job = running(job)
     other = make_job(project=project, user=bob, status=Status.PROCESSING, provider_task_id=TASK_ID)
-    body = webhook_body("task_processing", task_id=task_id)
-    body["data"]["output"]["progress"] = 80
+    if "legnext" in url:
+        body = legnext_processing(task_id, 80)
+    else:
+        body = webhook_body("task_processing", task_id=task_id)
+        body["data"]["output"]["progress"] = 80
     values = {"pk": job.pk, "secret": job.webhook_secret, "other": other.webhook_secret}
 
-    response = client.post(
-        url.format(**values),
-        data=body,
-        content_type="application/json",
-        headers={"x-webhook-secret": secret.format(**values)},
-    )
+    with mock.patch.object(
+        JobQuerySet, "progress_step", autospec=True, side_effect=JobQuerySet.progress_step
+    ) as statement:
+        response = client.post(
+            url.format(**values),
+            data=json.dumps(body),
+            content_type="application/json",
+            headers={"x-webhook-secret": secret.format(**values)},
+        )
 
     assert response.status_code == status
+    assert statement.called == tried  # the one statement was tried, or the input never sent
     job.refresh_from_db()
     assert job.progress == 45
+
+
+@pytest.mark.parametrize("ended", [Status.FAILED, Status.CANCELED, Status.COMPLETED])
+def test_a_percent_for_a_job_that_ended_is_stale(client: Client, job: Job, ended: str) -> None:
+    job = running(job)
+    Job.objects.filter(pk=job.pk).update(status=ended)
+    body = webhook_body("task_processing")
+    body["data"]["output"]["progress"] = 80
+
+    response = post_webhook(client, job, body)
+
+    assert response.json() == {"status": "stale"}
+    job.refresh_from_db()
+    assert (job.status, job.progress) == (ended, 45)
 
 
 def test_a_body_that_is_no_task_from_a_stranger_is_refused_as_unauthorized(
