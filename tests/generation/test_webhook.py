@@ -306,18 +306,28 @@ def test_a_body_that_is_no_task_from_a_stranger_is_refused_as_unauthorized(
         assert response.status_code == 401
 
 
+def post_percent(
+    client: Client, job: Job, progress: int, recorded: str, on_commit: Any
+) -> tuple[Any, Any]:
+    """Post `job`'s `progress`, and run what it does once committed, with `live`'s
+    function `recorded` recorded: the answer and the record."""
+    body = webhook_body("task_processing")
+    body["data"]["output"]["progress"] = progress
+    with (
+        mock.patch.object(live, recorded, autospec=True) as record,
+        on_commit(execute=True),
+    ):
+        return post_webhook(client, job, body), record
+
+
 def test_a_running_job_waiting_with_a_note_loses_it_with_the_next_percent(
     client: Client, job: Job, django_capture_on_commit_callbacks: Any
 ) -> None:
     job = running(job, note="The provider is slow to answer; Studio asks again.")
-    body = webhook_body("task_processing")
-    body["data"]["output"]["progress"] = 60
 
-    with (
-        mock.patch.object(live, "push_project_html", autospec=True) as push,
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        response = post_webhook(client, job, body)
+    response, push = post_percent(
+        client, job, 60, "push_project_html", django_capture_on_commit_callbacks
+    )
 
     assert response.status_code == 200
     job.refresh_from_db()
@@ -331,14 +341,8 @@ def test_a_running_describes_percent_re_sends_its_card(
     client: Client, job: Job, django_capture_on_commit_callbacks: Any
 ) -> None:
     job = running(job, operation="describe")
-    body = webhook_body("task_processing")
-    body["data"]["output"]["progress"] = 60
 
-    with (
-        mock.patch.object(live, "push_job", autospec=True) as push_job,
-        django_capture_on_commit_callbacks(execute=True),
-    ):
-        post_webhook(client, job, body)
+    _, push_job = post_percent(client, job, 60, "push_job", django_capture_on_commit_callbacks)
 
     push_job.assert_called_once_with(job.pk)
 
