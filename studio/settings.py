@@ -156,6 +156,9 @@ WORKER_INTERVAL_SECONDS = env_float("WORKER_INTERVAL_SECONDS", 0.2)
 WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 4)
 # A worker silent for this long is dead: the tasks it was running are run again.
 WORKER_DEAD_AFTER_SECONDS = env_float("WORKER_DEAD_AFTER_SECONDS", 30.0)
+# Finished tasks (done or failed, for an operator to look into) and the records of
+# webhooks already handled are kept this many days, then deleted by the workers.
+RECORDS_KEPT_DAYS = env_float("RECORDS_KEPT_DAYS", 14.0)
 
 PROMPT_MAX_LENGTH = 2500
 # Input images (describe, blend, references): Studio's own limits.

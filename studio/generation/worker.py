@@ -9,7 +9,8 @@ Nothing here sleeps on a provider: a call that must be tried again is a new task
 `run_after`, so one slow or failing provider never holds the others' jobs. A worker
 beats in the database; the tasks a dead worker (killed, say) was running are put back
 in the queue by the others. Every task is safe to run twice (a job's create is claimed
-before it is sent, so running `send_job` again never sends it again).
+before it is sent, so running `send_job` again never sends it again). Once an hour a
+worker deletes the finished tasks older than RECORDS_KEPT_DAYS.
 """
 
 import logging
@@ -29,11 +30,16 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from studio.generation.models import WorkerBeat
+from studio.generation.models import WebhookDelivery, WorkerBeat
 from studio.generation.services import jobs_sweep
 from studio.generation.task_backend import listen_for_tasks, work_enqueued
 
 logger = logging.getLogger(__name__)
+
+# How often a worker deletes the records kept no longer, and how many rows a statement
+# deletes (a short lock each: on SQLite, writes wait for it).
+PRUNE_EVERY_SECONDS = 3600.0
+PRUNE_BATCH = 2000
 
 
 class StudioWorker:
@@ -138,7 +144,7 @@ class StudioWorker:
             connection.close()
 
     def _sweep(self) -> None:
-        next_sweep = next_beat = 0.0
+        next_sweep = next_beat = next_prune = 0.0
         while not self.stopping.is_set():
             try:
                 close_old_connections()
@@ -149,6 +155,9 @@ class StudioWorker:
                     tasks_reclaim()
                     jobs_sweep()
                     next_sweep = time.monotonic() + self.sweep_every
+                if time.monotonic() >= next_prune:
+                    records_prune()
+                    next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
             except Exception:
                 # A bug in one sweep must not end the worker.
                 logger.exception("worker sweep failed")
@@ -181,3 +190,19 @@ def tasks_reclaim() -> int:
     # Beats of workers long gone tell nothing any more.
     WorkerBeat.objects.filter(beat_at__lt=now - 10 * dead_after).delete()
     return reclaimed
+
+
+def records_prune() -> int:
+    """Delete the finished tasks and the records of handled webhooks older than
+    RECORDS_KEPT_DAYS: else the queue's table grows with every job for ever, and the
+    sweeps that read it (tasks_reclaim, results_sweep) with it. Returns how many tasks."""
+    before = timezone.now() - timedelta(days=settings.RECORDS_KEPT_DAYS)
+    finished = DBTaskResult.objects.filter(
+        status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED], finished_at__lt=before
+    )
+    deleted = 0
+    while batch := list(finished.values_list("pk", flat=True)[:PRUNE_BATCH]):
+        deleted += DBTaskResult.objects.filter(pk__in=batch).delete()[0]
+    # A provider redelivers a webhook within hours, not weeks.
+    WebhookDelivery.objects.filter(received_at__lt=before).delete()
+    return deleted

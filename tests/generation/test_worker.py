@@ -1,15 +1,16 @@
 """The worker: tasks a dead worker left running are run again; a job waiting for a retry
-is not sent early by the sweep."""
+is not sent early by the sweep; old finished tasks and webhook records are deleted."""
 
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from studio.generation import tasks
-from studio.generation.models import WorkerBeat
+from studio.generation import tasks, worker
+from studio.generation.models import WebhookDelivery, WorkerBeat
 from studio.generation.queue import queues_sweep
 from studio.generation.worker import tasks_reclaim
 from tests.factories import make_job
@@ -70,3 +71,31 @@ def test_a_job_whose_send_task_was_lost_is_sent_again(project: Any, bob: Any) ->
 
     sends = DBTaskResult.objects.filter(task_path__endswith="send_job")
     assert [send.args_kwargs["args"] for send in sends] == [[job.pk]]
+
+
+def test_finished_tasks_and_webhook_records_are_deleted_once_old(
+    project: Any, bob: Any, settings: Any
+) -> None:
+    settings.RECORDS_KEPT_DAYS = 14
+    job = make_job(project=project, user=bob)
+    now = timezone.now()
+
+    def task(status: str, finished_days_ago: float | None) -> Any:
+        result = tasks.refresh_job.enqueue(job.pk)
+        finished = None if finished_days_ago is None else now - timedelta(days=finished_days_ago)
+        DBTaskResult.objects.filter(pk=result.id).update(status=status, finished_at=finished)
+        return result.id
+
+    old = [task("SUCCESSFUL", 15), task("FAILED", 15)]
+    kept = [task("SUCCESSFUL", 13), task("FAILED", 1), task("READY", None), task("RUNNING", None)]
+    for digest, days in (("old", 15), ("recent", 1)):
+        delivery = WebhookDelivery.objects.create(job=job, digest=digest)
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            received_at=now - timedelta(days=days)
+        )
+
+    with mock.patch.object(worker, "PRUNE_BATCH", 1):  # in batches: each one found and deleted
+        assert worker.records_prune() == len(old)
+
+    assert {str(pk) for pk in DBTaskResult.objects.values_list("pk", flat=True)} == set(kept)
+    assert list(WebhookDelivery.objects.values_list("digest", flat=True)) == ["recent"]
