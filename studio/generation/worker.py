@@ -36,10 +36,13 @@ from studio.generation.task_backend import listen_for_tasks, work_enqueued
 
 logger = logging.getLogger(__name__)
 
-# How often a worker deletes the records kept no longer, and how many rows a statement
-# deletes (a short lock each: on SQLite, writes wait for it).
+# How often a worker deletes the records kept no longer; how many rows a statement
+# deletes (a short lock each: on SQLite, writes wait for it); and how long one turn of
+# it may hold up the sweep (and the beat): a first prune of a large table takes many
+# turns, one a sweep.
 PRUNE_EVERY_SECONDS = 3600.0
-PRUNE_BATCH = 2000
+PRUNE_BATCH = 5000
+PRUNE_TURN_SECONDS = 1.0
 
 
 class StudioWorker:
@@ -156,8 +159,10 @@ class StudioWorker:
                     jobs_sweep()
                     next_sweep = time.monotonic() + self.sweep_every
                 if time.monotonic() >= next_prune:
-                    records_prune()
-                    next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+                    left = records_prune()
+                    next_prune = time.monotonic() + (
+                        self.sweep_every if left else PRUNE_EVERY_SECONDS
+                    )
             except Exception:
                 # A bug in one sweep must not end the worker.
                 logger.exception("worker sweep failed")
@@ -192,17 +197,20 @@ def tasks_reclaim() -> int:
     return reclaimed
 
 
-def records_prune() -> int:
+def records_prune(seconds: float = PRUNE_TURN_SECONDS) -> bool:
     """Delete the finished tasks and the records of handled webhooks older than
-    RECORDS_KEPT_DAYS: else the queue's table grows with every job for ever, and the
-    sweeps that read it (tasks_reclaim, results_sweep) with it. Returns how many tasks."""
+    RECORDS_KEPT_DAYS, for about `seconds` at most: else the queue's table grows with
+    every job for ever, and the sweeps that read it (tasks_reclaim, results_sweep) with
+    it. Returns whether old tasks are left for the next turn."""
     before = timezone.now() - timedelta(days=settings.RECORDS_KEPT_DAYS)
     finished = DBTaskResult.objects.filter(
         status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED], finished_at__lt=before
     )
-    deleted = 0
+    turn_ends = time.monotonic() + seconds
     while batch := list(finished.values_list("pk", flat=True)[:PRUNE_BATCH]):
-        deleted += DBTaskResult.objects.filter(pk__in=batch).delete()[0]
+        DBTaskResult.objects.filter(pk__in=batch).delete()
+        if time.monotonic() >= turn_ends:
+            return True
     # A provider redelivers a webhook within hours, not weeks.
     WebhookDelivery.objects.filter(received_at__lt=before).delete()
-    return deleted
+    return False
