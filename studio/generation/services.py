@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -717,7 +717,9 @@ def job_progress_step(job_id: int, *, provider: str, secret: str, task: Provider
     if PROVIDER_STATUS.get(task.status) != Status.PROCESSING or not (
         # Not the job's, whoever sent it: what the columns could not hold is not sent to
         # the database (a NUL, a lone surrogate; an id beyond its integers).
-        0 < job_id < 2**63 and _column_value(task.task_id) and _column_value(secret)
+        0 < job_id < 2**63
+        and _column_value("provider_task_id", task.task_id)
+        and _column_value("webhook_secret", secret)
     ):
         return False
     job = Job.objects.progress_step(
@@ -733,9 +735,10 @@ def job_progress_step(job_id: int, *, provider: str, secret: str, task: Provider
     return True
 
 
-def _column_value(text: str) -> bool:
-    """Whether `text` may be a job's task id or secret (64 printable characters at most)."""
-    return 0 < len(text) <= 64 and text.isprintable()
+def _column_value(field: str, text: str) -> bool:
+    """Whether `text` may be in the job's column `field`: printable, and not too long."""
+    longest: Any = getattr(Job._meta.get_field(field), "max_length", None)
+    return 0 < len(text) <= longest and text.isprintable()
 
 
 def _preview_news(job: Job, task: ProviderTask) -> None:
@@ -1043,7 +1046,7 @@ STORE_RUNS_AT_MOST = timedelta(hours=1)
 STORE_FAILURES_LOOKED_AT = timedelta(hours=1)
 
 
-def results_sweep(now: Any) -> None:
+def results_sweep(now: datetime) -> None:
     """Take up the store of a completed job whose last store task broke off: it ended in
     an error it does not expect (a bug, say), or never recorded its end (its database
     connection lost). Such a task schedules no retry, so the job would stay "Saving

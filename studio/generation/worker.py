@@ -10,7 +10,8 @@ Nothing here sleeps on a provider: a call that must be tried again is a new task
 beats in the database; the tasks a dead worker (killed, say) was running are put back
 in the queue by the others. Every task is safe to run twice (a job's create is claimed
 before it is sent, so running `send_job` again never sends it again). Once an hour a
-worker deletes the finished tasks older than RECORDS_KEPT_DAYS.
+worker deletes the finished tasks and handled webhooks' records older than
+RECORDS_KEPT_DAYS (records_prune).
 """
 
 import logging

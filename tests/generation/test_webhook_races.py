@@ -28,10 +28,20 @@ def delivered_at_once(job: Any, body: dict[str, Any], *, times: int) -> list[str
     return race([deliver] * times)
 
 
+@pytest.mark.parametrize(
+    "before",
+    [
+        (Status.SUBMITTED, 0),  # its first move: read, then moved
+        (Status.PROCESSING, 30),  # its next percent: the one statement (progress_step)
+    ],
+)
 def test_the_same_delivery_at_once_from_eight_threads_is_handled_once(
-    project: Any, bob: Any
+    project: Any, bob: Any, before: tuple[str, int]
 ) -> None:
-    job = make_job(project=project, user=bob, status=Status.SUBMITTED, provider_task_id=TASK_ID)
+    status, progress = before
+    job = make_job(
+        project=project, user=bob, status=status, progress=progress, provider_task_id=TASK_ID
+    )
     body = webhook_body("task_processing")
 
     answers = delivered_at_once(job, body, times=8)
