@@ -6,29 +6,33 @@ Only the unfiltered gallery's grid has the id `gallery-grid`, so a filtered view
 order and contents the new tiles might not fit, is left as it is.
 """
 
+from collections.abc import Collection
+
 from django.template.loader import render_to_string
 
-from studio.gallery.queries import items_for
-from studio.generation.models import ResultImage
+from studio.gallery.queries import GalleryItem
+from studio.generation.models import Job
 
 PAGE = "gallery/gallery.html"
 
 
-def new_tiles_html(job_id: int) -> str:
-    """The job's gallery images as tiles, newest first, to go on top of the grid; "" if it
-    has none (a describe, a seed, a result not stored)."""
-    images = list(
-        ResultImage.objects.in_gallery()
-        .filter(job_id=job_id)
-        .select_related("job__created_by")
-        .order_by("-created_at", "-id")
+def new_tiles_html(job: Job, kept_before: Collection[int]) -> str:
+    """Tiles for `job`'s images that a gallery shows, newest first, to go on top of the
+    grid, but for those whose index is in `kept_before` (stored before this store of its
+    results began); "" if there are none (a describe, a seed, a result not stored).
+    `job` is as its card was loaded for the push (`generation.live.job_for_card`, with
+    its images and its creator): no query here.
+
+    Everyone in the group gets the same HTML: an image just added is no one's favourite
+    and has no tags yet (it has been on no page to be tagged from), and the lightbox
+    links carry no filter. Images kept before went out with their own push."""
+    new = [image for image in job.images.all() if image.index not in kept_before]
+    images = sorted(
+        (image for image in new if image.shown_in_gallery),
+        key=lambda image: (image.created_at, image.pk),
+        reverse=True,
     )
     if not images:
         return ""
-    # Everyone in the group gets the same HTML: no one's favourites (a new image is no
-    # one's favourite yet), no filter in the lightbox links.
-    tiles = "".join(
-        render_to_string(f"{PAGE}#tile", {"item": item, "query": ""})
-        for item in items_for(images, user=None)
-    )
-    return f'<div hx-swap-oob="afterbegin:#gallery-grid">{tiles}</div>'
+    items = [GalleryItem(image) for image in images]
+    return render_to_string(f"{PAGE}#new-tiles", {"items": items, "query": ""})

@@ -2,6 +2,7 @@
 project's group whenever a job changes. A fragment whose target is not on a page
 (a tree row on the project page, say) is ignored there by htmx."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from statistics import median
@@ -218,10 +219,12 @@ def tell_api_caller_on_commit(job: Job) -> None:
         transaction.on_commit(partial(import_string(API_JOB_CHANGED_TASK).enqueue, job.pk))
 
 
-def push_job(job_id: int, *, created: bool = False, also: str = "") -> None:
-    """Push the job's card (and its row in a family tree) to the project's group; `also`,
-    more fragments for the same pages, goes in the same push (a stored result's gallery
-    tiles)."""
+def push_job(
+    job_id: int, *, created: bool = False, also: Callable[[Job], str] | None = None
+) -> None:
+    """Push the job's card (and its row in a family tree) to the project's group; `also`
+    makes more fragments for the same pages from the job as loaded for its card (with its
+    images), to go in the same push (a stored result's gallery tiles)."""
     job = job_for_card(job_id)
     if job is None:
         return
@@ -234,7 +237,9 @@ def push_job(job_id: int, *, created: bool = False, also: str = "") -> None:
     else:
         html = render_to_string(f"{PAGE}#job-card", {"job": job, "oob": True})
         html += render_to_string(f"{JOB_PAGE}#tree-row", {"job": job, "oob": True})
-    push_project_html(job.project_id, html + also)
+    if also is not None:
+        html += also(job)
+    push_project_html(job.project_id, html)
     place = getattr(job, "queue_position", None)
     team_id = job.project.team_id
     if created and place is not None and place < _waiting_count(team_id):

@@ -517,7 +517,8 @@ class Job(models.Model):
 class ResultImageQuerySet(models.QuerySet["ResultImage"]):
     def in_gallery(self) -> "ResultImageQuerySet":
         """What a gallery shows: the four tiles of every grid, every clip and every single
-        image (an upscale, a cut-out…; not the whole grids), unless archived."""
+        image (an upscale, a cut-out…; not the whole grids), unless archived. (One image
+        says it with `ResultImage.shown_in_gallery`.)"""
         return self.filter(archived_at__isnull=True).filter(
             Q(index__gte=1) | Q(index=0, job__operation__in=SINGLE_IMAGE_OPERATIONS)
         )
@@ -586,6 +587,13 @@ class ResultImage(models.Model):
     @property
     def is_clip(self) -> bool:
         return bool(self.video)
+
+    @property
+    def shown_in_gallery(self) -> bool:
+        """Whether a gallery shows it: what `ResultImageQuerySet.in_gallery` selects."""
+        return self.archived_at is None and (
+            self.index >= 1 or self.job.operation in SINGLE_IMAGE_OPERATIONS
+        )
 
     @property
     def has_alpha(self) -> bool:

@@ -1123,7 +1123,7 @@ def job_store_results(*, job_id: int, attempt: int) -> None:
         else:
             _results_lost(job, f"downloaded from the provider ({exc})")
     # The card and the gallery's new tiles in one push.
-    live.push_job(job.pk, also=new_tiles_html(job.pk))
+    live.push_job(job.pk, also=partial(new_tiles_html, kept_before=stored))
 
 
 def _store_again(job: Job, attempt: int) -> None:

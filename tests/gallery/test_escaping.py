@@ -8,6 +8,7 @@ from django.test import Client
 
 from studio.gallery.live import new_tiles_html
 from studio.gallery.models import ImageTag, Tag
+from studio.generation.live import job_for_card
 from studio.generation.models import ResultImage
 from tests.gallery.conftest import HX, gallery_url, make_grid
 
@@ -52,7 +53,7 @@ def test_a_hostile_prompt_is_text_in_the_lightbox(
 
 
 def test_a_hostile_prompt_is_text_in_pushed_tiles(hostile: list[ResultImage]) -> None:
-    assert_inert(new_tiles_html(hostile[0].job_id))
+    assert_inert(new_tiles_html(job_for_card(hostile[0].job_id), kept_before=()))
 
 
 def test_the_gallery_pages_carry_a_strict_content_security_policy(

@@ -312,9 +312,10 @@ def test_an_archived_image_is_not_pushed_or_counted_as_gallery(
     project: Any, bob: Any, tiles: list[ResultImage]
 ) -> None:
     from studio.gallery.live import new_tiles_html
+    from studio.generation.live import job_for_card
 
     ResultImage.objects.filter(pk=tiles[0].pk).update(archived_at="2026-01-01T00:00Z")
 
-    html = new_tiles_html(tiles[0].job_id)
+    html = new_tiles_html(job_for_card(tiles[0].job_id), kept_before=())
 
     assert f'id="tile-{tiles[0].pk}"' not in html and f'id="tile-{tiles[1].pk}"' in html

@@ -4,9 +4,11 @@ their tiles are pushed to the project's group, in the same push as the job's car
 from typing import Any
 from unittest import mock
 
+from studio.gallery.live import new_tiles_html
 from studio.generation import live
 from studio.generation.models import ResultImage, Status
 from studio.generation.services import job_store_results
+from studio.providers.base import ProviderError
 from studio.providers.piapi import PiAPI
 from tests.factories import make_job, make_png
 
@@ -89,3 +91,49 @@ def test_a_job_without_gallery_images_pushes_no_tiles(project: Any, bob: Any) ->
 
     push_html.assert_called_once()  # its card
     assert "#gallery-grid" not in push_html.call_args.args[1]
+
+
+def test_a_retry_pushes_the_tiles_of_the_images_it_stored_not_those_pushed_before(
+    project: Any, bob: Any
+) -> None:
+    job = make_job(project=project, user=bob, status=Status.COMPLETED, output=URLS)
+    png = make_png(size=(96, 64))
+
+    def third_fails(client: Any, url: str, **kwargs: Any) -> bytes:
+        if url.endswith("/3.png"):
+            raise ProviderError("Downloading a result failed with HTTP 503", retryable=True)
+        return png
+
+    with (
+        mock.patch.object(PiAPI, "download", autospec=True, side_effect=third_fails),
+        mock.patch.object(live, "push_project_html", autospec=True) as first_push,
+    ):
+        job_store_results(job_id=job.pk, attempt=1)
+    with (
+        mock.patch.object(PiAPI, "download", autospec=True, return_value=png),
+        mock.patch.object(live, "push_project_html", autospec=True) as retry_push,
+    ):
+        job_store_results(job_id=job.pk, attempt=2)
+
+    assert tiles_of(first_push.call_args.args[1]).count('<figure class="tile') == 3
+    html = tiles_of(retry_push.call_args.args[1])
+    third = ResultImage.objects.get(job=job, index=3)
+    assert html.count('<figure class="tile') == 1 and f'id="tile-{third.pk}"' in html
+
+
+def test_the_tiles_come_from_the_job_loaded_for_its_card_with_no_query_of_their_own(
+    project: Any, bob: Any, django_assert_num_queries: Any
+) -> None:
+    job = make_job(project=project, user=bob, prompt="a kite", status=Status.COMPLETED, output=URLS)
+    with (
+        mock.patch.object(PiAPI, "download", autospec=True, return_value=make_png()),
+        mock.patch.object(live, "push_project_html", autospec=True),
+    ):
+        job_store_results(job_id=job.pk, attempt=1)
+    card = live.job_for_card(job.pk)
+
+    with django_assert_num_queries(0):
+        html = new_tiles_html(card, kept_before=())
+
+    assert html.count('<figure class="tile') == 4 and "a kite" in html
+    assert new_tiles_html(card, kept_before=(1, 2, 3, 4)) == ""
