@@ -20,7 +20,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -1384,7 +1384,10 @@ def _image_files(job: Job, prepared: PreparedImage) -> ResultImage:
     try:
         result.file.save(f"{name}.{prepared.extension}", ContentFile(prepared.data), save=False)
         result.thumbnail.save(f"{name}.{extension}", ContentFile(large), save=False)
-        result.thumbnail_small.save(f"{name}-s.{extension}", ContentFile(small), save=False)
+        if small is large:  # one thumbnail for both (see thumbnails): one file
+            result.thumbnail_small.name = result.thumbnail.name
+        else:
+            result.thumbnail_small.save(f"{name}-s.{extension}", ContentFile(small), save=False)
     except BaseException:
         _image_files_delete(result)
         raise
@@ -1552,11 +1555,18 @@ def _encoded(image: Image.Image, image_format: str, options: dict[str, Any]) -> 
     the GIL only when it writes to a real file, and holds it while it fills a BytesIO
     (two encodes in two threads take as long as one after the other). Through a file,
     the threads that prepare a grid's images, and the worker's other tasks, run beside
-    the encodes."""
-    with tempfile.TemporaryFile() as file:
+    the encodes. On Linux the file is in memory (memfd): no file made and removed on
+    disk for each thumbnail."""
+    with _unnamed_file() as file:
         image.save(file, image_format, **options)
         file.seek(0)
         return file.read()
+
+
+def _unnamed_file() -> IO[bytes]:
+    if hasattr(os, "memfd_create"):
+        return open(os.memfd_create("studio-encode", os.MFD_CLOEXEC), "w+b")
+    return tempfile.TemporaryFile()
 
 
 def job_store_preview(*, job_id: int, url: str) -> None:

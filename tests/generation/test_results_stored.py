@@ -393,7 +393,9 @@ def test_a_first_attempt_that_stores_nothing_still_shows_the_job_completed(
         services.job_store_results(job_id=job.pk, attempt=1)
 
     assert not job.images.exists()
-    push_job.assert_called_once_with(job.pk, also="")
+    push_job.assert_called_once()
+    assert push_job.call_args.args == (job.pk,)
+    assert push_job.call_args.kwargs["also"](live.job_for_card(job.pk)) == ""  # no tiles
     assert DBTaskResult.objects.filter(task_path__endswith="store_results").count() == 1
 
 
@@ -404,7 +406,8 @@ def test_an_image_a_little_larger_than_a_tile_is_its_own_tile(project: Any, bob:
     services._store_image(job, 2, make_png(size=(services.OWN_TILE_UP_TO + 40, 400)))
 
     own, larger = job.images.order_by("index")
-    assert own.thumbnail.read() == own.thumbnail_small.read()
+    assert own.thumbnail_small.name == own.thumbnail.name  # one file for both
+    assert larger.thumbnail_small.name != larger.thumbnail.name
     with own.thumbnail_small.open("rb") as small, Image.open(small) as picture:
         assert picture.size == (services.OWN_TILE_UP_TO, 400)
     with larger.thumbnail_small.open("rb") as small, Image.open(small) as picture:
@@ -417,7 +420,7 @@ def test_a_small_image_gets_thumbnails_at_its_own_size_made_once(project: Any, b
     services._store_image(job, ResultImage.GRID, make_png(size=(96, 64)))
 
     stored = job.images.get()
-    assert stored.thumbnail.read() == stored.thumbnail_small.read()
+    assert stored.thumbnail_small.name == stored.thumbnail.name  # written once
     with stored.thumbnail.open("rb") as thumbnail, Image.open(thumbnail) as picture:
         assert picture.format == "JPEG" and picture.size == (96, 64)
 
@@ -523,7 +526,7 @@ def test_two_workers_storing_the_same_grid_at_once_keep_one_copy_and_no_stray_fi
     assert [image.index for image in kept] == [0, 1, 2, 3, 4]
     on_disk = files_on_disk(settings)
     fields = ("file", "thumbnail", "thumbnail_small")
-    assert on_disk == sorted(getattr(image, field).name for image in kept for field in fields)
+    assert on_disk == sorted({getattr(image, field).name for image in kept for field in fields})
 
 
 def test_a_quadrant_whose_thumbnail_cannot_be_written_leaves_no_files_and_is_tried_again(
@@ -534,7 +537,7 @@ def test_a_quadrant_whose_thumbnail_cannot_be_written_leaves_no_files_and_is_tri
     real_save = FileSystemStorage._save
 
     def save(storage: Any, name: str, content: Any) -> str:
-        if Path(name).name.startswith(f"job-{job.pk}-2-s"):
+        if name.startswith("thumbnails/") and Path(name).name.startswith(f"job-{job.pk}-2"):
             raise OSError(28, "No space left on device")
         return real_save(storage, name, content)
 
@@ -572,7 +575,7 @@ def test_the_database_lost_while_a_grid_is_added_leaves_no_files_of_the_images_n
     # The grid's files stay: its row may have been committed before the connection went.
     grid = f"job-{job.pk}-0"
     names = sorted(Path(name).name for name in files_on_disk(settings))
-    assert names == sorted([f"{grid}.png", f"{grid}.jpg", f"{grid}-s.jpg"])
+    assert names == sorted([f"{grid}.png", f"{grid}.jpg"])  # its own tile (see thumbnails)
 
 
 # A grid whose quadrants came with it is made from them (services._composed_grid).
