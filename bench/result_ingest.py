@@ -16,7 +16,7 @@ the card and the gallery's tiles. Each run, over N grids (medians):
   after another, and the thumbnails Studio makes for the five (`thumbnails`: two
   for the grid, one for each quadrant, whose card thumbnail is its gallery tile too).
 
-Run: .venv/bin/python bench/result_ingest.py [--runs 5] [--n 3] [--quick]
+Run: .venv/bin/python bench/result_ingest.py [--runs 5] [--n 5] [--quick]
 """
 
 import io
@@ -30,7 +30,7 @@ from common import Bench, Table, arguments, make_jobs, run_each, sandbox_data, s
 
 
 def main() -> None:
-    options = arguments(__doc__, n=(int, 3, "grids a run"))
+    options = arguments(__doc__, n=(int, 5, "grids a run"))
     n = 1 if options.quick else options.n
     with Bench("result_ingest", SANDBOX_STEP_SECONDS="0") as bench:
         from PIL import Image
