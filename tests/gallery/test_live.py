@@ -4,6 +4,9 @@ their tiles are pushed to the project's group, in the same push as the job's car
 from typing import Any
 from unittest import mock
 
+import pytest
+from django.utils import timezone
+
 from studio.gallery.live import new_tiles_html
 from studio.generation import live
 from studio.generation.models import ResultImage, Status
@@ -137,3 +140,27 @@ def test_the_tiles_come_from_the_job_loaded_for_its_card_with_no_query_of_their_
 
     assert html.count('<figure class="tile') == 4 and "a kite" in html
     assert new_tiles_html(card, kept_before=(1, 2, 3, 4)) == ""
+
+
+@pytest.mark.parametrize(
+    ("operation", "index", "archived", "shown"),
+    [
+        ("imagine", ResultImage.GRID, False, False),  # the whole grid: its four are
+        ("imagine", 2, False, True),
+        ("imagine", 2, True, False),
+        ("upscale", ResultImage.GRID, False, True),  # a single image
+        ("remove_bg", ResultImage.GRID, False, True),
+        ("animate", 3, False, True),  # a clip
+        ("upscale", ResultImage.GRID, True, False),
+    ],
+)
+def test_one_image_is_shown_in_the_gallery_as_the_gallery_s_query_selects(
+    project: Any, bob: Any, operation: str, index: int, archived: bool, shown: bool
+) -> None:
+    job = make_job(project=project, user=bob, operation=operation, status=Status.COMPLETED)
+    image = ResultImage.objects.create(
+        job=job, index=index, archived_at=timezone.now() if archived else None
+    )
+
+    assert image.shown_in_gallery is shown
+    assert ResultImage.objects.in_gallery().filter(pk=image.pk).exists() is shown
