@@ -1433,8 +1433,10 @@ def _image_insert(result: ResultImage) -> None:
 
 
 def _image_files_delete(result: ResultImage) -> None:
+    deleted = set()
     for field in (result.file, result.thumbnail, result.thumbnail_small):
-        if field:
+        if field and field.name not in deleted:  # a thumbnail for both sizes: once
+            deleted.add(field.name)
             field.delete(save=False)
 
 
@@ -1564,9 +1566,11 @@ def _encoded(image: Image.Image, image_format: str, options: dict[str, Any]) -> 
 
 
 def _unnamed_file() -> IO[bytes]:
-    if hasattr(os, "memfd_create"):
-        return open(os.memfd_create("studio-encode", os.MFD_CLOEXEC), "w+b")
-    return tempfile.TemporaryFile()
+    try:
+        descriptor = os.memfd_create("studio-encode", os.MFD_CLOEXEC)
+    except (AttributeError, OSError):  # not Linux, or refused (an old kernel, a sandbox)
+        return tempfile.TemporaryFile()
+    return open(descriptor, "w+b")
 
 
 def job_store_preview(*, job_id: int, url: str) -> None:

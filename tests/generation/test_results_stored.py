@@ -5,6 +5,7 @@ one core each; thumbnails are JPEG (WebP for a cut-out), never enlarged, and sma
 images' are not encoded twice."""
 
 import io
+import os
 import threading
 import time
 from datetime import timedelta
@@ -50,6 +51,7 @@ def served(
     failing: frozenset[str] = frozenset(),
     quadrants_after: threading.Event | None = None,
     together: int = 0,
+    side: int = 128,
 ) -> tuple[Any, list[str], set[str]]:
     """A stand-in for the provider's CDN: each URL's own colour; `failing` URLs answer
     503; the quadrants wait for `quadrants_after` if given (a slow CDN); with `together`,
@@ -69,7 +71,7 @@ def served(
             assert quadrants_after.wait(timeout=30)
         if url in failing:
             raise ProviderError("Downloading a result failed with HTTP 503", retryable=True)
-        return make_png(size=(128, 128), color=COLOURS[url])
+        return make_png(size=(side, side), color=COLOURS[url])
 
     return download, fetched, threads
 
@@ -425,6 +427,23 @@ def test_a_small_image_gets_thumbnails_at_its_own_size_made_once(project: Any, b
         assert picture.format == "JPEG" and picture.size == (96, 64)
 
 
+def test_thumbnails_are_made_where_an_in_memory_file_is_refused(
+    project: Any, bob: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(*args: Any) -> int:
+        raise OSError(38, "Function not implemented")  # an old kernel, a sandbox's filter
+
+    monkeypatch.setattr(os, "memfd_create", refused)
+    job = make_job(project=project, user=bob, status=Status.COMPLETED)
+
+    services._store_image(job, 1, make_png(size=(1600, 800)))
+
+    stored = job.images.get()
+    for field, size in ((stored.thumbnail, (1024, 512)), (stored.thumbnail_small, (512, 256))):
+        with field.open("rb") as thumbnail, Image.open(thumbnail) as picture:
+            assert picture.format == "JPEG" and picture.size == size
+
+
 def test_a_webp_no_larger_than_a_card_is_its_own_thumbnail(project: Any, bob: Any) -> None:
     job = make_job(project=project, user=bob, status=Status.COMPLETED)
     buffer = io.BytesIO()
@@ -529,15 +548,22 @@ def test_two_workers_storing_the_same_grid_at_once_keep_one_copy_and_no_stray_fi
     assert on_disk == sorted({getattr(image, field).name for image in kept for field in fields})
 
 
+@pytest.mark.parametrize(
+    ("side", "failing"),
+    [
+        (128, "-2."),  # its one thumbnail, which serves both sizes
+        (services.OWN_TILE_UP_TO + 200, "-2-s."),  # its small one, after the card's
+    ],
+)
 def test_a_quadrant_whose_thumbnail_cannot_be_written_leaves_no_files_and_is_tried_again(
-    project: Any, bob: Any, settings: Any
+    project: Any, bob: Any, settings: Any, side: int, failing: str
 ) -> None:
     job = completed_grid(project, bob)
-    download, _, _ = served()
+    download, _, _ = served(side=side)
     real_save = FileSystemStorage._save
 
     def save(storage: Any, name: str, content: Any) -> str:
-        if name.startswith("thumbnails/") and Path(name).name.startswith(f"job-{job.pk}-2"):
+        if name.startswith("thumbnails/") and Path(name).name.startswith(f"job-{job.pk}{failing}"):
             raise OSError(28, "No space left on device")
         return real_save(storage, name, content)
 
