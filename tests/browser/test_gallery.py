@@ -194,6 +194,8 @@ def test_a_new_result_appears_at_the_top_while_watching(
     expect(first.locator(".tile-prompt")).to_have_text("a paper boat on a puddle", timeout=20_000)
     expect(page.locator("#gallery-grid .tile")).to_have_count(52)
     assert Job.objects.filter(prompt="a paper boat on a puddle").count() == 1
+    expect(first.locator("img")).to_have_js_property("complete", True)
+    screenshot(page, "gallery-new-result")
 
 
 @pytest.mark.parametrize(
