@@ -168,11 +168,24 @@ class JobQuerySet(models.QuerySet["Job"]):
         connection = connections[self.db]
         table, columns, api_task = _progress_step_sql(self.db)
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        # Names of tables and columns, quoted; the values are parameters.
+        # Its own transaction on PostgreSQL: committed without waiting for the WAL to
+        # reach the disk (synchronous_commit, for this transaction alone). A crash of the
+        # database within its next fraction of a second may forget the step, a percent
+        # the next webhook brings back; nothing else is written here.
+        quick_commit = (
+            "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS quick_commit "
+            if connection.vendor == "postgresql" and not connection.in_atomic_block
+            else ""
+        )
+        # Names of tables and columns, quoted; the values are parameters. The job is found
+        # by its id whatever the statistics say: without any (a new database, a table
+        # not yet analyzed) PostgreSQL chose the index on status and read every running
+        # job's row (1,500 running: 1.7 ms, not 0.9); `status || ''` is served by no index.
         sql = (
-            f"UPDATE {table} SET progress = %s, last_event_at = %s WHERE id = %s "  # noqa: S608
-            "AND provider = %s AND provider_task_id = %s AND webhook_secret = %s "
-            f"AND status = %s AND note = '' AND progress < %s RETURNING {columns}, {api_task}"
+            f"UPDATE {table} SET progress = %s, last_event_at = %s {quick_commit}"  # noqa: S608
+            "WHERE id = %s AND provider = %s AND provider_task_id = %s "
+            "AND webhook_secret = %s AND status || '' = %s AND note = '' AND progress < %s "
+            f"RETURNING {columns}, {api_task}"
         )
         params = [progress, now, job_id, provider, task_id, secret, Status.PROCESSING, progress]
         with connection.cursor() as cursor:

@@ -3,7 +3,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
@@ -212,6 +212,89 @@ def test_a_progress_step_is_one_statement_that_moves_the_job_and_reads_it_back(
     assert [query["sql"].split()[0] for query in statements.captured_queries] == ["UPDATE"]
     [(_, pushed)] = [call.args for call in push.call_args_list]
     assert f'id="status-pill-{job.pk}" hx-swap-oob="true">60%</span>' in pushed
+
+
+def job_rows_read(plan: dict[str, Any]) -> int:
+    """The rows of the job table that a plan (EXPLAIN ANALYZE's JSON) read: those it kept
+    and those its filters then dropped."""
+    read = 0
+    if plan.get("Relation Name") == Job._meta.db_table:
+        read += plan["Actual Rows"] + plan.get("Rows Removed by Filter", 0)
+    return read + sum(job_rows_read(child) for child in plan.get("Plans", ()))
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="PostgreSQL's planner chooses the index; this runs in CI's PostgreSQL pass",
+)
+def test_a_progress_step_reads_its_own_job_alone_however_many_are_running(
+    job: Job, project: Any, bob: Any
+) -> None:
+    # A table with no statistics yet (a new database, before autovacuum's ANALYZE), and
+    # hundreds of jobs running: 50 webhooks a second each read only their own job.
+    Job.objects.bulk_create(
+        Job(
+            project=project,
+            created_by=bob,
+            operation="imagine",
+            prompt=f"running {n}",
+            status=Status.PROCESSING,
+            provider_task_id=f"task-{n}",
+        )
+        for n in range(400)
+    )
+    job = running(job)
+    statements: list[tuple[str, Any]] = []
+
+    def kept(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(kept):
+        moved = Job.objects.progress_step(
+            job.pk, provider="piapi", task_id=TASK_ID, secret=job.webhook_secret, progress=60
+        )
+    assert moved is not None
+    assert moved.progress == 60
+    [(sql, params)] = statements
+    params[0] = 70  # the next step, through the same plan
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
+        [[[explained]]] = cursor.fetchall()
+
+    assert job_rows_read(explained["Plan"]) == 1
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="synchronous_commit is PostgreSQL's; this runs in CI's PostgreSQL pass",
+)
+@pytest.mark.django_db(transaction=True)  # the step as a webhook makes it: its own transaction
+def test_a_progress_steps_quick_commit_is_its_own_and_every_other_commit_waits_for_the_disk(
+    job: Job,
+) -> None:
+    job = running(job)
+
+    def synchronous_commit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            [[setting]] = cursor.fetchall()
+        return str(setting)
+
+    assert Job.objects.progress_step(
+        job.pk, provider="piapi", task_id=TASK_ID, secret=job.webhook_secret, progress=60
+    )
+    # The connection's next transactions (a budget's hold, say) are durable again.
+    assert synchronous_commit() == "on"
+    with transaction.atomic():
+        # Inside a larger transaction the step leaves the setting alone: the
+        # transaction's other writes must reach the disk before it is committed.
+        assert Job.objects.progress_step(
+            job.pk, provider="piapi", task_id=TASK_ID, secret=job.webhook_secret, progress=70
+        )
+        assert synchronous_commit() == "on"
+    job.refresh_from_db()
+    assert job.progress == 70
 
 
 def running(job: Job, **fields: Any) -> Job:
