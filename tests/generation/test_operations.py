@@ -2,6 +2,7 @@
 
 import base64
 import io
+import re
 from typing import Any
 
 import requests
@@ -105,6 +106,21 @@ def test_upscale_pan_zoom_and_vary_region_make_a_family(
     for label in ("Imagine", "U2", "Zoom Out 2×", "U1", "Vary (Region)"):
         assert label in lineage
     assert page.count('class="tree-row') >= 6  # the whole family, with the pan branch
+
+    # Small pictures (the tree's, the blend picker's, a project's cover) load the small
+    # thumbnails, not the cards' 1024 px ones.
+    tree = re.findall(r'<span class="tree-thumb"><img src="([^"]+)"', page)
+    project_page = session.get(f"{server.url}/projects/{project.pk}/", timeout=10).text
+    picker = re.findall(r'<label class="pick">.*?<img src="([^"]+)"', project_page)
+    home = session.get(f"{server.url}/?all=1", timeout=10).text
+    cover = re.findall(r'<span class="project-cover"><img src="([^"]+)"', home)
+    assert len(tree) >= 6 and picker and cover
+    for source in tree + picker + cover:
+        assert re.fullmatch(r"/images/\d+/small/", source), source
+    assert grid.grid_image is not None and grid.grid_image.width > 600
+    small = session.get(f"{server.url}/images/{grid.grid_image.pk}/small/", timeout=10)
+    with Image.open(io.BytesIO(small.content)) as picture:
+        assert max(picture.size) <= 600
 
 
 def test_variations_and_reroll_are_children_with_new_grids(
