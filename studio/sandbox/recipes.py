@@ -5,6 +5,11 @@ back to the imagine, describe or blend at the root of the tree.
 """
 
 import base64
+import threading
+import uuid
+from collections import OrderedDict
+
+from django.conf import settings
 
 from studio.sandbox import art, images, pictures, prompts, videos
 from studio.sandbox.models import ResultKind, Task
@@ -27,6 +32,36 @@ def result_for(task: Task) -> Grid | Picture | None:
         png = task.fetched_png("image_url")
         return pictures.Cutout(pictures.Fetched(png)) if png is not None else None
     return None
+
+
+# Tasks' results by task id, once known (the newest SANDBOX_IMAGE_CACHE of them): a
+# task's result never changes, so the five fetches of a grid's images (the grid, then
+# its quadrants), like a CDN's, read the task once, or not at all once it was drawn
+# ahead. Reading it took most of the 3.5 ms the sandbox spent on each image it served.
+_known: OrderedDict[uuid.UUID, Grid | Picture] = OrderedDict()
+_known_lock = threading.Lock()
+
+
+def result_by_id(task_id: uuid.UUID) -> Grid | Picture | None:
+    """result_for the task `task_id` (None also when there is no such task)."""
+    with _known_lock:
+        result = _known.get(task_id)
+        if result is not None:
+            _known.move_to_end(task_id)
+            return result
+    task = Task.objects.filter(task_id=task_id).first()
+    result = result_for(task) if task is not None else None
+    if result is not None:
+        remember(task_id, result)
+    return result
+
+
+def remember(task_id: uuid.UUID, result: Grid | Picture) -> None:
+    with _known_lock:
+        _known[task_id] = result
+        _known.move_to_end(task_id)
+        while len(_known) > settings.SANDBOX_IMAGE_CACHE:
+            _known.popitem(last=False)
 
 
 def picture_of(task: Task, index: str = "") -> Picture:

@@ -98,6 +98,7 @@ def task_store(
     if settings.SANDBOX_DRAW_AHEAD and not task.fetches_inputs:
         result = recipes.result_for(task)
         if result is not None:
+            recipes.remember(task.task_id, result)
             images.draw_ahead(result)
     return task
 

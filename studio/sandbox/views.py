@@ -119,11 +119,10 @@ def signed_link_refusal(request: HttpRequest) -> JsonResponse | None:
 
 
 @require_GET
-def image(request: HttpRequest, task_id: str, name: str) -> HttpResponse:
+def image(request: HttpRequest, task_id: uuid.UUID, name: str) -> HttpResponse:
     if refused := signed_link_refusal(request):
         return refused
-    task = Task.objects.filter(task_id=task_id).first()
-    result = recipes.result_for(task) if task is not None else None
+    result = recipes.result_by_id(task_id)
     if result is None or name not in images.names_for(result):
         return api_error(404, "image not found")
     png = images.render_png(result, name)

@@ -5,7 +5,9 @@ import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from studio.sandbox import art, images
@@ -178,11 +180,31 @@ def test_drawn_ahead_a_tasks_images_are_ready_when_fetched(api, client, fresh_im
 
     task = api.task(task_id)
     urls = [task["output"]["image_url"], *task["output"]["temporary_image_urls"]]
-    fetched = [png(fetch(client, url)) for url in urls]
+    with CaptureQueriesContext(connection) as reads:
+        fetched = [png(fetch(client, url)) for url in urls]
 
     assert drawn.currsize == len(images.GRID_NAMES)  # the grid, its preview, 4 quadrants
     assert images._png.cache_info().misses == drawn.misses  # served, not drawn again
     assert fetched[0].size == (1024, 1024)
+    assert not reads.captured_queries  # as from a CDN: the task is not read again
+
+
+def test_a_grids_five_images_read_its_task_once(api, client):
+    task = api.task(api.create("a harbour whose five images are fetched")["task_id"])
+    grid, *quadrants = [task["output"]["image_url"], *task["output"]["temporary_image_urls"]]
+
+    with CaptureQueriesContext(connection) as first:
+        png(fetch(client, grid))
+    with CaptureQueriesContext(connection) as rest:
+        served = [png(fetch(client, url)) for url in quadrants]
+
+    assert first.captured_queries
+    assert not rest.captured_queries
+    assert [image.size for image in served] == [(512, 512)] * 4
+    # A name the grid does not have, signed (only a signed link gets this far): 404.
+    expires = int(parse_qs(urlsplit(grid).query)["expires"][0])
+    unknown = images.signed_image_url(task["task_id"], "image", base_url="", expires=expires)
+    assert client.get(unknown).status_code == 404
 
 
 def test_without_draw_ahead_images_are_drawn_when_first_fetched(api, client, fresh_image_cache):
