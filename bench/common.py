@@ -91,7 +91,9 @@ class Bench:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env: dict[str, str] = {
-            "DJANGO_SETTINGS_MODULE": "studio.settings",
+            # Built for development (the sandbox needs it), run with DEBUG off as in
+            # production (bench/settings.py).
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
             "DEBUG": "1",
             "LOG_LEVEL": "WARNING",
             "STUDIO_VAR_DIR": str(self.work / "var"),
