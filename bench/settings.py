@@ -8,6 +8,12 @@ holding the GIL (py-spy, bench/live_completed.py), time no deployed Studio spend
 DEBUG decided while the settings were built stays as it was.
 """
 
+import warnings
+
 from studio.settings import *  # noqa: F403
 
 DEBUG = False
+
+# WhiteNoise, with DEBUG off, serves the collected static files (STATIC_ROOT), which a
+# benchmark neither collects nor asks for: its warning that there are none says nothing.
+warnings.filterwarnings("ignore", message="No directory at")
