@@ -168,13 +168,14 @@ class JobQuerySet(models.QuerySet["Job"]):
         connection = connections[self.db]
         table, columns, api_task = _progress_step_sql(self.db)
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        # Its own transaction on PostgreSQL: committed without waiting for the WAL to
-        # reach the disk (synchronous_commit, for this transaction alone). A crash of the
-        # database within its next fraction of a second may forget the step, a percent
-        # the next webhook brings back; nothing else is written here.
+        # Its own transaction on PostgreSQL (autocommit: no atomic block, no transaction
+        # begun by hand): committed without waiting for the WAL to reach the disk
+        # (synchronous_commit, for this transaction alone). A crash of the database
+        # within its next fraction of a second may forget the step, a percent the next
+        # webhook brings back; nothing else is written here.
         quick_commit = (
             "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS quick_commit "
-            if connection.vendor == "postgresql" and not connection.in_atomic_block
+            if connection.vendor == "postgresql" and connection.get_autocommit()
             else ""
         )
         # Names of tables and columns, quoted; the values are parameters. The job is found

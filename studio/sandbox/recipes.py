@@ -60,8 +60,14 @@ def remember(task_id: uuid.UUID, result: Grid | Picture) -> None:
     with _known_lock:
         _known[task_id] = result
         _known.move_to_end(task_id)
-        while len(_known) > settings.SANDBOX_IMAGE_CACHE:
+        while len(_known) > max(0, settings.SANDBOX_IMAGE_CACHE):
             _known.popitem(last=False)
+
+
+def forget_results() -> None:
+    """Forget every task's result (tests start afresh with images.clear_cache)."""
+    with _known_lock:
+        _known.clear()
 
 
 def picture_of(task: Task, index: str = "") -> Picture:

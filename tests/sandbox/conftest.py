@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from studio.sandbox import images, timeline
+from studio.sandbox import images, recipes, timeline
 from tests.sandbox.helpers import LegNextApi, SandboxApi
 
 
@@ -29,6 +29,7 @@ def fresh_image_cache() -> None:
     everything a picture depends on, and drawing is deterministic), so tests share them
     and only a test about redrawing clears them."""
     images.clear_cache()
+    recipes.forget_results()
 
 
 @pytest.fixture(autouse=True)
