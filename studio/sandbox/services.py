@@ -96,9 +96,8 @@ def task_store(
         if task.webhook_endpoint and behaviours.Behaviour.DROP_WEBHOOKS not in applied:
             transaction.on_commit(partial(webhooks.start, task.task_id))
     if settings.SANDBOX_DRAW_AHEAD and not task.fetches_inputs:
-        result = recipes.result_for(task)
+        result = recipes.result_by_id(task.task_id)
         if result is not None:
-            recipes.remember(task.task_id, result)
             images.draw_ahead(result)
     return task
 
