@@ -1,12 +1,18 @@
 """What the worker runs first, and when it looks: news of a job's status comes before
 copying its images or previews, whatever the order they were queued in; a task
-committed in the worker's process wakes it at once instead of at its next poll."""
+committed in the worker's process wakes it at once instead of at its next poll; a claim
+takes each ready task once, in that order, past one another worker is claiming."""
 
 import threading
+from datetime import timedelta
 from typing import Any
 from unittest import mock
 
-from django.db import transaction
+import pytest
+from django.db import connection, transaction
+from django.tasks import TaskResultStatus
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from studio.generation import services, tasks
 from studio.generation.task_backend import work_enqueued
@@ -80,3 +86,90 @@ def test_an_idle_worker_thread_looks_again_when_woken_not_only_when_polling() ->
         runner.join(timeout=30)
 
     assert turns == 2 and not runner.is_alive()
+
+
+def test_a_claim_takes_the_first_ready_task_and_marks_it_this_workers(
+    project: Any, bob: Any
+) -> None:
+    job = make_job(project=project, user=bob)
+    later = tasks.refresh_job.using(run_after=timezone.now() + timedelta(hours=1)).enqueue(job.pk)
+    results = tasks.store_results.enqueue(job.pk, 1)
+    refresh = tasks.refresh_job.enqueue(job.pk)
+    worker = StudioWorker(concurrency=1)
+
+    claimed = [worker.claim(), worker.claim()]
+
+    # Status work first, then image work; the task due in an hour is left for then.
+    assert [str(c.pk) if c else None for c in claimed] == [refresh.id, results.id]
+    assert worker.claim() is None
+    for row in DBTaskResult.objects.filter(pk__in=[refresh.id, results.id]):
+        assert row.status == TaskResultStatus.RUNNING
+        assert row.started_at is not None
+        assert row.worker_ids[-1] == worker.worker_id  # whose it is, if it dies (reclaim)
+    assert DBTaskResult.objects.get(pk=later.id).status == TaskResultStatus.READY
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="row locks and concurrent claims are PostgreSQL's; this runs in CI's PostgreSQL pass",
+)
+@pytest.mark.django_db(transaction=True)  # as a worker claims: its own transaction
+def test_claims_at_once_take_each_task_once_in_one_statement_and_skip_a_locked_one(
+    project: Any, bob: Any
+) -> None:
+    job = make_job(project=project, user=bob)
+    queued = [str(tasks.refresh_job.enqueue(job.pk).id) for _ in range(40)]
+    statements: list[str] = []
+
+    def kept(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(kept):
+        first = StudioWorker(concurrency=1).claim()
+    # One statement finds, locks and marks it (not a transaction of three, a claim each).
+    assert len(statements) == 1
+    assert first is not None and str(first.pk) == queued[0]
+
+    # Another worker is claiming a task (its row locked, not yet marked): the claims
+    # go past it, without waiting for it.
+    locking = threading.Event()
+    release = threading.Event()
+    first_ready = queued[1]
+
+    def hold_a_claim() -> None:
+        try:
+            with transaction.atomic():
+                DBTaskResult.objects.select_for_update().get(pk=first_ready)
+                locking.set()
+                release.wait(60)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_a_claim)
+    holder.start()
+    assert locking.wait(30)
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def claim_until_none() -> None:
+        worker = StudioWorker(concurrency=1)
+        try:
+            while (result := worker.claim()) is not None:
+                with lock:
+                    claimed.append(str(result.pk))
+        finally:
+            connection.close()
+
+    claimers = [threading.Thread(target=claim_until_none) for _ in range(4)]
+    for claimer in claimers:
+        claimer.start()
+    for claimer in claimers:
+        claimer.join(60)
+    release.set()
+    holder.join(30)
+
+    assert not any(claimer.is_alive() for claimer in claimers)
+    # Every other task, each by one claim.
+    assert sorted(claimed) == sorted(queued[2:])
+    assert DBTaskResult.objects.get(pk=first_ready).status == TaskResultStatus.READY
