@@ -24,7 +24,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connection, connections, router
 from django.db.utils import OperationalError
 from django.tasks import TaskResultStatus
 from django.utils import timezone
@@ -46,10 +46,12 @@ PRUNE_EVERY_SECONDS = 3600.0
 PRUNE_BATCH = 5000
 PRUNE_TURN_SECONDS = 1.0
 
-# A worker's claim on PostgreSQL, in one statement (its own transaction): the ready task
-# first in django-tasks-db's order (its `ready()`, its `ordering`, served by its partial
-# index), locked so no other worker takes it (one another holds is skipped, not waited
-# for), marked running by this worker as its `claim()` marks it, and returned whole.
+# A worker's claim on PostgreSQL, in one statement (in autocommit, its own transaction):
+# the ready task first in django-tasks-db's order (its `ready()`, its `ordering`, served
+# by its partial index), locked so no other worker takes it (one another holds is
+# skipped, not waited for), marked running by this worker as its `claim()` marks it, and
+# returned with the model's columns, named: a prepared statement that returned `*` would
+# fail on every claim after a migration changed the table, until its connection closed.
 CLAIM = """
 UPDATE {table}
 SET status = 'RUNNING', started_at = %(now)s, worker_ids = worker_ids || %(worker)s::jsonb
@@ -61,7 +63,7 @@ WHERE id = (
     LIMIT 1
     FOR UPDATE SKIP LOCKED
 )
-RETURNING *
+RETURNING {columns}
 """
 
 
@@ -116,22 +118,28 @@ class StudioWorker:
         On PostgreSQL one statement finds, locks and marks it (see CLAIM): a worker
         thread claims each task it runs, and every idle one looks when a task is
         enqueued, so django-tasks-db's claim (a transaction around a SELECT and an
-        UPDATE, its query compiled each time) took a fifth of a busy worker's time.
-        Elsewhere (SQLite, one writer at a time) it is django-tasks-db's own."""
-        if connection.vendor == "postgresql":
-            now = timezone.now()
-            table = connection.ops.quote_name(DBTaskResult._meta.db_table)
-            claimed = DBTaskResult.objects.raw(
-                CLAIM.format(table=table),
-                {
-                    "now": now,
-                    "never": get_date_max(),
-                    "worker": json.dumps(self.worker_id),
-                    "backend": "default",
-                },
+        UPDATE, its query compiled each time) took 18% of a busy worker's time (py-spy,
+        bench/live_completed.py). Elsewhere (SQLite, one writer at a time) it is
+        django-tasks-db's own."""
+        using = router.db_for_write(DBTaskResult) or DEFAULT_DB_ALIAS
+        database = connections[using]
+        if database.vendor == "postgresql":
+            quote = database.ops.quote_name
+            columns = [f.column for f in DBTaskResult._meta.concrete_fields if f.column]
+            sql = CLAIM.format(
+                table=quote(DBTaskResult._meta.db_table), columns=", ".join(map(quote, columns))
             )
-            return next(iter(claimed), None)
-        with exclusive_transaction():
+            now = timezone.now()
+            parameters = {
+                "now": now,
+                "never": get_date_max(),
+                "worker": json.dumps(self.worker_id),
+                "backend": "default",
+            }
+            # Iterated once: each new iteration of a raw queryset runs its SQL again,
+            # which here would claim another task.
+            return next(iter(DBTaskResult.objects.raw(sql, parameters, using=using)), None)
+        with exclusive_transaction(using):
             result = DBTaskResult.objects.ready().filter(backend_name="default").get_locked()
             if result is not None:
                 result.claim(self.worker_id)

@@ -94,6 +94,8 @@ def test_a_claim_takes_the_first_ready_task_and_marks_it_this_workers(
     job = make_job(project=project, user=bob)
     later = tasks.refresh_job.using(run_after=timezone.now() + timedelta(hours=1)).enqueue(job.pk)
     results = tasks.store_results.enqueue(job.pk, 1)
+    # Queued again after its worker died (tasks_reclaim): that worker's name stays first.
+    DBTaskResult.objects.filter(pk=results.id).update(worker_ids=["dead-worker"])
     refresh = tasks.refresh_job.enqueue(job.pk)
     worker = StudioWorker(concurrency=1)
 
@@ -102,10 +104,15 @@ def test_a_claim_takes_the_first_ready_task_and_marks_it_this_workers(
     # Status work first, then image work; the task due in an hour is left for then.
     assert [str(c.pk) if c else None for c in claimed] == [refresh.id, results.id]
     assert worker.claim() is None
-    for row in DBTaskResult.objects.filter(pk__in=[refresh.id, results.id]):
-        assert row.status == TaskResultStatus.RUNNING
-        assert row.started_at is not None
-        assert row.worker_ids[-1] == worker.worker_id  # whose it is, if it dies (reclaim)
+    for task in [*claimed, *DBTaskResult.objects.filter(pk__in=[refresh.id, results.id])]:
+        assert task is not None
+        assert task.status == TaskResultStatus.RUNNING
+        assert task.started_at is not None and task.started_at.tzinfo is not None
+        # Whose it is, if it dies (tasks_reclaim reads the last).
+        assert task.worker_ids[-1] == worker.worker_id
+    assert claimed[1] is not None
+    assert claimed[1].worker_ids == ["dead-worker", worker.worker_id]
+    assert claimed[1].args_kwargs == {"args": [job.pk, 1], "kwargs": {}}
     assert DBTaskResult.objects.get(pk=later.id).status == TaskResultStatus.READY
 
 
@@ -115,7 +122,7 @@ def test_a_claim_takes_the_first_ready_task_and_marks_it_this_workers(
 )
 @pytest.mark.django_db(transaction=True)  # as a worker claims: its own transaction
 def test_claims_at_once_take_each_task_once_in_one_statement_and_skip_a_locked_one(
-    project: Any, bob: Any
+    alone: None, project: Any, bob: Any
 ) -> None:
     job = make_job(project=project, user=bob)
     queued = [str(tasks.refresh_job.enqueue(job.pk).id) for _ in range(40)]
@@ -127,7 +134,7 @@ def test_claims_at_once_take_each_task_once_in_one_statement_and_skip_a_locked_o
 
     with connection.execute_wrapper(kept):
         first = StudioWorker(concurrency=1).claim()
-    # One statement finds, locks and marks it (not a transaction of three, a claim each).
+    # One statement finds, locks and marks it (not a SELECT and an UPDATE in a transaction).
     assert len(statements) == 1
     assert first is not None and str(first.pk) == queued[0]
 
@@ -142,7 +149,7 @@ def test_claims_at_once_take_each_task_once_in_one_statement_and_skip_a_locked_o
             with transaction.atomic():
                 DBTaskResult.objects.select_for_update().get(pk=first_ready)
                 locking.set()
-                release.wait(60)
+                release.wait(300)
         finally:
             connection.close()
 
@@ -166,10 +173,14 @@ def test_claims_at_once_take_each_task_once_in_one_statement_and_skip_a_locked_o
         claimer.start()
     for claimer in claimers:
         claimer.join(60)
+    # Done while the lock is still held: no claim waited for it.
+    waited = any(claimer.is_alive() for claimer in claimers)
     release.set()
     holder.join(30)
+    for claimer in claimers:
+        claimer.join(30)
 
-    assert not any(claimer.is_alive() for claimer in claimers)
+    assert not waited
     # Every other task, each by one claim.
     assert sorted(claimed) == sorted(queued[2:])
     assert DBTaskResult.objects.get(pk=first_ready).status == TaskResultStatus.READY
