@@ -214,6 +214,26 @@ def test_a_progress_step_is_one_statement_that_moves_the_job_and_reads_it_back(
     assert f'id="status-pill-{job.pk}" hx-swap-oob="true">60%</span>' in pushed
 
 
+def test_a_progress_step_reads_its_job_back_as_a_query_would(job: Job) -> None:
+    # Its JSON as dicts and its times aware, at every step (the converters are found once).
+    job.status, job.progress = Status.PROCESSING, 40
+    job.parameters = {"aspect_ratio": "16:9", "mask": ""}
+    job.output = {"actions": ["upscale1"]}
+    job.save(update_fields=["status", "progress", "parameters", "output"])
+    for progress in (50, 60):
+        moved = Job.objects.progress_step(
+            job.pk, provider="piapi", task_id=TASK_ID, secret=job.webhook_secret, progress=progress
+        )
+        assert moved is not None
+        read = Job.objects.get(pk=job.pk)
+        fields = [field.attname for field in Job._meta.concrete_fields]
+        assert {name: getattr(moved, name) for name in fields} == {
+            name: getattr(read, name) for name in fields
+        }
+        assert moved.parameters["aspect_ratio"] == "16:9"
+        assert moved.last_event_at is not None and moved.last_event_at.tzinfo is not None
+
+
 def job_rows_read(plan: dict[str, Any]) -> int:
     """The rows of the job table that a plan's scans (EXPLAIN ANALYZE's JSON) read: those
     they kept and those their filters then dropped."""
