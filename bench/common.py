@@ -358,12 +358,6 @@ def new_token() -> str:
     return secrets.token_hex(6)
 
 
-def timed_receive(live: Any, marker: str, started: float, timeout: float = 30) -> float:
-    """Seconds from `started` (perf_counter) until `live` receives a message with `marker`."""
-    live.receive_until(marker, timeout=timeout)
-    return time.perf_counter() - started
-
-
 def percentile(values: Sequence[float], fraction: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -601,6 +595,7 @@ class SocketReader(threading.Thread):
         self.keys_of = keys_of
         self.seen: dict[Any, float] = {}
         self.running = True
+        self.failure: Exception | None = None  # what ended the reading, told by wait_for
         self.start()
 
     def run(self) -> None:
@@ -609,6 +604,9 @@ class SocketReader(threading.Thread):
                 message = self.live.receive(0.2)
             except TimeoutError:
                 continue
+            except Exception as failure:  # the socket closed, say
+                self.failure = failure
+                return
             now = time.perf_counter()
             for marker in message.split('<div id="raw-')[1:]:
                 self.seen.setdefault("raw-" + marker.split('"', 1)[0], now)
@@ -618,6 +616,8 @@ class SocketReader(threading.Thread):
     def wait_for(self, keys: Sequence[Any], timeout: float) -> bool:
         deadline = time.perf_counter() + timeout
         while not all(key in self.seen for key in keys):
+            if self.failure is not None:
+                raise RuntimeError("the socket is no longer read") from self.failure
             if time.perf_counter() > deadline:
                 return False
             time.sleep(0.005)
@@ -635,5 +635,5 @@ def raw_push_latency(raw: RawPush, reader: SocketReader, group: str) -> float | 
     token = f"raw-{new_token()}"
     started = time.perf_counter()
     raw.send(group, f'<div id="{token}"></div>')
-    reader.wait_for([token], 30)
+    assert reader.wait_for([token], 30), "a raw push never reached the socket"
     return reader.seen[token] - started

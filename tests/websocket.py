@@ -65,7 +65,8 @@ class LiveSocket:
             raise Refused(status)
         return cls(connection, rest)
 
-    def _read(self, count: int, deadline: float) -> bytes:
+    def _fill(self, count: int, deadline: float) -> None:
+        """Receive until the buffer holds at least `count` bytes."""
         while len(self.buffer) < count:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -80,17 +81,27 @@ class LiveSocket:
             if not chunk:
                 raise Closed(None)
             self.buffer += chunk
-        data, self.buffer = self.buffer[:count], self.buffer[count:]
-        return data
 
     def _frame(self, deadline: float) -> tuple[bool, int, bytes]:
-        first, second = self._read(2, deadline)
-        length = second & 0x7F
+        """The next frame, taken from the buffer only once all of it has come: a timeout
+        midway (a reader waiting a moment at a time) leaves it for the next call."""
+        self._fill(2, deadline)
+        first, second = self.buffer[0], self.buffer[1]
+        header, length = 2, second & 0x7F
         if length == 126:
-            (length,) = struct.unpack("!H", self._read(2, deadline))
+            header = 4
+            self._fill(header, deadline)
+            (length,) = struct.unpack("!H", self.buffer[2:header])
         elif length == 127:
-            (length,) = struct.unpack("!Q", self._read(8, deadline))
-        return bool(first & 0x80), first & 0x0F, self._read(length, deadline)
+            header = 10
+            self._fill(header, deadline)
+            (length,) = struct.unpack("!Q", self.buffer[2:header])
+        self._fill(header + length, deadline)
+        payload, self.buffer = (
+            self.buffer[header : header + length],
+            self.buffer[header + length :],
+        )
+        return bool(first & 0x80), first & 0x0F, payload
 
     def _send(self, opcode: int, payload: bytes = b"") -> None:
         # A client masks every frame (RFC 6455, section 5.3).

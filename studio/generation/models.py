@@ -260,6 +260,8 @@ def _progress_step_sql(alias: str) -> tuple[str, str, str, dict[int, Any]]:
         f"(SELECT {quote(api.pk.column)} {of_job}), "
         f"(SELECT {quote(api.get_field('webhook_endpoint').column)} {of_job})"
     )
+    # Shared by every thread: the fields' converters keep no state, and SQLite's of a
+    # datetime reads only the connection's time zone, the same for all of them.
     compiler = Job.objects.none().query.get_compiler(alias)
     converters = compiler.get_converters([field.get_col(Job._meta.db_table) for field in fields])
     return job_table, columns, api_task, converters
