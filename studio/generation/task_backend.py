@@ -26,7 +26,8 @@ CHANNEL = "studio_tasks"
 RELISTEN_SECONDS = 2.0
 
 
-def _database() -> Any:
+def tasks_database() -> Any:
+    """The connection the task queue's table is written through."""
     return connections[router.db_for_write(DBTaskResult)]
 
 
@@ -35,7 +36,7 @@ class WakingDatabaseBackend(DatabaseBackend):
         result: TaskResult[Any, Any] = super().enqueue(task, args, kwargs)
         # The row is seen by workers once committed; a rolled-back task wakes nobody.
         transaction.on_commit(work_enqueued.set)
-        database = _database()
+        database = tasks_database()
         if database.vendor == "postgresql":
             with database.cursor() as cursor:
                 cursor.execute(f"NOTIFY {CHANNEL}")
@@ -46,7 +47,7 @@ def listen_for_tasks(stopping: threading.Event) -> None:
     """Until `stopping`, set `work_enqueued` whenever a process announces a task (on
     PostgreSQL; elsewhere this returns at once). Runs in a thread of its own, on a
     connection of its own outside the pool: it waits on it all the time."""
-    database = _database()
+    database = tasks_database()
     if database.vendor != "postgresql":
         return
     params = database.get_connection_params()

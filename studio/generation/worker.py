@@ -24,7 +24,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, close_old_connections, connection, connections, router
+from django.db import close_old_connections, connection
 from django.db.utils import OperationalError
 from django.tasks import TaskResultStatus
 from django.utils import timezone
@@ -34,7 +34,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 from studio.generation.models import WebhookDelivery, WorkerBeat
 from studio.generation.services import jobs_sweep
-from studio.generation.task_backend import listen_for_tasks, work_enqueued
+from studio.generation.task_backend import listen_for_tasks, tasks_database, work_enqueued
 
 logger = logging.getLogger(__name__)
 
@@ -121,11 +121,11 @@ class StudioWorker:
         UPDATE, its query compiled each time) took 18% of a busy worker's time (py-spy,
         bench/live_completed.py). Elsewhere (SQLite, one writer at a time) it is
         django-tasks-db's own."""
-        using = router.db_for_write(DBTaskResult) or DEFAULT_DB_ALIAS
-        database = connections[using]
+        database = tasks_database()
+        using = database.alias
         if database.vendor == "postgresql":
             quote = database.ops.quote_name
-            columns = [f.column for f in DBTaskResult._meta.concrete_fields if f.column]
+            columns = [field.column for field in DBTaskResult._meta.concrete_fields]
             sql = CLAIM.format(
                 table=quote(DBTaskResult._meta.db_table), columns=", ".join(map(quote, columns))
             )
