@@ -3,13 +3,14 @@ import hmac
 import secrets
 from dataclasses import replace
 from datetime import timedelta
-from functools import cache
+from functools import cache, cached_property
 from pathlib import PurePosixPath
 from typing import Any
 
 from django.conf import settings
 from django.db import connections, models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from studio.accounts.models import Membership, Role, User
@@ -370,6 +371,11 @@ class Job(models.Model):
     @property
     def provider_label(self) -> str:
         return self.api.label
+
+    @cached_property
+    def follow_up_url(self) -> str:
+        """Where its follow-ups are posted: found once for a card's fifty buttons."""
+        return reverse("generation:follow-up", args=[self.pk])
 
     @property
     def may_cancel(self) -> bool:
