@@ -381,7 +381,7 @@ def _figure(value: float, unit: str) -> str:
     return f"{value:g}"
 
 
-def _spread(values: Sequence[float | None], unit: str) -> str:
+def spread(values: Sequence[float | None], unit: str) -> str:
     known = [value for value in values if value is not None]
     if not known:
         return "n/a"
@@ -423,9 +423,9 @@ class Table:
                 s / b if s is not None and b else None
                 for b, s in zip(baseline, studio, strict=False)
             ]
-            ratio = _spread(ratios, "x")
+            ratio = spread(ratios, "x")
             ratio = ratio if ratio == "n/a" else ratio.replace(" (", "× (", 1)
-            cells = f"{_spread(baseline, unit):<26} {_spread(studio, unit):<28} {ratio:<22}"
+            cells = f"{spread(baseline, unit):<26} {spread(studio, unit):<28} {ratio:<22}"
             print(f"{measure:<44} {cells}")
         for line in self.notes:
             print(f"  {line}")

@@ -88,16 +88,6 @@ def render_png(result: Grid | Picture, name: str) -> bytes:
         return _png(result, name)
 
 
-def draw_ahead(result: Grid | Picture) -> None:
-    """Draw a result's images in a thread while its task runs, as a provider has its
-    images ready when it reports them (SANDBOX_DRAW_AHEAD)."""
-    threading.Thread(
-        target=lambda: [render_png(result, name) for name in names_for(result)],
-        name="sandbox-draw-ahead",
-        daemon=True,
-    ).start()
-
-
 @lru_cache(maxsize=settings.SANDBOX_IMAGE_CACHE)
 def _png(result: Grid | Picture, name: str) -> bytes:
     if name == PREVIEW:

@@ -115,6 +115,11 @@ class Task(models.Model):
     # and why they failed; the timeline waits for this before it goes past progress 0.
     inputs_ready_at = models.DateTimeField(null=True, blank=True)
     input_error = models.TextField(blank=True, default="")
+    # With SANDBOX_DRAW_AHEAD, a task's images are drawn while it runs (services), and it
+    # is completed no earlier than when they were drawn: a provider reports images it
+    # has (see timeline.step_begins_at).
+    draws_ahead = models.BooleanField(default=False)
+    drawn_at = models.DateTimeField(null=True, blank=True)
     # Webhooks the receiver answered 2xx (a copy of a duplicated delivery counts too), as
     # a provider's dashboard lists its deliveries.
     webhooks_delivered = models.PositiveIntegerField(default=0)

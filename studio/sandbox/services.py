@@ -1,12 +1,13 @@
 """What the sandbox's endpoints do: create, cancel, account. Views only translate HTTP."""
 
 import json
+import threading
 import uuid
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from studio.sandbox import (
     art,
@@ -76,7 +77,7 @@ def task_store(
     if behaviours.Behaviour.SLOW in applied:
         step_seconds *= behaviours.SLOW_FACTOR
     with transaction.atomic():
-        task = Task.objects.create(
+        task = Task(
             api_key_hash=hash_api_key(api_key),
             protocol=protocol,
             model=request.model,
@@ -91,15 +92,42 @@ def task_store(
             seed=_seed_for(request.task_type, request.input, origin),
             model_version=_model_version(prompt, origin),
         )
+        task.draws_ahead = (
+            settings.SANDBOX_DRAW_AHEAD
+            and task.result_kind in DRAWN_AHEAD
+            and not task.fetches_inputs
+        )
+        task.save(force_insert=True)
         if task.fetches_inputs:
             transaction.on_commit(partial(fetching.start, task.task_id))
         if task.webhook_endpoint and behaviours.Behaviour.DROP_WEBHOOKS not in applied:
             transaction.on_commit(partial(webhooks.start, task.task_id))
-    if settings.SANDBOX_DRAW_AHEAD and not task.fetches_inputs:
-        result = recipes.result_by_id(task.task_id)
-        if result is not None:
-            images.draw_ahead(result)
+    if task.draws_ahead:
+        _draw_ahead(task.task_id)
     return task
+
+
+# What is drawn while its task runs (SANDBOX_DRAW_AHEAD): pictures the task makes itself,
+# not from images it fetches first.
+DRAWN_AHEAD = (ResultKind.GRID, ResultKind.UPSCALE)
+
+
+def _draw_ahead(task_id: uuid.UUID) -> None:
+    """Draw the task's images in a thread and record when they are drawn: the task
+    completes no earlier (timeline.step_begins_at), as a provider reports images it has."""
+    result = recipes.result_by_id(task_id)
+
+    def draw() -> None:
+        try:
+            if result is not None:
+                for name in images.names_for(result):
+                    images.render_png(result, name)
+        finally:
+            Task.objects.filter(pk=task_id, drawn_at__isnull=True).update(drawn_at=timeline.now())
+            # Each thread has its own database connection; don't leak it.
+            connection.close()
+
+    threading.Thread(target=draw, name="sandbox-draw-ahead", daemon=True).start()
 
 
 def origin_for_follow_up(task_id: object, *, api_key: str) -> validation.Origin:

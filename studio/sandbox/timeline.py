@@ -9,6 +9,11 @@ Describe and blend first fetch their input images (fetching.py): they stay at pr
 until the fetch is recorded on the task, then go on at the same pace from there (or
 fail, "failed to fetch image"). What the fetch recorded is stored data like the
 behaviours, so the state stays a function of the clock and the row.
+
+So too a task whose images are drawn while it runs (SANDBOX_DRAW_AHEAD): it completes
+when its timeline says, or when its drawing was recorded as done, if later; a drawing
+never recorded (its process died) holds it back DRAWING_WAITED_SECONDS at most, after
+which its images are drawn when fetched.
 """
 
 from collections.abc import Sequence
@@ -57,6 +62,8 @@ MODERATION_ERROR = TaskError(
 CANCELED_ERROR = TaskError(code=10000, message="task canceled", raw_message="task canceled")
 # The first step that needs the fetched input images of a describe or blend.
 NEEDS_INPUTS_FROM_STEP = 2
+# How long past its time a task drawn ahead waits for its drawing to be recorded.
+DRAWING_WAITED_SECONDS = 30.0
 
 
 def fetch_error(detail: str) -> TaskError:
@@ -123,14 +130,27 @@ def current_step(task: Task) -> Step:
 
 
 def step_begins_at(task: Task, step: Step) -> datetime | None:
-    """When the step begins; None while it waits for input images still being fetched."""
+    """When the step begins; None while it waits for input images still being fetched,
+    or for its images being drawn."""
     normally = task.created_at + timedelta(seconds=step.index * task.step_seconds)
+    if step.status == TaskStatus.COMPLETED and task.draws_ahead and task.step_seconds > 0:
+        return _once_drawn(task, normally)
     if not task.fetches_inputs or step.index < NEEDS_INPUTS_FROM_STEP:
         return normally
     if task.inputs_ready_at is None:
         return None
     since_fetched = (step.index - NEEDS_INPUTS_FROM_STEP) * task.step_seconds
     return max(normally, task.inputs_ready_at + timedelta(seconds=since_fetched))
+
+
+def _once_drawn(task: Task, normally: datetime) -> datetime | None:
+    """When a task drawn ahead completes: not before its time, nor before its drawing was
+    recorded; not after its time and DRAWING_WAITED_SECONDS, drawn or not (a wait that
+    only ever ends, so a state once shown is never taken back)."""
+    latest = normally + timedelta(seconds=DRAWING_WAITED_SECONDS)
+    if task.drawn_at is not None:
+        return max(normally, min(task.drawn_at, latest))
+    return latest if now() >= latest else None
 
 
 def started_at(task: Task, step: Step) -> datetime | None:

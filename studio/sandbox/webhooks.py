@@ -45,6 +45,9 @@ STAY_PENDING_CHECK_SECONDS = 0.5
 # How long deliveries wait for a describe's or blend's input images to be fetched
 # (fetching.py restarts a fetch that its process lost, on the next GET).
 INPUTS_WAIT_SECONDS = 600.0
+# How often a step that waits (for input images, for a drawing) is read again: a
+# drawing's end is sent on as a provider's completion is, at once near enough.
+WAITING_STEP_CHECK_SECONDS = 0.01
 
 
 def start(task_id: uuid.UUID) -> threading.Thread:
@@ -129,7 +132,8 @@ def _wait_for_step(task: Task, step: timeline.Step) -> Task | None:
 
     The wait is measured on the monotonic clock from one reading of the sandbox clock,
     so a frozen clock in a test cannot make it wait forever. A step that waits for input
-    images being fetched is re-read until it knows when it begins.
+    images being fetched, or for its images being drawn, is re-read until it knows when
+    it begins.
     """
     begins = timeline.step_begins_at(task, step)
     given_up_at = time.monotonic() + INPUTS_WAIT_SECONDS
@@ -137,7 +141,7 @@ def _wait_for_step(task: Task, step: timeline.Step) -> Task | None:
         if time.monotonic() > given_up_at:
             logger.warning("sandbox webhooks for task %s gave up waiting for inputs", task.pk)
             return None
-        time.sleep(CANCEL_CHECK_SECONDS / 5)
+        time.sleep(WAITING_STEP_CHECK_SECONDS)
         refreshed = Task.objects.filter(pk=task.pk).first()
         if refreshed is None:
             return None

@@ -2,6 +2,8 @@
 
 import io
 import threading
+import time
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -10,8 +12,9 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
-from studio.sandbox import art, images
-from tests.sandbox.helpers import path_of
+from studio.sandbox import art, images, services, timeline
+from studio.sandbox.models import Task
+from tests.sandbox.helpers import create_body, path_of
 
 pytestmark = pytest.mark.django_db
 
@@ -172,6 +175,8 @@ def join_draw_ahead() -> None:
             thread.join(timeout=120)
 
 
+# The drawing thread records its end through its own connection: the task is committed.
+@pytest.mark.django_db(transaction=True)
 @override_settings(SANDBOX_DRAW_AHEAD=True)
 def test_drawn_ahead_a_tasks_images_are_ready_when_fetched(api, client, fresh_image_cache):
     task_id = api.create("a lighthouse drawn while its task runs")["task_id"]
@@ -187,6 +192,77 @@ def test_drawn_ahead_a_tasks_images_are_ready_when_fetched(api, client, fresh_im
     assert images._png.cache_info().misses == drawn.misses  # served, not drawn again
     assert fetched[0].size == (1024, 1024)
     assert not reads.captured_queries  # as from a CDN: the task is not read again
+
+
+@pytest.fixture
+def slow_drawing(monkeypatch) -> threading.Event:
+    """Drawing waits until the test sets the event (it stands for a slow drawing)."""
+    drawn = threading.Event()
+    render = images.render_png
+
+    def render_when_let(result, name):
+        assert drawn.wait(timeout=60)
+        return render(result, name)
+
+    monkeypatch.setattr(images, "render_png", render_when_let)
+    return drawn
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(SANDBOX_DRAW_AHEAD=True, SANDBOX_STEP_SECONDS=0.02)
+def test_a_task_drawn_ahead_is_completed_only_once_its_images_are_drawn(
+    api, webhook_receiver, slow_drawing, fresh_image_cache
+):
+    body = create_body("a lighthouse drawn slowly")
+    body["config"]["webhook_config"] = {"endpoint": webhook_receiver.url, "secret": "s"}
+    task_id = api.post(body).json()["data"]["task_id"]
+
+    # Long past its timeline's end (0.12 s), the drawing still runs: the task waits at 90 %.
+    time.sleep(1.0)
+    waiting = api.task(task_id)
+    assert (waiting["status"], waiting["output"]["progress"]) == ("processing", 90)
+    assert [d.status for d in webhook_receiver.deliveries][-1] == "processing"
+
+    slow_drawing.set()
+    join_draw_ahead()
+    done = api.task(task_id)
+    assert done["status"] == "completed"
+    deliveries = webhook_receiver.wait_for(7)
+    assert [d.status for d in deliveries][-1] == "completed"
+    assert deliveries[-1].body["data"] == done
+    # Its images were there when it said so: fetching them draws nothing.
+    misses = images._png.cache_info().misses
+    for url in [done["output"]["image_url"], *done["output"]["temporary_image_urls"]]:
+        assert api.client.get(path_of(url)).status_code == 200
+    assert images._png.cache_info().misses == misses
+
+
+@pytest.mark.parametrize(
+    ("drawn_after", "completed_after"),
+    [(None, 60 + timeline.DRAWING_WAITED_SECONDS), (40, 60), (75, 75), (500, 90)],
+)
+@override_settings(SANDBOX_STEP_SECONDS=10, SANDBOX_DRAW_AHEAD=True)
+def test_a_task_drawn_ahead_completes_at_its_time_once_drawn_and_never_waits_long(
+    api, clock, monkeypatch, drawn_after, completed_after
+):
+    """Its timeline ends at +60 s; a drawing never recorded (its process died) holds it
+    back DRAWING_WAITED_SECONDS; a state once shown is never taken back."""
+    monkeypatch.setattr(services, "_draw_ahead", lambda task_id: None)
+    task_id = api.create("a harbour whose drawing is recorded late")["task_id"]
+    started = clock.now
+
+    clock.advance(completed_after - 0.5)
+    assert api.task(task_id)["status"] == "processing"
+    if drawn_after is not None:
+        Task.objects.filter(pk=task_id).update(
+            drawn_at=started + timedelta(seconds=drawn_after)
+        )
+    assert api.task(task_id)["status"] == "processing"
+    clock.advance(0.5)
+    done = api.task(task_id)
+    assert done["status"] == "completed"
+    ended = started + timedelta(seconds=completed_after)
+    assert done["meta"]["ended_at"] == ended.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_a_grids_five_images_read_its_task_once(api, client):
