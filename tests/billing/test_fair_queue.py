@@ -1,7 +1,10 @@
 from decimal import Decimal
+from typing import Any
 
 from django.template.loader import render_to_string
+from django_tasks_db.models import DBTaskResult
 
+from studio.generation import tasks
 from studio.generation.live import decorate
 from studio.generation.models import Job, Status
 from studio.generation.queue import fair_order, team_dispatch
@@ -57,3 +60,36 @@ def test_the_concurrency_limit_is_never_exceeded(db: None) -> None:
         team_dispatch(team_id=team.pk)
 
     assert Job.objects.filter(dispatched_at__isnull=False).count() == 3
+
+
+def waiting_dispatches(team: Any) -> int:
+    return (
+        DBTaskResult.objects.ready()
+        .filter(task_path=tasks.dispatch_team.module_path, args_kwargs__args=[team.pk])
+        .count()
+    )
+
+
+def test_a_dispatch_does_the_work_of_the_teams_dispatches_waiting_behind_it(db: None) -> None:
+    """A burst of finished jobs enqueues a dispatch each; the first to run fills every
+    slot they freed, and the rest have nothing left to do: they end with it."""
+    team = make_team(name="Burst", budget=Decimal("100"), concurrency_limit=2)
+    other = make_team(name="Elsewhere", budget=Decimal("100"))
+    project = make_project(team=team)
+    ann = make_user(username="ann")
+    make_membership(team=team, user=ann)
+    make_membership(team=other, user=ann)
+    jobs = [job_submit(project=project, user=ann, prompt=f"p{i}") for i in range(6)]
+    job_submit(project=make_project(team=other), user=ann, prompt="elsewhere")
+    team_dispatch(team_id=team.pk)
+    for job in jobs[:2]:
+        job.refresh_from_db()
+        job_advance(job, status=Status.FAILED, error="the provider failed it")
+    assert waiting_dispatches(team) == 2 and waiting_dispatches(other) == 1
+
+    started = team_dispatch(team_id=team.pk)
+
+    assert started == [jobs[2].pk, jobs[3].pk]  # both freed slots, at once
+    assert waiting_dispatches(team) == 0
+    assert waiting_dispatches(other) == 1  # another team's is its own
+    assert team_dispatch(team_id=team.pk) == []  # nothing was left for them to do

@@ -4,17 +4,25 @@ together by a barrier (PostgreSQL in CI; Django's TestCase would hide these race
 import threading
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from unittest import mock
 
 import pytest
 from django.db import connection
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from studio.billing.models import EntryKind, LedgerEntry, Usage
 from studio.billing.services import BudgetExceeded
 from studio.generation.models import Job, Status
-from studio.generation.services import job_apply_provider_task, job_refresh, job_submit, jobs_sweep
+from studio.generation.services import (
+    job_advance,
+    job_apply_provider_task,
+    job_refresh,
+    job_submit,
+    jobs_sweep,
+)
 from studio.generation.worker import StudioWorker
 from studio.providers.piapi import PiAPI, task_from_data
 from tests.billing.helpers import set_budget, settlements, usage
@@ -200,3 +208,35 @@ def test_dispatchers_racing_never_start_more_jobs_than_the_limit() -> None:
     race([lambda: team_dispatch(team_id=team.pk) for _ in range(8)])
 
     assert Job.objects.filter(dispatched_at__isnull=False).count() == 3
+
+
+def test_jobs_freeing_slots_while_dispatches_run_leave_no_slot_free_behind() -> None:
+    """Jobs finishing in some threads while workers run the team's dispatches in others
+    (each dispatch ends those waiting behind it, queue.py): once the queue is empty,
+    every freed slot went to the next job in line, and never more than the limit ran."""
+    team = make_team(name="Burst", budget=Decimal("100"), concurrency_limit=3)
+    project = make_project(team=team)
+    gus = make_user(username="gus")
+    make_membership(team=team, user=gus)
+    for i in range(12):
+        job_submit(project=project, user=gus, prompt=f"p{i}")
+    assert provider_calls_when_dispatched() == 3
+    holding = list(Job.objects.filter(dispatched_at__isnull=False))
+
+    def fail(job: Job) -> None:
+        job_advance(job, status=Status.FAILED, error="the provider failed it")
+
+    def run_dispatches() -> None:
+        worker = StudioWorker()
+        for _ in range(20):
+            worker.run_ready_tasks()
+
+    pending = task_from_data(load("task_pending")["data"])
+    with mock.patch.object(PiAPI, "create_task", autospec=True, return_value=pending):
+        race([*(partial(fail, job) for job in holding), *([run_dispatches] * 4)])
+    provider_calls_when_dispatched()
+
+    dispatched = Job.objects.filter(dispatched_at__isnull=False)
+    assert dispatched.count() == 6  # the three freed slots, each filled once
+    assert dispatched.filter(status=Status.SUBMITTED).count() == 3
+    assert not DBTaskResult.objects.ready().exists()
