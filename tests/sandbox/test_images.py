@@ -254,9 +254,7 @@ def test_a_task_drawn_ahead_completes_at_its_time_once_drawn_and_never_waits_lon
     clock.advance(completed_after - 0.5)
     assert api.task(task_id)["status"] == "processing"
     if drawn_after is not None:
-        Task.objects.filter(pk=task_id).update(
-            drawn_at=started + timedelta(seconds=drawn_after)
-        )
+        Task.objects.filter(pk=task_id).update(drawn_at=started + timedelta(seconds=drawn_after))
     assert api.task(task_id)["status"] == "processing"
     clock.advance(0.5)
     done = api.task(task_id)

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sandbox', '0004_webhooks_delivered'),
+        ("sandbox", "0004_webhooks_delivered"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='task',
-            name='drawn_at',
+            model_name="task",
+            name="drawn_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='task',
-            name='draws_ahead',
+            model_name="task",
+            name="draws_ahead",
             field=models.BooleanField(default=False),
         ),
     ]
