@@ -110,8 +110,9 @@ SANDBOX_STEP_SECONDS = env_float("SANDBOX_STEP_SECONDS", 1.0)
 # second fetch of a URL is served, not drawn again; benches raise it to measure Studio,
 # not the sandbox's drawing.
 SANDBOX_IMAGE_CACHE = env_int("SANDBOX_IMAGE_CACHE", 48)
-# Whether the sandbox draws a task's images while the task runs (a thread each), as a
-# provider has them ready when it reports them, instead of when they are first fetched.
+# Whether the sandbox draws a task's images while the task runs (a thread each), and
+# completes it only once they are drawn, as a provider has them ready when it reports
+# them, instead of drawing them when they are first fetched.
 SANDBOX_DRAW_AHEAD = env_bool("SANDBOX_DRAW_AHEAD", False)
 # How long the sandbox's image URLs stay valid, like the provider's temporary URLs.
 SANDBOX_URL_TTL_SECONDS = env_int("SANDBOX_URL_TTL_SECONDS", 7 * 24 * 3600)
