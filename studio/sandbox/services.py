@@ -1,6 +1,7 @@
 """What the sandbox's endpoints do: create, cancel, account. Views only translate HTTP."""
 
 import json
+import logging
 import threading
 import uuid
 from functools import partial
@@ -36,6 +37,9 @@ class Refused(Exception):
         self.status = status
         self.message = message
         self.headers = headers or {}
+
+
+logger = logging.getLogger(__name__)
 
 
 def task_create(*, api_key: str, body: object, base_url: str) -> Task:
@@ -96,6 +100,8 @@ def task_store(
             settings.SANDBOX_DRAW_AHEAD
             and task.result_kind in DRAWN_AHEAD
             and not task.fetches_inputs
+            # Not a task told to fail, stay pending or never finish: it shows no images.
+            and timeline.plan_for(task)[-1].status == TaskStatus.COMPLETED
         )
         task.save(force_insert=True)
         if task.fetches_inputs:
@@ -123,9 +129,16 @@ def _draw_ahead(task_id: uuid.UUID) -> None:
                 for name in images.names_for(result):
                     images.render_png(result, name)
         finally:
-            Task.objects.filter(pk=task_id, drawn_at__isnull=True).update(drawn_at=timeline.now())
-            # Each thread has its own database connection; don't leak it.
-            connection.close()
+            try:
+                Task.objects.filter(pk=task_id, drawn_at__isnull=True).update(
+                    drawn_at=timeline.now()
+                )
+            except Exception:
+                # The task then completes DRAWING_WAITED_SECONDS late, its images drawn.
+                logger.exception("sandbox: the drawing of task %s was not recorded", task_id)
+            finally:
+                # Each thread has its own database connection; don't leak it.
+                connection.close()
 
     threading.Thread(target=draw, name="sandbox-draw-ahead", daemon=True).start()
 

@@ -45,9 +45,11 @@ STAY_PENDING_CHECK_SECONDS = 0.5
 # How long deliveries wait for a describe's or blend's input images to be fetched
 # (fetching.py restarts a fetch that its process lost, on the next GET).
 INPUTS_WAIT_SECONDS = 600.0
-# How often a step that waits (for input images, for a drawing) is read again: a
-# drawing's end is sent on as a provider's completion is, at once near enough.
-WAITING_STEP_CHECK_SECONDS = 0.01
+# How often a step that waits is read again: for input images being fetched (seconds,
+# up to INPUTS_WAIT_SECONDS); for a drawing (its end is sent on as a provider's
+# completion is, at once near enough).
+INPUTS_CHECK_SECONDS = 0.05
+DRAWING_CHECK_SECONDS = 0.01
 
 
 def start(task_id: uuid.UUID) -> threading.Thread:
@@ -114,11 +116,18 @@ def _deliver_timeline(task_id: uuid.UUID) -> None:
         _send(task, data)
 
 
+def _sleep(seconds: float) -> None:
+    """Sleep with the thread's database connection given back: a pooled one serves other
+    threads meanwhile (every task with a webhook has a thread, waiting most of its life)."""
+    connection.close()
+    time.sleep(seconds)
+
+
 def _wait_for_cancel(task: Task) -> Task | None:
     """The task once it is canceled, or None if it is not within the watch."""
     deadline = time.monotonic() + STAY_PENDING_WATCH_SECONDS
     while time.monotonic() < deadline:
-        time.sleep(STAY_PENDING_CHECK_SECONDS)
+        _sleep(STAY_PENDING_CHECK_SECONDS)
         refreshed = Task.objects.filter(pk=task.pk).first()
         if refreshed is None:
             return None
@@ -141,7 +150,8 @@ def _wait_for_step(task: Task, step: timeline.Step) -> Task | None:
         if time.monotonic() > given_up_at:
             logger.warning("sandbox webhooks for task %s gave up waiting for inputs", task.pk)
             return None
-        time.sleep(WAITING_STEP_CHECK_SECONDS)
+        drawing = step.status == TaskStatus.COMPLETED and task.draws_ahead
+        _sleep(DRAWING_CHECK_SECONDS if drawing else INPUTS_CHECK_SECONDS)
         refreshed = Task.objects.filter(pk=task.pk).first()
         if refreshed is None:
             return None
@@ -150,7 +160,7 @@ def _wait_for_step(task: Task, step: timeline.Step) -> Task | None:
     delay = (begins - timeline.now()).total_seconds()
     deadline = time.monotonic() + max(0.0, delay)
     while (remaining := deadline - time.monotonic()) > 0:
-        time.sleep(min(remaining, CANCEL_CHECK_SECONDS))
+        _sleep(min(remaining, CANCEL_CHECK_SECONDS))
         if step.index == 1:  # still waiting in pending: a cancel ends the timeline
             canceled = Task.objects.filter(pk=task.pk, canceled_at__isnull=False).exists()
             if canceled:
@@ -176,7 +186,7 @@ def _post_with_retries(task: Task, data: dict[str, Any]) -> bool:
     where = _loggable(task.webhook_endpoint)
     for attempt in range(1 + RETRIES):
         if attempt:
-            time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1) * scale)
+            _sleep(BACKOFF_SECONDS * 2 ** (attempt - 1) * scale)
         body = json.dumps({"timestamp": int(time.time()), "data": data})
         headers = {"Content-Type": "application/json"}
         if task.protocol == Protocol.PIAPI:

@@ -4,6 +4,7 @@ order, retries, and the drop/duplicate/reorder behaviours."""
 import time
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 
 from tests.sandbox.helpers import create_body
@@ -141,3 +142,28 @@ def test_a_task_that_stays_pending_delivers_its_cancel(api, webhook_receiver):
 
     assert [delivery.status for delivery in deliveries] == ["pending", "failed"]
     assert deliveries[1].body["data"]["error"]["message"] == "task canceled"
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="connection pooling is PostgreSQL's; this runs in CI's PostgreSQL pass",
+)
+@override_settings(SANDBOX_STEP_SECONDS=2)
+def test_webhook_threads_waiting_for_their_next_state_hold_no_pooled_connection(
+    api, webhook_receiver
+):
+    """Every task with a webhook has a thread, waiting most of its life: it gives its
+    connection back while it sleeps, so that a few dozen tasks at once cannot take the
+    process's whole pool (of DATABASE_POOL_MAX_SIZE, 10 by default)."""
+    for n in range(6):
+        create_with_webhook(api, webhook_receiver, prompt=f"a windmill {n}")
+    assert len(webhook_receiver.wait_for(6)) == 6  # each thread delivered pending, then waits
+    pool = connection.pool
+    in_use = []
+    for _ in range(10):
+        stats = pool.get_stats()
+        in_use.append(stats["pool_size"] - stats["pool_available"])
+        time.sleep(0.05)
+
+    # This test's own connection, and now and then a thread's look for a cancel.
+    assert max(in_use) <= 3, in_use
