@@ -39,7 +39,7 @@ def follow_up_price(job: Any, follow_up: str | Action) -> Decimal:
 @register.filter
 def cost(follow_up: str | Action, job: Any) -> str:
     """`{{ action|cost:job }}`, `{{ "seed"|cost:job }}`: a filter, not a tag, as a card
-    has fifty of them (a tag costs some 40 µs more each to render)."""
+    has fifty of them and a tag's node costs more to render."""
     return format_dollars(follow_up_price(job, follow_up))
 
 
