@@ -133,7 +133,7 @@ def step_begins_at(task: Task, step: Step) -> datetime | None:
     """When the step begins; None while it waits for input images still being fetched,
     or for its images being drawn."""
     normally = task.created_at + timedelta(seconds=step.index * task.step_seconds)
-    if step.status == TaskStatus.COMPLETED and task.draws_ahead and task.step_seconds > 0:
+    if waits_for_drawing(task, step):
         return _once_drawn(task, normally)
     if not task.fetches_inputs or step.index < NEEDS_INPUTS_FROM_STEP:
         return normally
@@ -141,6 +141,12 @@ def step_begins_at(task: Task, step: Step) -> datetime | None:
         return None
     since_fetched = (step.index - NEEDS_INPUTS_FROM_STEP) * task.step_seconds
     return max(normally, task.inputs_ready_at + timedelta(seconds=since_fetched))
+
+
+def waits_for_drawing(task: Task, step: Step) -> bool:
+    """Whether the step is a task's completion that waits for its images being drawn
+    (a task at zero step time is instant: its images are drawn when fetched)."""
+    return step.status == TaskStatus.COMPLETED and task.draws_ahead and task.step_seconds > 0
 
 
 def _once_drawn(task: Task, normally: datetime) -> datetime | None:

@@ -150,7 +150,7 @@ def _wait_for_step(task: Task, step: timeline.Step) -> Task | None:
         if time.monotonic() > given_up_at:
             logger.warning("sandbox webhooks for task %s gave up waiting for inputs", task.pk)
             return None
-        drawing = step.status == TaskStatus.COMPLETED and task.draws_ahead
+        drawing = timeline.waits_for_drawing(task, step)
         _sleep(DRAWING_CHECK_SECONDS if drawing else INPUTS_CHECK_SECONDS)
         refreshed = Task.objects.filter(pk=task.pk).first()
         if refreshed is None:
