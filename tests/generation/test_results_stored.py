@@ -848,7 +848,11 @@ def test_a_store_that_failed_after_keeping_every_image_is_left_alone(
 
 
 @pytest.mark.django_db(transaction=True)  # each sweep in a thread with its own connection
-def test_two_workers_sweeping_at_once_take_a_broken_store_up_once(project: Any, bob: Any) -> None:
+def test_two_workers_sweeping_at_once_take_a_broken_store_up_once(
+    project: Any, bob: Any, alone: None
+) -> None:
+    """(`alone`: a shared server left running by an earlier test would run the new store
+    task itself, fail it, and its failure would rightly be taken up a third time.)"""
     job = completed_grid(project, bob)
     store_breaks_off(job, 1, services, "_images_insert", OperationalError("connection lost"))
     enqueue = services._store_again
