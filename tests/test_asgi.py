@@ -1,13 +1,16 @@
 """Studio's ASGI handler (studio/asgi.py): a request's middleware and view run in a
-thread kept for request after request, never in one still busy with an earlier view."""
+thread kept for request after request, never in one still busy with an earlier view; and
+request_started (the database's receivers) runs there too, just before them."""
 
 import asyncio
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
+from django.core.signals import request_finished, request_started
 from django.http import HttpRequest, HttpResponse
 from django.test import override_settings
 from django.urls import path
@@ -19,8 +22,14 @@ stuck_entered = threading.Event()
 stuck_released = threading.Event()
 
 
+# What happened, in order: ("started", thread) for request_started, ("view", thread),
+# ("finished", thread) for request_finished.
+events: list[tuple[str, int]] = []
+
+
 def where(request: HttpRequest) -> HttpResponse:
     served_by.append(threading.get_ident())
+    events.append(("view", threading.get_ident()))
     return HttpResponse("here")
 
 
@@ -44,7 +53,23 @@ def handler() -> Iterator[PagesHandler]:
     stuck_released.set()
 
 
-def start(handler: PagesHandler, url: str) -> ApplicationCommunicator:
+@pytest.fixture
+def signals_seen() -> Iterator[list[tuple[str, int]]]:
+    def started(**kwargs: Any) -> None:
+        events.append(("started", threading.get_ident()))
+
+    def finished(**kwargs: Any) -> None:
+        events.append(("finished", threading.get_ident()))
+
+    events.clear()
+    request_started.connect(started)
+    request_finished.connect(finished)
+    yield events
+    request_started.disconnect(started)
+    request_finished.disconnect(finished)
+
+
+def start(handler: PagesHandler, url: str, query: bytes = b"") -> ApplicationCommunicator:
     scope: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -53,7 +78,7 @@ def start(handler: PagesHandler, url: str) -> ApplicationCommunicator:
         "scheme": "http",
         "path": url,
         "raw_path": url.encode(),
-        "query_string": b"",
+        "query_string": query,
         "root_path": "",
         "headers": [(b"host", b"testserver")],
         "client": ("127.0.0.1", 50000),
@@ -62,8 +87,8 @@ def start(handler: PagesHandler, url: str) -> ApplicationCommunicator:
     return ApplicationCommunicator(handler, scope)
 
 
-async def get(handler: PagesHandler, url: str) -> tuple[int, bytes]:
-    communicator = start(handler, url)
+async def get(handler: PagesHandler, url: str, query: bytes = b"") -> tuple[int, bytes]:
+    communicator = start(handler, url, query)
     await communicator.send_input({"type": "http.request", "body": b""})
     head = await communicator.receive_output(30)
     body = await communicator.receive_output(30)
@@ -111,3 +136,45 @@ def test_a_request_is_served_while_another_view_is_still_at_work(handler: PagesH
     stuck_thread, meanwhile_thread, after_thread = served_by
     assert meanwhile_thread != stuck_thread
     assert after_thread in (stuck_thread, meanwhile_thread)  # kept, not a third
+
+
+class CountingThread(ThreadPoolExecutor):
+    """A request's thread that counts the handovers to it."""
+
+    def __init__(self) -> None:
+        super().__init__(1, "counted-request")
+        self.handovers = 0
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        self.handovers += 1
+        return super().submit(*args, **kwargs)
+
+
+def test_request_started_runs_in_the_views_thread_in_the_same_handover_as_the_view(
+    handler: PagesHandler, signals_seen: list[tuple[str, int]]
+) -> None:
+    thread = CountingThread()
+    handler.idle.append(thread)
+
+    answers = asyncio.run(get(handler, "/where/"))
+
+    assert answers == (200, b"here")
+    [(_, view_thread)] = [event for event in signals_seen if event[0] == "view"]
+    assert signals_seen == [
+        ("started", view_thread),
+        ("view", view_thread),
+        ("finished", view_thread),
+    ]
+    # One handover for the response (request_started, middleware, view), and one to
+    # close it (request_finished), after it is sent. Django's own took a third, first.
+    assert thread.handovers == 2
+    thread.shutdown()
+
+
+def test_a_request_that_cannot_be_made_is_refused_and_still_started_and_finished(
+    handler: PagesHandler, signals_seen: list[tuple[str, int]]
+) -> None:
+    status, _ = asyncio.run(get(handler, "/where/", query=b"q=\xff"))
+
+    assert status == 400
+    assert [name for name, _ in signals_seen] == ["started", "finished"]
