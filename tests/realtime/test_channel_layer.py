@@ -118,3 +118,53 @@ def test_a_receive_cancelled_in_line_for_its_channel_does_not_break_a_later_even
 
     # channels_redis's own lock fails here: "bound to a different event loop".
     assert asyncio.run(two_in_line()) == "received"
+
+
+# A push from sync code (a view's thread) in daphne: on the loop its sockets run on.
+PUSH_FROM_A_THREAD = """
+import asyncio, json, threading, uuid
+import django; django.setup()
+from channels.layers import get_channel_layer
+from studio.realtime import groups
+
+layer = get_channel_layer()
+server = asyncio.new_event_loop()  # daphne's, in a thread of its own here
+threading.Thread(target=server.run_forever, daemon=True).start()
+project = uuid.uuid4().int % 10**9
+
+async def connect():
+    groups.remember_consumer_loop()  # as each socket's consumer does
+    channel = await layer.new_channel()
+    await layer.group_add(groups.project_group(project), channel)
+    return channel
+
+channel = asyncio.run_coroutine_threadsafe(connect(), server).result(10)
+sent_on_server_loop = []
+send = layer.group_send_in_order
+async def recorded(*args, **kwargs):
+    sent_on_server_loop.append(asyncio.get_running_loop() is server)
+    return await send(*args, **kwargs)
+layer.group_send_in_order = recorded
+
+groups.push_project_html(project, "<p id=news>50%</p>")
+message = asyncio.run_coroutine_threadsafe(layer.receive(channel), server).result(10)
+asyncio.run_coroutine_threadsafe(
+    layer.group_discard(groups.project_group(project), channel), server
+).result(10)
+print(json.dumps({
+    "sent_on_server_loop": sent_on_server_loop,
+    "html": message["html"],
+    "threads": sorted(thread.name for thread in threading.enumerate()),
+}))
+"""
+
+
+def test_a_push_from_a_thread_goes_out_on_the_loop_of_the_processs_sockets() -> None:
+    result = python(PUSH_FROM_A_THREAD, REDIS_URL="redis://127.0.0.1:6379/9")
+    assert result.returncode == 0, result.stderr
+
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["sent_on_server_loop"] == [True]
+    assert outcome["html"].startswith("<!--live-push ")
+    assert outcome["html"].endswith("<p id=news>50%</p>")
+    assert "studio-push-loop" not in outcome["threads"]  # no second loop, nor its thread
