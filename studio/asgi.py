@@ -70,7 +70,7 @@ class PagesHandler(ASGIHandler):
     async def handle(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         """Django's (6.1), with request_started sent by get_response_async, in the
         request's thread, for a request that is made; as Django's does, before it for
-        one that cannot be (a path that is no UTF-8, a body too large)."""
+        one that cannot be (a query string that is no UTF-8: a 400)."""
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
@@ -101,7 +101,8 @@ class PagesHandler(ASGIHandler):
                     pass
             except BaseExceptionGroup as exception_group:
                 if len(exception_group.exceptions) == 1:
-                    raise exception_group.exceptions[0] from None
+                    # As Django's: the exception keeps its own cause.
+                    raise exception_group.exceptions[0]  # noqa: B904
                 raise
 
             if response is None:

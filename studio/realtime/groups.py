@@ -38,9 +38,10 @@ _lock = threading.Lock()
 # connection too (~4 ms a push).
 _push_loop: asyncio.AbstractEventLoop | None = None
 _push_thread: threading.Thread | None = None
-# Longer than a Redis read may take (settings.REDIS_SOCKET_TIMEOUT_SECONDS), which fails
+# Longer than a push may wait for a connection of the loop's pool and then for Redis to
+# answer (settings.REDIS_POOL_WAIT_SECONDS + REDIS_SOCKET_TIMEOUT_SECONDS), which fail
 # the push with Redis's own error first.
-PUSH_TIMEOUT_SECONDS = 30
+PUSH_TIMEOUT_SECONDS = 40
 
 
 def remember_consumer_loop() -> None:

@@ -42,7 +42,9 @@ MARK = re.compile(r"^<!--live-(push|snapshot|check) (\d+)-->")
 
 _counters: dict[str, int] = {}  # the in-memory layer's, by group
 _counters_lock = threading.Lock()
-_last_sent: dict[str, int] = {}  # groups with a check pending: the last number pushed
+# Groups with a check pending, by loop (the pushes of one process may go out on two: see
+# groups._run_for_layer): the last number pushed.
+_last_sent: dict[tuple[asyncio.AbstractEventLoop, str], int] = {}
 _checks: set["asyncio.Task[None]"] = set()  # held until done (the loop keeps weak ones)
 
 
@@ -169,10 +171,11 @@ async def _send(layer: BaseChannelLayer, group: str, html: str) -> None:
     """The HTML is rendered before the number is taken, so that a state read after
     current_number() is never older than a push numbered up to it."""
     number = await _send_marked(layer, group, "push", html)
-    pending = group in _last_sent
-    _last_sent[group] = number
+    loop = asyncio.get_running_loop()
+    key = (loop, group)
+    pending = key in _last_sent
+    _last_sent[key] = number
     if not pending:
-        loop = asyncio.get_running_loop()
         loop.call_later(CHECK_AFTER_SECONDS, _start_check, loop, layer, group)
 
 
@@ -208,7 +211,7 @@ def _start_check(loop: asyncio.AbstractEventLoop, layer: BaseChannelLayer, group
 
 
 async def _send_check(layer: BaseChannelLayer, group: str) -> None:
-    number = _last_sent.pop(group, None)
+    number = _last_sent.pop((asyncio.get_running_loop(), group), None)
     if number is None:
         return
     try:

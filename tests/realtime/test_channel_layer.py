@@ -9,6 +9,9 @@ import sys
 from contextlib import suppress
 from pathlib import Path
 
+from django.conf import settings
+
+from studio.realtime import groups
 from studio.realtime.layer import RedisChannelLayer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,13 +151,19 @@ layer.group_send_in_order = recorded
 
 groups.push_project_html(project, "<p id=news>50%</p>")
 message = asyncio.run_coroutine_threadsafe(layer.receive(channel), server).result(10)
-asyncio.run_coroutine_threadsafe(
-    layer.group_discard(groups.project_group(project), channel), server
-).result(10)
+threads = sorted(thread.name for thread in threading.enumerate())
+
+# Its loop stopped (daphne shutting down), a thread's push still goes: on a loop of its own.
+server.call_soon_threadsafe(server.stop)
+while server.is_running():
+    pass
+groups.push_project_html(project, "<p id=news>60%</p>")
+later = server.run_until_complete(layer.receive(channel))  # the socket, as it was
+server.run_until_complete(layer.group_discard(groups.project_group(project), channel))
 print(json.dumps({
     "sent_on_server_loop": sent_on_server_loop,
-    "html": message["html"],
-    "threads": sorted(thread.name for thread in threading.enumerate()),
+    "html": [message["html"], later["html"]],
+    "threads": threads,
 }))
 """
 
@@ -164,7 +173,14 @@ def test_a_push_from_a_thread_goes_out_on_the_loop_of_the_processs_sockets() -> 
     assert result.returncode == 0, result.stderr
 
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
-    assert outcome["sent_on_server_loop"] == [True]
-    assert outcome["html"].startswith("<!--live-push ")
-    assert outcome["html"].endswith("<p id=news>50%</p>")
-    assert "studio-push-loop" not in outcome["threads"]  # no second loop, nor its thread
+    assert outcome["sent_on_server_loop"] == [True, False]
+    first, after_stop = outcome["html"]
+    assert first.startswith("<!--live-push ") and first.endswith("<p id=news>50%</p>")
+    assert after_stop.startswith("<!--live-push ") and after_stop.endswith("60%</p>")
+    assert "studio-push-loop" not in outcome["threads"]  # no second loop while it ran
+
+
+def test_a_push_waits_longer_than_redis_may_take_to_fail_it() -> None:
+    # A connection of the loop's pool, then Redis's answer: their own errors come first.
+    waits = settings.REDIS_POOL_WAIT_SECONDS + settings.REDIS_SOCKET_TIMEOUT_SECONDS
+    assert groups.PUSH_TIMEOUT_SECONDS > waits
