@@ -27,8 +27,9 @@ RECONNECT = 4012  # reconnect at once, and let connect() decide afresh (a new ro
 # belong to it (asyncio queues are not thread-safe). With Redis, a push sent on the
 # loop that also takes the sockets' messages in and answers the requests spares two
 # threads handing Python's lock (the GIL) back and forth: a progress webhook → its card
-# took 2.16-2.38× the raw push instead of 2.65-3.00× (issue 14, row 1), and daphne's
-# CPU per webhook went from 1.9-2.0 ms to 1.8 ms (row 5).
+# took 2.16-2.38× the raw push instead of 2.65-3.00× (issue 14, row 1, three alternating
+# benches); webhooks a second, row 5, moved within the noise (0.53-0.62× of a no-op
+# view, against 0.56-0.58×).
 _consumer_loop: asyncio.AbstractEventLoop | None = None
 _lock = threading.Lock()
 

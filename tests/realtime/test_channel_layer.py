@@ -132,7 +132,8 @@ from studio.realtime import groups
 
 layer = get_channel_layer()
 server = asyncio.new_event_loop()  # daphne's, in a thread of its own here
-threading.Thread(target=server.run_forever, daemon=True).start()
+running = threading.Thread(target=server.run_forever, daemon=True)
+running.start()
 project = uuid.uuid4().int % 10**9
 
 async def connect():
@@ -155,8 +156,7 @@ threads = sorted(thread.name for thread in threading.enumerate())
 
 # Its loop stopped (daphne shutting down), a thread's push still goes: on a loop of its own.
 server.call_soon_threadsafe(server.stop)
-while server.is_running():
-    pass
+running.join(10)
 groups.push_project_html(project, "<p id=news>60%</p>")
 later = server.run_until_complete(layer.receive(channel))  # the socket, as it was
 server.run_until_complete(layer.group_discard(groups.project_group(project), channel))
